@@ -1,0 +1,104 @@
+package restlink
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// ErrorCode is an error_code that the sidecar itself answers with (SPEC §6).
+// Clients match on it, never on the description text. Every sidecar error
+// also carries the header X-Restlink-Sidecar-Error with the same code, so
+// that it can be told apart from an error the upstream returned.
+type ErrorCode string
+
+// The sidecar's own error codes.
+const (
+	CodeInvalidWorkspaceHeader ErrorCode = "INVALID_WORKSPACE_HEADER"
+	CodeCrossTenantWorkspace   ErrorCode = "CROSS_TENANT_WORKSPACE"
+	CodeNoMainWorkspace        ErrorCode = "NO_MAIN_WORKSPACE"
+	CodeTenantRequired         ErrorCode = "TENANT_REQUIRED"
+	CodeUnknownTenant          ErrorCode = "UNKNOWN_TENANT"
+	CodeConflictingTenant      ErrorCode = "CONFLICTING_TENANT"
+	CodeInvalidPath            ErrorCode = "INVALID_PATH"
+	CodeRouteNotAllowed        ErrorCode = "ROUTE_NOT_ALLOWED"
+	CodeClientNotTrusted       ErrorCode = "CLIENT_NOT_TRUSTED"
+	CodeBrowserRequestRejected ErrorCode = "BROWSER_REQUEST_REJECTED"
+	CodeMisdirectedHost        ErrorCode = "MISDIRECTED_HOST"
+	CodeBodyTooLarge           ErrorCode = "BODY_TOO_LARGE"
+	CodeCircuitOpen            ErrorCode = "CIRCUIT_OPEN"
+	CodeNoUsableKey            ErrorCode = "NO_USABLE_KEY"
+	CodeUpstreamUnavailable    ErrorCode = "UPSTREAM_UNAVAILABLE"
+	CodeUpstreamTimeout        ErrorCode = "UPSTREAM_TIMEOUT"
+)
+
+// ErrorCodes lists every code the sidecar can answer with, in SPEC order.
+var ErrorCodes = []ErrorCode{
+	CodeInvalidWorkspaceHeader, CodeCrossTenantWorkspace, CodeNoMainWorkspace,
+	CodeTenantRequired, CodeUnknownTenant, CodeConflictingTenant, CodeInvalidPath,
+	CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected,
+	CodeMisdirectedHost, CodeBodyTooLarge, CodeCircuitOpen, CodeNoUsableKey,
+	CodeUpstreamUnavailable, CodeUpstreamTimeout,
+}
+
+// Status is the HTTP status the sidecar answers with for the code.
+func (c ErrorCode) Status() int {
+	switch c {
+	case CodeInvalidWorkspaceHeader, CodeTenantRequired, CodeConflictingTenant, CodeInvalidPath:
+		return http.StatusBadRequest
+	case CodeCrossTenantWorkspace, CodeNoMainWorkspace, CodeUnknownTenant,
+		CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected:
+		return http.StatusForbidden
+	case CodeMisdirectedHost:
+		return http.StatusMisdirectedRequest
+	case CodeBodyTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case CodeCircuitOpen, CodeNoUsableKey:
+		return http.StatusServiceUnavailable
+	case CodeUpstreamUnavailable:
+		return http.StatusBadGateway
+	case CodeUpstreamTimeout:
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusInternalServerError
+}
+
+// ErrorHeader names the response header that marks a sidecar error.
+const ErrorHeader = "X-Restlink-Sidecar-Error"
+
+// rejection is a request the sidecar answers itself instead of forwarding.
+// Its description is written for the app's developer; it never holds key
+// material or file content, only names from the config and request facts.
+type rejection struct {
+	code        ErrorCode
+	description string
+	retryAfter  int // seconds; set only for CIRCUIT_OPEN
+}
+
+func reject(code ErrorCode, description string) *rejection {
+	return &rejection{code: code, description: description}
+}
+
+// errorBody is the JSON body of every sidecar error.
+type errorBody struct {
+	ErrorCode   ErrorCode `json:"error_code"`
+	Description string    `json:"description"`
+}
+
+// writeRejection is the one place that writes a sidecar error response.
+func writeRejection(w http.ResponseWriter, rj *rejection) {
+	body, err := json.Marshal(errorBody{ErrorCode: rj.code, Description: rj.description})
+	if err != nil { // cannot happen for two strings; keep the answer well-formed anyway
+		body = []byte(`{"error_code":"` + string(rj.code) + `","description":""}`)
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h.Set("Cache-Control", "no-store")
+	h.Set(ErrorHeader, string(rj.code))
+	if rj.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(rj.retryAfter))
+	}
+	w.WriteHeader(rj.code.Status())
+	_, _ = w.Write(append(body, '\n'))
+}

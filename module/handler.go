@@ -1,0 +1,291 @@
+// Package restlink is the restlink-sidecar Caddy module,
+// http.handlers.restlink: it routes each local request to a 23 Telecom
+// workspace, injects that workspace's API key and forwards the request to
+// the restlink API, with a circuit breaker per workspace. Apps never hold
+// keys; keys are rotated in files the module watches.
+//
+// The module is configured with a YAML file (see Config); the Caddy config
+// only says where that file is, so that no key is ever part of Caddy's
+// config (which the admin API would show).
+package restlink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+func init() {
+	caddy.RegisterModule(Handler{})
+}
+
+// Handler forwards each request to the restlink API with the API key of
+// the request's workspace. It answers every request itself (it never calls
+// the next handler): with the upstream's response, or with a sidecar error
+// (JSON with error_code, and the X-Restlink-Sidecar-Error header).
+type Handler struct {
+	// Path of the sidecar's YAML config file, which holds the workspaces,
+	// their key sources, tenants and routing. Relative paths are resolved
+	// against the working directory. The file and the key files it names
+	// are watched and reloaded on change. Required.
+	ConfigPath string `json:"config,omitempty"`
+
+	// Pins every request of this site to one tenant of the config, so that
+	// an app given its own listener cannot send as another tenant: a
+	// request naming a different tenant or workspace by header or path is
+	// answered 400 CONFLICTING_TENANT. Default: not pinned.
+	Tenant string `json:"tenant,omitempty"`
+
+	rt     *runtime
+	logger *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (Handler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.restlink",
+		New: func() caddy.Module { return new(Handler) },
+	}
+}
+
+// Provision loads the config file, or attaches to the runtime already
+// serving it (keeping breakers and keys across Caddy config reloads).
+func (h *Handler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if h.ConfigPath == "" {
+		return errors.New("config: the path of the sidecar's YAML config file is required")
+	}
+	path, err := filepath.Abs(h.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	rt, err := acquireRuntime(ctx, path, os.Environ)
+	if err != nil {
+		return err
+	}
+	h.rt = rt
+	return nil
+}
+
+// Validate checks that a pinned tenant is configured.
+func (h *Handler) Validate() error {
+	if h.Tenant == "" {
+		return nil
+	}
+	if h.rt.current.Load().router.tenants[h.Tenant] == nil {
+		return fmt.Errorf("tenant: %q is not a tenant in %s", h.Tenant, h.rt.path)
+	}
+	return nil
+}
+
+// Cleanup releases the runtime; the last handler using a config file stops
+// its watcher.
+func (h *Handler) Cleanup() error {
+	if h.rt == nil {
+		return nil
+	}
+	_, err := runtimes.Delete(h.rt.path)
+	return err
+}
+
+// statusClientClosed is logged for a request whose client hung up before
+// an answer (nginx's convention); nothing is sent.
+const statusClientClosed = 499
+
+// exchange is what happened to one request, for its log line and metrics.
+type exchange struct {
+	start      time.Time
+	route      route
+	key        *key
+	attempts   int
+	status     int
+	code       ErrorCode // set when the sidecar answered itself
+	upstream   time.Duration
+	clientGone bool
+}
+
+// ServeHTTP forwards the request or answers it with a sidecar error.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	x := exchange{start: time.Now()}
+	snap := h.rt.current.Load()
+	rj, abort := h.serve(w, r, snap, &x)
+	if rj != nil {
+		writeRejection(w, rj)
+		x.status, x.code = rj.code.Status(), rj.code
+	}
+	h.observe(r, &x)
+	if abort {
+		// The response was cut short after its headers were sent: close
+		// the connection so that the client cannot take it for whole.
+		panic(http.ErrAbortHandler)
+	}
+	return nil
+}
+
+// serve runs the checks of SPEC §5 and forwards the request. It returns the
+// sidecar error to answer, if any, and whether the connection must be
+// aborted because a response was cut short.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, x *exchange) (*rejection, bool) {
+	if rj := snap.policy.check(r); rj != nil {
+		return rj, false
+	}
+	path, query, ok := splitTarget(r.RequestURI)
+	if !ok {
+		return reject(CodeInvalidPath, "the request target has no path"), false
+	}
+	x.route.path = path
+	if reason := checkPath(path); reason != "" {
+		return reject(CodeInvalidPath, reason), false
+	}
+	rt, rj := snap.router.route(r.Header, path, h.Tenant)
+	x.route = rt // also on rejection: the log shows what was matched
+	if rj != nil {
+		return rj, false
+	}
+	if !snap.allow.allows(r.Method, rt.path) {
+		return reject(CodeRouteNotAllowed, r.Method+" "+rt.path+" is not in the allow list"), false
+	}
+	ws := rt.ws
+	if len(ws.keys) == 0 {
+		return reject(CodeNoUsableKey, "no key of workspace "+ws.name+" could be loaded"), false
+	}
+	done, rj := ws.breaker.allow()
+	if rj != nil {
+		return rj, false
+	}
+
+	body, tooLarge, err := readBody(r, snap.policy.maxBody)
+	switch {
+	case tooLarge:
+		done(errClientGone)
+		return snap.policy.bodyTooLarge(), false
+	case err != nil:
+		done(errClientGone)
+		x.clientGone = true
+		return nil, false
+	}
+
+	out := outbound{method: r.Method, path: rt.path, query: query, body: body, header: r.Header, strip: snap.strip}
+	ctx, cancel := context.WithTimeout(r.Context(), snap.cfg.Upstream.Timeout)
+	defer cancel()
+	var buf [maxKeysPerWorkspace]*key
+	for _, k := range orderKeys(ws.keys, buf[:0]) {
+		if x.attempts > 0 {
+			ws.metrics.keyFailovers.Inc()
+		}
+		x.key = k
+		x.attempts++
+		sent := time.Now()
+		resp, err := out.send(ctx, snap.upstream, k)
+		x.upstream += time.Since(sent)
+		if err != nil {
+			rj, gone := upstreamError(r, err, snap.cfg.Upstream.Timeout)
+			if gone {
+				done(errClientGone)
+				x.clientGone = true
+				return nil, false
+			}
+			done(err)
+			return rj, false
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			// The upstream refused the key and did not act on the request:
+			// demote the key and send the request again with the next one.
+			drain(resp)
+			if !k.demoted.Swap(true) {
+				h.logger.Warn("upstream rejected a key; it will be tried after the workspace's other keys until its material changes",
+					zap.String("workspace", ws.name), zap.String("key", k.fp))
+			}
+			continue
+		}
+		err = copyResponse(w, resp)
+		_ = resp.Body.Close()
+		x.status = resp.StatusCode
+		switch {
+		case err != nil && r.Context().Err() != nil:
+			done(errClientGone)
+			x.clientGone = true
+		case err != nil:
+			done(err)
+			return nil, true
+		case ws.breaker.isFailureStatus(resp.StatusCode):
+			done(errFailureStatus)
+		default:
+			done(nil)
+		}
+		return nil, false
+	}
+	done(nil) // the upstream answered every attempt: it is healthy
+	return reject(CodeNoUsableKey, "the upstream rejected every key of workspace "+ws.name+" (401)"), false
+}
+
+// observe counts the request and writes its log line.
+func (h *Handler) observe(r *http.Request, x *exchange) {
+	wsName, wsMetrics := noWorkspace, noWorkspaceMetrics
+	if ws := x.route.ws; ws != nil {
+		wsName, wsMetrics = ws.name, ws.metrics
+		if x.attempts > 0 {
+			ws.metrics.upstreamLatency.Observe(x.upstream.Seconds())
+		}
+	}
+	if !x.clientGone {
+		wsMetrics.countRequest(x.status)
+	}
+	if x.code != "" {
+		rejectionSeries[x.code].Inc()
+	}
+
+	msg, level := "forwarded request", zapcore.InfoLevel
+	switch {
+	case x.clientGone:
+		msg, x.status = "client closed the request", statusClientClosed
+	case x.code != "":
+		msg = "sidecar answered with an error"
+	}
+	ce := h.logger.Check(level, msg)
+	if ce == nil {
+		return
+	}
+	fields := make([]zap.Field, 0, 14)
+	fields = append(fields,
+		zap.String("method", r.Method),
+		zap.String("path", x.route.path),
+		zap.String("tenant", x.route.tenant),
+		zap.String("workspace", wsName),
+	)
+	if ws := x.route.ws; ws != nil {
+		fields = append(fields, zap.Int64("workspace_id", ws.id), zap.String("routed_by", x.route.by),
+			zap.String("breaker", ws.breaker.State().String()))
+	}
+	if x.key != nil {
+		fields = append(fields, zap.String("key", x.key.fp), zap.Int("attempts", x.attempts),
+			zap.Duration("upstream_duration", x.upstream))
+	}
+	if x.code != "" {
+		fields = append(fields, zap.String("error_code", string(x.code)))
+	}
+	fields = append(fields, zap.Int("status", x.status), zap.Duration("duration", time.Since(x.start)))
+	ce.Write(fields...)
+}
+
+// Interface guards
+var (
+	_ caddy.Module                = (*Handler)(nil)
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.Validator             = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
+	_ caddy.Destructor            = (*runtime)(nil)
+)

@@ -1,0 +1,184 @@
+package restlink
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"reflect"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/confmap"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+)
+
+// EnvPrefix starts the name of every environment override: RESTLINK__<PATH>,
+// with "__" between levels, e.g. RESTLINK__UPSTREAM__URL. Key variables such
+// as RESTLINK_KEY_MAIN (single underscore) are key sources, not overrides.
+const EnvPrefix = "RESTLINK__"
+
+// Environ returns the environment as KEY=value strings, like os.Environ.
+// Loading takes it as a parameter so that tests need not touch the process
+// environment.
+type Environ func() []string
+
+// lookup returns the value of one variable.
+func (e Environ) lookup() func(string) (string, bool) {
+	vars := make(map[string]string)
+	for _, kv := range e() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vars[k] = v
+		}
+	}
+	return func(name string) (string, bool) {
+		v, ok := vars[name]
+		return v, ok
+	}
+}
+
+// LoadConfig reads the config file at path, applies defaults and the
+// environment overrides in environ, and validates the result whole.
+// It does not read key sources. Errors never quote file content.
+func LoadConfig(path string, environ Environ) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	return parseConfig(raw, environ)
+}
+
+// parseConfig is LoadConfig for bytes already read.
+func parseConfig(raw []byte, environ Environ) (*Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(confmap.Provider(defaultConfig, "."), nil); err != nil {
+		return nil, fmt.Errorf("loading defaults: %w", err)
+	}
+	if err := k.Load(rawbytes.Provider(raw), yaml.Parser()); err != nil {
+		return nil, fmt.Errorf("parsing config YAML: %s", redactQuoted(err.Error()))
+	}
+	if err := applyEnvOverrides(k, environ); err != nil {
+		return nil, err
+	}
+
+	var cfg Config
+	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, prefixHook),
+		WeaklyTypedInput: true, // environment values are strings
+		ErrorUnused:      true, // unknown fields are errors
+		TagName:          "koanf",
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("decoding config: %w", describeDecodeError(err))
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid config: %w", err)
+	}
+	return &cfg, nil
+}
+
+// applyEnvOverrides merges RESTLINK__<PATH> variables into k. Each must name
+// a scalar setting that exists (a default, or a field the file sets).
+func applyEnvOverrides(k *koanf.Koanf, environ Environ) error {
+	toPath := func(name string) string {
+		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "__", "."))
+	}
+	var errs []error
+	for _, kv := range environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, EnvPrefix) {
+			continue
+		}
+		path := toPath(name)
+		switch k.Get(path).(type) {
+		case nil:
+			errs = append(errs, fmt.Errorf("environment variable %s: there is no setting %q", name, path))
+		case map[string]any, []any:
+			errs = append(errs, fmt.Errorf("environment variable %s: %q is not a scalar setting", name, path))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	return k.Load(env.Provider(".", env.Opt{
+		Prefix:        EnvPrefix,
+		EnvironFunc:   environ,
+		TransformFunc: func(name, v string) (string, any) { return toPath(name), v },
+	}), nil)
+}
+
+// durationHook decodes "15s"-style strings. A bare number is refused: it
+// would silently mean nanoseconds.
+func durationHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[time.Duration]() {
+		return data, nil
+	}
+	s, ok := data.(string)
+	if !ok {
+		return nil, errors.New("a duration needs a unit, e.g. 15s or 500ms")
+	}
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return nil, errors.New("not a duration, e.g. 15s or 500ms")
+	}
+	return d, nil
+}
+
+// prefixHook decodes a network (127.0.0.0/8) or a single address (::1).
+func prefixHook(from, to reflect.Type, data any) (any, error) {
+	if to != reflect.TypeFor[netip.Prefix]() {
+		return data, nil
+	}
+	s, ok := data.(string)
+	if !ok {
+		return nil, errors.New("a network must be a string such as 127.0.0.0/8")
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	return nil, errors.New("not a network or address, e.g. 127.0.0.0/8 or ::1")
+}
+
+// describeDecodeError rewrites mapstructure's errors so that each line
+// names the field; mapstructure v2 leaves values out of its messages.
+func describeDecodeError(err error) error {
+	var lines []string
+	var walk func(error)
+	walk = func(err error) {
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		var de *mapstructure.DecodeError
+		if errors.As(err, &de) {
+			name := de.Name()
+			if name == "" {
+				name = "config"
+			}
+			msg := strings.Replace(de.Unwrap().Error(), "has invalid keys:", "unknown field(s):", 1)
+			lines = append(lines, name+": "+redactQuoted(msg))
+			return
+		}
+		lines = append(lines, redactQuoted(err.Error()))
+	}
+	walk(err)
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+var quoted = regexp.MustCompile("\"[^\"]*\"|`[^`]*`|'[^']*'")
+
+// redactQuoted removes quoted text from a parser's message: YAML errors can
+// quote file content, and a config file may hold a literal key.
+func redactQuoted(msg string) string {
+	return quoted.ReplaceAllString(msg, "(…)")
+}
