@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,7 +120,7 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 		return data, nil
 	}
 	s, ok := data.(string)
-	if !ok {
+	if _, isNumber := strconv.ParseFloat(s, 64); !ok || isNumber == nil {
 		return nil, errors.New("a duration needs a unit, e.g. 15s or 500ms")
 	}
 	d, err := time.ParseDuration(strings.TrimSpace(s))
@@ -162,7 +163,7 @@ func describeDecodeError(err error) error {
 		var de *mapstructure.DecodeError
 		if errors.As(err, &de) {
 			name := de.Name()
-			if name == "" {
+			if name == "" || name == reflect.TypeFor[Config]().String() {
 				name = "config"
 			}
 			msg := strings.Replace(de.Unwrap().Error(), "has invalid keys:", "unknown field(s):", 1)
@@ -175,7 +176,7 @@ func describeDecodeError(err error) error {
 	return errors.New(strings.Join(lines, "\n"))
 }
 
-var quoted = regexp.MustCompile("\"[^\"]*\"|`[^`]*`|'[^']*'")
+var quoted = regexp.MustCompile("\"[^\"]*\"|`[^`]*`")
 
 // redactQuoted removes quoted text from a parser's message: YAML errors can
 // quote file content, and a config file may hold a literal key.

@@ -1,0 +1,134 @@
+package restlink
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+)
+
+func testBreaker(t *testing.T, failures, halfOpen uint32, open time.Duration) (*breaker, *[]string) {
+	t.Helper()
+	var changes []string
+	s := newBreakerSettings(1, BreakerConfig{ConsecutiveFailures: failures, OpenTimeout: open, HalfOpenRequests: halfOpen, FailureStatuses: []int{500, 503}})
+	b := newBreaker("w", s, func(_ *breaker, from, to gobreaker.State) { changes = append(changes, from.String()+">"+to.String()) })
+	return b, &changes
+}
+
+// run passes one request through the breaker with the given outcome; it
+// reports whether the breaker let it through.
+func run(t *testing.T, b *breaker, outcome error) bool {
+	t.Helper()
+	done, rj := b.allow()
+	if rj != nil {
+		if rj.code != CodeCircuitOpen {
+			t.Fatalf("rejection %s", rj.code)
+		}
+		return false
+	}
+	done(outcome)
+	return true
+}
+
+func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
+	b, changes := testBreaker(t, 3, 1, time.Minute)
+	fail := errors.New("connection refused")
+	run(t, b, fail)
+	run(t, b, fail)
+	run(t, b, nil) // a success (or any 4xx) resets the count
+	run(t, b, fail)
+	run(t, b, errClientGone) // client cancellations count neither way
+	run(t, b, fail)
+	if b.State() != gobreaker.StateClosed {
+		t.Fatalf("opened early: %v", *changes)
+	}
+	run(t, b, fail)
+	if b.State() != gobreaker.StateOpen || len(*changes) != 1 || b.lastTrip.ConsecutiveFailures != 3 {
+		t.Fatalf("state %v changes %v trip %+v", b.State(), *changes, b.lastTrip)
+	}
+	if run(t, b, nil) {
+		t.Error("open breaker let a request through")
+	}
+}
+
+func TestBreakerRetryAfter(t *testing.T) {
+	b, _ := testBreaker(t, 1, 1, 30*time.Second)
+	now := time.Unix(1000, 0)
+	b.now = func() time.Time { return now }
+	run(t, b, errFailureStatus)
+	for _, tc := range []struct {
+		elapsed time.Duration
+		want    int
+	}{{0, 30}, {100 * time.Millisecond, 30}, {29 * time.Second, 1}, {29*time.Second + 500*time.Millisecond, 1}, {10 * time.Second, 20}} {
+		now = time.Unix(1000, 0).Add(tc.elapsed)
+		_, rj := b.allow()
+		if rj == nil || rj.retryAfter != tc.want {
+			t.Errorf("after %v: %+v, want Retry-After %d", tc.elapsed, rj, tc.want)
+		}
+	}
+}
+
+func TestBreakerHalfOpen(t *testing.T) {
+	const open = 50 * time.Millisecond
+	b, changes := testBreaker(t, 1, 2, open)
+	run(t, b, errFailureStatus)
+	time.Sleep(open + 10*time.Millisecond)
+
+	// Two probes may be in flight; a third is refused with Retry-After 1.
+	done1, rj1 := b.allow()
+	done2, rj2 := b.allow()
+	_, rj3 := b.allow()
+	if rj1 != nil || rj2 != nil || rj3 == nil || rj3.retryAfter != 1 {
+		t.Fatalf("half-open admitted %v %v %v", rj1, rj2, rj3)
+	}
+	done1(nil)
+	if b.State() != gobreaker.StateHalfOpen {
+		t.Fatalf("closed after one of two probes: %v", *changes)
+	}
+	done2(nil)
+	if b.State() != gobreaker.StateClosed {
+		t.Fatalf("probes succeeded but state %v: %v", b.State(), *changes)
+	}
+
+	// A failed probe opens it again.
+	run(t, b, errFailureStatus)
+	time.Sleep(open + 10*time.Millisecond)
+	run(t, b, errors.New("reset"))
+	want := []string{"closed>open", "open>half-open", "half-open>closed", "closed>open", "open>half-open", "half-open>open"}
+	if got := *changes; len(got) != len(want) || got[len(got)-1] != want[len(want)-1] {
+		t.Errorf("changes = %v, want %v", got, want)
+	}
+}
+
+func TestBreakerClientGoneFreesProbe(t *testing.T) {
+	const open = 30 * time.Millisecond
+	b, _ := testBreaker(t, 1, 1, open)
+	run(t, b, errFailureStatus)
+	time.Sleep(open + 10*time.Millisecond)
+	run(t, b, errClientGone) // the probe's client hung up
+	if !run(t, b, nil) || b.State() != gobreaker.StateClosed {
+		t.Errorf("probe slot not freed; state %v", b.State())
+	}
+}
+
+func TestBreakerFailureStatuses(t *testing.T) {
+	s := newBreakerSettings(1, BreakerConfig{FailureStatuses: []int{500, 502, 503, 504}})
+	for status, want := range map[int]bool{200: false, 401: false, 429: false, 499: false, 500: true, 501: false, 504: true, 599: false} {
+		if s.isFailure(status) != want {
+			t.Errorf("isFailure(%d) = %v", status, !want)
+		}
+	}
+}
+
+func BenchmarkBreakerOpen(b *testing.B) {
+	br := newBreaker("w", newBreakerSettings(1, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, HalfOpenRequests: 1}), nil)
+	done, _ := br.allow()
+	done(errFailureStatus)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, rj := br.allow(); rj == nil {
+			b.Fatal("open breaker let a request through")
+		}
+	}
+}

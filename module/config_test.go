@@ -1,0 +1,200 @@
+package restlink
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimalYAML = `
+workspaces:
+  main:
+    id: 16
+    main: true
+    keys:
+      - file: /run/secrets/main.key
+`
+
+func noEnv() []string { return nil }
+
+func envOf(kv ...string) Environ { return func() []string { return kv } }
+
+func TestParseConfigDefaults(t *testing.T) {
+	cfg, err := parseConfig([]byte(minimalYAML), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"upstream.url", cfg.Upstream.URL, "https://restlink23telecom.com"},
+		{"upstream.timeout", cfg.Upstream.Timeout, 15 * time.Second},
+		{"routing.tenant_header", cfg.Routing.TenantHeader, "X-Tenant"},
+		{"routing.path_prefix", cfg.Routing.PathPrefix, "/t/{tenant}"},
+		{"routing.workspace_id_header", cfg.Routing.WorkspaceIDHeader, "X-Workspace-ID"},
+		{"routing.on_missing", cfg.Routing.OnMissing, "main"},
+		{"breaker.consecutive_failures", cfg.Breaker.ConsecutiveFailures, uint32(5)},
+		{"breaker.open_timeout", cfg.Breaker.OpenTimeout, 30 * time.Second},
+		{"breaker.half_open_requests", cfg.Breaker.HalfOpenRequests, uint32(1)},
+		{"breaker.failure_statuses", len(cfg.Breaker.FailureStatuses), 4},
+		{"security.trusted_clients", cfg.Security.TrustedClients[1], netip.MustParsePrefix("::1/128")},
+		{"security.allowed_hosts", strings.Join(cfg.Security.AllowedHosts, ","), "localhost,127.0.0.1,[::1]"},
+		{"security.reject_browser_requests", cfg.Security.RejectBrowserRequests, true},
+		{"security.max_body_bytes", cfg.Security.MaxBodyBytes, int64(1 << 20)},
+		{"allow", cfg.Allow == nil, true},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+}
+
+func TestParseConfigExplicitEmptyDisables(t *testing.T) {
+	cfg, err := parseConfig([]byte(minimalYAML+`
+routing:
+  tenant_header: ""
+  path_prefix: ""
+security:
+  reject_browser_requests: false
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Routing.TenantHeader != "" || cfg.Routing.PathPrefix != "" || cfg.Security.RejectBrowserRequests {
+		t.Errorf("explicit values did not override defaults: %+v %+v", cfg.Routing, cfg.Security)
+	}
+	if cfg.Routing.WorkspaceIDHeader != "X-Workspace-ID" {
+		t.Errorf("unset field lost its default: %q", cfg.Routing.WorkspaceIDHeader)
+	}
+}
+
+func TestParseConfigTenantNamesWithDots(t *testing.T) {
+	cfg, err := parseConfig([]byte(minimalYAML+"tenants:\n  acme.example.com: main\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Tenants["acme.example.com"] != "main" {
+		t.Errorf("tenants = %v", cfg.Tenants)
+	}
+}
+
+func TestEnvOverrides(t *testing.T) {
+	cfg, err := parseConfig([]byte(minimalYAML), envOf(
+		"RESTLINK__UPSTREAM__URL=https://staging.example.com",
+		"RESTLINK__BREAKER__OPEN_TIMEOUT=45s",
+		"RESTLINK__BREAKER__CONSECUTIVE_FAILURES=9",
+		"RESTLINK__SECURITY__REJECT_BROWSER_REQUESTS=false",
+		"RESTLINK__WORKSPACES__MAIN__ID=99",
+		"RESTLINK_KEY_MAIN=not-an-override",
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Upstream.URL != "https://staging.example.com" || cfg.Breaker.OpenTimeout != 45*time.Second ||
+		cfg.Breaker.ConsecutiveFailures != 9 || cfg.Security.RejectBrowserRequests || cfg.Workspaces["main"].ID != 99 {
+		t.Errorf("overrides not applied: %+v %+v %+v %+v", cfg.Upstream, cfg.Breaker, cfg.Security, cfg.Workspaces)
+	}
+}
+
+func TestEnvOverrideErrors(t *testing.T) {
+	for _, tc := range []struct{ env, want string }{
+		{"RESTLINK__UPSTREAM__URLL=x", `RESTLINK__UPSTREAM__URLL: there is no setting "upstream.urll"`},
+		{"RESTLINK__UPSTREAM=x", `RESTLINK__UPSTREAM: "upstream" is not a scalar setting`},
+		{"RESTLINK__BREAKER__FAILURE_STATUSES=500", `"breaker.failure_statuses" is not a scalar setting`},
+		{"RESTLINK__WORKSPACES__OTHER__ID=5", `there is no setting "workspaces.other.id"`},
+		{"RESTLINK__BREAKER__OPEN_TIMEOUT=30", "a duration needs a unit"},
+	} {
+		t.Run(tc.env, func(t *testing.T) {
+			_, err := parseConfig([]byte(minimalYAML), envOf(tc.env))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestBadConfigs is the table of invalid configs and the message each
+// gives; every message names the field.
+func TestBadConfigs(t *testing.T) {
+	const ws = "workspaces:\n  main:\n    id: 16\n    main: true\n    keys:\n      - file: /k\n"
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level field", ws + "upstrem: {}\n", "config: unknown field(s): upstrem"},
+		{"unknown nested field", ws + "upstream:\n  urll: x\n", "upstream: unknown field(s): urll"},
+		{"unknown key source field", "workspaces:\n  main:\n    id: 1\n    keys:\n      - fil: /k\n", "unknown field(s): fil"},
+		{"no workspaces", "tenants: {}\n", "workspaces: at least one workspace is required"},
+		{"id missing", "workspaces:\n  main:\n    keys:\n      - file: /k\n", "workspaces.main.id: must be a positive integer"},
+		{"negative id", "workspaces:\n  main:\n    id: -3\n    keys:\n      - file: /k\n", "workspaces.main.id: must be a positive integer"},
+		{"id not a number", "workspaces:\n  main:\n    id: abc\n    keys:\n      - file: /k\n", "workspaces[main].id"},
+		{"duplicate ids", ws + "  other:\n    id: 16\n    keys:\n      - file: /o\n", `workspaces.other.id: id 16 is also the id of workspace "main"`},
+		{"two mains", ws + "  other:\n    id: 17\n    main: true\n    keys:\n      - file: /o\n", "workspaces: only one workspace may be main, found 2: main, other"},
+		{"no key source", "workspaces:\n  main:\n    id: 1\n", "workspaces.main.keys: at least one key source is required"},
+		{"two fields in a key source", "workspaces:\n  main:\n    id: 1\n    keys:\n      - file: /k\n        env: K\n", "workspaces.main.keys[0]: exactly one of file, env or value must be set"},
+		{"bad env name", "workspaces:\n  main:\n    id: 1\n    keys:\n      - env: 9LIVES\n", `workspaces.main.keys[0]: env "9LIVES" is not an environment variable name`},
+		{"too many keys", "workspaces:\n  main:\n    id: 1\n    keys: [{file: /1},{file: /2},{file: /3},{file: /4},{file: /5},{file: /6},{file: /7},{file: /8},{file: /9}]\n", "at most 8 key sources"},
+		{"bad workspace name", "workspaces:\n  'main ws':\n    id: 1\n    keys:\n      - file: /k\n", "may contain only A-Z a-z 0-9 . _ -"},
+		{"tenant to unknown workspace", ws + "tenants:\n  acme: nowhere\n", `tenants.acme: names workspace "nowhere", which is not configured`},
+		{"bad tenant name", ws + "tenants:\n  'ac/me': main\n", "tenants.ac/me: tenant name"},
+		{"upstream not https", ws + "upstream:\n  url: http://restlink.example.com\n", "upstream.url: plain http is allowed only to a loopback address"},
+		{"upstream with path", ws + "upstream:\n  url: https://restlink.example.com/api/v1\n", "upstream.url: must be an origin"},
+		{"upstream with user info", ws + "upstream:\n  url: https://u:p@restlink.example.com\n", "upstream.url: must be an origin"},
+		{"upstream ftp", ws + "upstream:\n  url: ftp://restlink.example.com\n", `upstream.url: scheme must be https, not "ftp"`},
+		{"timeout without unit", ws + "upstream:\n  timeout: 15\n", "a duration needs a unit"},
+		{"timeout zero", ws + "upstream:\n  timeout: 0s\n", "upstream.timeout: must be positive"},
+		{"tenant header is a credential", ws + "routing:\n  tenant_header: Authorization\n", `routing.tenant_header: "Authorization" is a credential header`},
+		{"tenant header with underscore", ws + "routing:\n  tenant_header: X_Tenant\n", "routing.tenant_header: \"X_Tenant\" is not a header name"},
+		{"same header twice", ws + "routing:\n  tenant_header: X-Ws\n  workspace_id_header: x-ws\n", "routing.workspace_id_header: must differ from routing.tenant_header"},
+		{"prefix without placeholder", ws + "routing:\n  path_prefix: /t/\n", "routing.path_prefix: must be of the form"},
+		{"prefix placeholder only", ws + "routing:\n  path_prefix: /{tenant}\n", "routing.path_prefix: must be of the form"},
+		{"prefix with dot segment", ws + "routing:\n  path_prefix: /a/../{tenant}\n", "routing.path_prefix: the path has a dot segment"},
+		{"on_missing", ws + "routing:\n  on_missing: fallback\n", `routing.on_missing: must be "main" or "reject", not "fallback"`},
+		{"empty allow list", ws + "allow: []\n", "allow: the list is empty"},
+		{"allow rule without path", ws + "allow:\n  - POST\n", `allow: rule 0 ("POST") must be "METHOD /path"`},
+		{"allow rule lower-case method", ws + "allow:\n  - post /api/v1/sms/send\n", "method must be an upper-case HTTP method"},
+		{"allow rule star inside", ws + "allow:\n  - GET /api/*/sms\n", "* may only end the path"},
+		{"allow rule dot segment", ws + "allow:\n  - GET /api/../sms\n", "dot segment"},
+		{"failure status 4xx", ws + "breaker:\n  failure_statuses: [429]\n", "breaker.failure_statuses: 429 is not a 5xx status"},
+		{"zero failures", ws + "breaker:\n  consecutive_failures: 0\n", "breaker.consecutive_failures: must be at least 1"},
+		{"zero half-open", ws + "breaker:\n  half_open_requests: 0\n", "breaker.half_open_requests: must be at least 1"},
+		{"bad network", ws + "security:\n  trusted_clients: [localhost]\n", "not a network or address"},
+		{"no trusted clients", ws + "security:\n  trusted_clients: []\n", "security.trusted_clients: at least one network is required"},
+		{"no allowed hosts", ws + "security:\n  allowed_hosts: []\n", "security.allowed_hosts: at least one host is required"},
+		{"zero body limit", ws + "security:\n  max_body_bytes: 0\n", "security.max_body_bytes: must be positive"},
+		{"not YAML", "workspaces: [\n", "parsing config YAML"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseConfig([]byte(tc.yaml), noEnv)
+			if err == nil {
+				t.Fatalf("no error; want %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error:\n%v\nwant it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestConfigErrorsQuoteNoContent: YAML and decode errors must not repeat
+// what the file holds, which may be a literal key.
+func TestConfigErrorsQuoteNoContent(t *testing.T) {
+	const secret = "rl_live_SECRETsecretSECRET"
+	for _, yaml := range []string{
+		"workspaces:\n  main:\n    id: " + secret + "\n    keys:\n      - value: x\n",
+		"workspaces:\n  main:\n    id: 1\n    keys:\n      - value: x\n  main:\n    id: 2\n" + secret + ": 1\n",
+		"workspaces:\n  main: {id: 1, keys: [{value: \"" + secret + "\"}]}\n  \"" + secret + "\": [\n",
+		"upstream:\n  timeout: " + secret + "\n",
+		"security:\n  trusted_clients: [" + secret + "]\n",
+	} {
+		_, err := parseConfig([]byte(yaml), noEnv)
+		if err == nil {
+			t.Fatalf("no error for:\n%s", yaml)
+		}
+		if strings.Contains(err.Error(), secret[:12]) {
+			t.Errorf("error quotes file content:\n%v", err)
+		}
+	}
+}

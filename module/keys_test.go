@@ -1,0 +1,163 @@
+package restlink
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFingerprint(t *testing.T) {
+	// sha256("abc") = ba7816bf…
+	if got := Fingerprint("abc"); got != "ba7816bf" {
+		t.Errorf("Fingerprint = %q", got)
+	}
+}
+
+func TestReadKey(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	lookup := envOf("KEY_SET=  env-key \n", "KEY_EMPTY=").lookup()
+	for _, tc := range []struct {
+		name     string
+		src      KeySource
+		want     string
+		wantErr  string
+		wantWarn string
+	}{
+		{"file trimmed", KeySource{File: write("a.key", "\n  file-key\t\n", 0o600)}, "file-key", "", ""},
+		{"file readable by others", KeySource{File: write("b.key", "k", 0o644)}, "k", "", "readable by group or others (mode 0644)"},
+		{"file missing", KeySource{File: filepath.Join(dir, "missing.key")}, "", "no such file", ""},
+		{"file empty", KeySource{File: write("c.key", " \n", 0o600)}, "", "is empty", ""},
+		{"file is a directory", KeySource{File: dir}, "", "not a regular file", ""},
+		{"file with two lines", KeySource{File: write("d.key", "abc\ndef", 0o600)}, "", "cannot be sent in an HTTP header (at byte 3)", ""},
+		{"env trimmed", KeySource{Env: "KEY_SET"}, "env-key", "", ""},
+		{"env unset", KeySource{Env: "KEY_UNSET"}, "", "KEY_UNSET is not set", ""},
+		{"env empty", KeySource{Env: "KEY_EMPTY"}, "", "KEY_EMPTY is empty", ""},
+		{"literal", KeySource{Value: "lit"}, "lit", "", "literal key value"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, warnings, err := readKey(tc.src, lookup)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+			if w := strings.Join(warnings, "\n"); (tc.wantWarn == "") != (w == "") || !strings.Contains(w, tc.wantWarn) {
+				t.Errorf("warnings %q, want %q", w, tc.wantWarn)
+			}
+		})
+	}
+}
+
+// TestReadKeyErrorsHoldNoKey: a key with a bad byte is reported by position.
+func TestReadKeyErrorsHoldNoKey(t *testing.T) {
+	_, _, err := readKey(KeySource{Value: "rl_live_SECRET secret"}, nil)
+	if err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadKeysKeepsLastGood(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.key"), filepath.Join(dir, "b.key")
+	os.WriteFile(a, []byte("key-a1"), 0o600)
+	os.WriteFile(b, []byte("key-b1"), 0o600)
+	cfg, err := parseConfig([]byte("workspaces:\n  w:\n    id: 1\n    keys:\n      - file: "+a+"\n      - file: "+b+"\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1000, 0)
+	first := loadKeys(cfg, nil, nil, t0)
+	if len(first.errs) != 0 || len(first.keys["w"]) != 2 {
+		t.Fatalf("first load: %v %v", first.errs, first.keys)
+	}
+	first.keys["w"][0].demoted.Store(true)
+
+	// a is deleted, b rotates: a keeps its last good key, b gets a new one.
+	os.Remove(a)
+	os.WriteFile(b, []byte("key-b2"), 0o600)
+	second := loadKeys(cfg, nil, first, time.Unix(2000, 0))
+	keys := second.keys["w"]
+	if len(second.errs) != 0 || len(keys) != 2 {
+		t.Fatalf("second load: %v %v", second.errs, keys)
+	}
+	if keys[0].header[0] != "key-a1" || !keys[0].stale || !keys[0].demoted.Load() || keys[0].loadedAt != t0 {
+		t.Errorf("a: %+v loadedAt %v demoted %v", keys[0], keys[0].loadedAt, keys[0].demoted.Load())
+	}
+	if keys[1].header[0] != "key-b2" || keys[1].stale || keys[1].loadedAt != time.Unix(2000, 0) {
+		t.Errorf("b: %+v", keys[1])
+	}
+	if second.unreadable["w"] != 1 || !strings.Contains(strings.Join(second.warnings, "\n"), "keeping its last good key "+Fingerprint("key-a1")) {
+		t.Errorf("unreadable %v warnings %q", second.unreadable, second.warnings)
+	}
+
+	// Without a last good key, the source is an error.
+	third := loadKeys(cfg, nil, nil, t0)
+	if len(third.errs) != 1 || len(third.keys["w"]) != 1 {
+		t.Errorf("third load: %v %v", third.errs, third.keys)
+	}
+
+	// a comes back with new material: not demoted any more.
+	os.WriteFile(a, []byte("key-a2"), 0o600)
+	fourth := loadKeys(cfg, nil, second, t0)
+	if k := fourth.keys["w"][0]; k.header[0] != "key-a2" || k.demoted.Load() || k.stale {
+		t.Errorf("a after rotation: %+v demoted %v", k, k.demoted.Load())
+	}
+}
+
+func TestLoadKeysSameMaterialTwice(t *testing.T) {
+	cfg, err := parseConfig([]byte("workspaces:\n  w:\n    id: 1\n    keys: [{value: k1}, {value: k1}, {value: k2}]\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kl := loadKeys(cfg, nil, nil, time.Now()); len(kl.keys["w"]) != 2 {
+		t.Errorf("keys = %d, want 2", len(kl.keys["w"]))
+	}
+}
+
+func TestCheckSharedKeys(t *testing.T) {
+	cfg, _ := parseConfig([]byte("workspaces:\n  a:\n    id: 1\n    keys: [{value: same}]\n  b:\n    id: 2\n    keys: [{value: same}]\n"), noEnv)
+	err := checkSharedKeys(loadKeys(cfg, nil, nil, time.Now()).keys)
+	if err == nil || !strings.Contains(err.Error(), "workspaces a and b have the same key (fingerprint "+Fingerprint("same")+")") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestOrderKeys(t *testing.T) {
+	states := map[[32]byte]*keyState{}
+	k1 := newKey(KeySource{Value: "1"}, "one", states, time.Now())
+	k2 := newKey(KeySource{Value: "2"}, "two", states, time.Now())
+	k3 := newKey(KeySource{Value: "3"}, "three", states, time.Now())
+	keys := []*key{k1, k2, k3}
+	var buf [maxKeysPerWorkspace]*key
+	order := func() string {
+		var s []string
+		for _, k := range orderKeys(keys, buf[:0]) {
+			s = append(s, k.header[0])
+		}
+		return strings.Join(s, ",")
+	}
+	if got := order(); got != "one,two,three" {
+		t.Errorf("order = %s", got)
+	}
+	k1.demoted.Store(true)
+	if got := order(); got != "two,three,one" {
+		t.Errorf("order = %s", got)
+	}
+	k3.demoted.Store(true)
+	if got := order(); got != "two,one,three" {
+		t.Errorf("order = %s", got)
+	}
+}
