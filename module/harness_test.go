@@ -1,7 +1,6 @@
 package restlink_test
 
 import (
-	"bytes"
 	"io"
 	"net/http"
 	"os"
@@ -74,6 +73,7 @@ type setup struct {
 	extraSites string            // more Caddyfile sites
 	workspaces []restlinktest.Workspace
 	tls        bool // serve the fake over HTTPS and trust it with ca_file
+	noCA       bool // with tls: do not trust it
 }
 
 func startSidecar(t *testing.T, s setup) *sidecar {
@@ -93,8 +93,10 @@ func startSidecar(t *testing.T, s setup) *sidecar {
 	sc := &sidecar{t: t, dir: t.TempDir()}
 	if s.tls {
 		sc.fake = restlinktest.NewTLSServer(s.workspaces...)
-		sc.write("ca.pem", string(sc.fake.CACertPEM()))
-		s.yaml = strings.Replace(s.yaml, "  timeout: 2s\n", "  timeout: 2s\n  ca_file: {{dir}}/ca.pem\n", 1)
+		if !s.noCA {
+			sc.write("ca.pem", string(sc.fake.CACertPEM()))
+			s.yaml = strings.Replace(s.yaml, "  timeout: 2s\n", "  timeout: 2s\n  ca_file: {{dir}}/ca.pem\n", 1)
+		}
 	} else {
 		sc.fake = restlinktest.NewServer(s.workspaces...)
 	}
@@ -146,10 +148,17 @@ type answer struct {
 	body   string
 }
 
-// do sends a request to the sidecar. headers are "Name: value" strings.
+// do sends a request to the sidecar's main site. headers are
+// "Name: value" strings.
 func (sc *sidecar) do(method, path, body string, headers ...string) answer {
 	sc.t.Helper()
-	req, err := http.NewRequest(method, siteURL+path, strings.NewReader(body))
+	return sc.doAt(siteURL, method, path, body, headers...)
+}
+
+// doAt sends a request to the site at base.
+func (sc *sidecar) doAt(base, method, path, body string, headers ...string) answer {
+	sc.t.Helper()
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		sc.t.Fatal(err)
 	}
@@ -209,5 +218,3 @@ func wantSidecarError(t *testing.T, a answer, status int, code string) {
 			a.header.Get("Content-Type"), a.header.Get("X-Restlink-Sidecar-Error"), a.body)
 	}
 }
-
-var _ = bytes.NewReader
