@@ -112,6 +112,7 @@ type exchange struct {
 	attempts   int
 	status     int
 	code       ErrorCode // set when the sidecar answered itself
+	reason     string    // its description
 	upstream   time.Duration
 	clientGone bool
 }
@@ -123,7 +124,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	rj, abort := h.serve(w, r, snap, &x)
 	if rj != nil {
 		writeRejection(w, rj)
-		x.status, x.code = rj.code.Status(), rj.code
+		x.status, x.code, x.reason = rj.code.Status(), rj.code, rj.description
 	}
 	h.observe(r, &x)
 	if abort {
@@ -274,7 +275,7 @@ func (h *Handler) observe(r *http.Request, x *exchange) {
 			zap.Duration("upstream_duration", x.upstream))
 	}
 	if x.code != "" {
-		fields = append(fields, zap.String("error_code", string(x.code)))
+		fields = append(fields, zap.String("error_code", string(x.code)), zap.String("reason", x.reason))
 	}
 	fields = append(fields, zap.Int("status", x.status), zap.Duration("duration", time.Since(x.start)))
 	ce.Write(fields...)

@@ -38,13 +38,11 @@ func newUpstream(ctx caddy.Context, c UpstreamConfig, prev *upstream) (*upstream
 		return nil, fmt.Errorf("upstream.url: %w", err)
 	}
 	up := &upstream{scheme: u.Scheme, host: u.Host, caFile: c.CAFile}
-	var caPEM []byte
-	if c.CAFile != "" {
-		if caPEM, err = os.ReadFile(c.CAFile); err != nil {
-			return nil, fmt.Errorf("upstream.ca_file: %w", err)
-		}
-		up.caSum = sha256.Sum256(caPEM)
+	roots, caSum, err := loadRoots(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("upstream.ca_file: %w", err)
 	}
+	up.caSum = caSum
 	if prev != nil && prev.scheme == up.scheme && prev.host == up.host && prev.caFile == up.caFile && prev.caSum == up.caSum {
 		return prev, nil
 	}
@@ -60,13 +58,6 @@ func newUpstream(ctx caddy.Context, c UpstreamConfig, prev *upstream) (*upstream
 	}
 	up.transport = ht.Transport
 	if up.scheme == "https" {
-		roots, err := x509.SystemCertPool()
-		if err != nil {
-			roots = x509.NewCertPool()
-		}
-		if caPEM != nil && !roots.AppendCertsFromPEM(caPEM) {
-			return nil, fmt.Errorf("upstream.ca_file: %s holds no PEM certificate", c.CAFile)
-		}
 		if up.transport.TLSClientConfig == nil {
 			up.transport.TLSClientConfig = new(tls.Config)
 		}
@@ -74,6 +65,27 @@ func newUpstream(ctx caddy.Context, c UpstreamConfig, prev *upstream) (*upstream
 		up.transport.TLSClientConfig.MinVersion = tls.VersionTLS12
 	}
 	return up, nil
+}
+
+// loadRoots returns the roots that upstream certificates are verified
+// against: the system roots, plus the certificates in caFile if set, and
+// the digest of caFile's content.
+func loadRoots(caFile string) (*x509.CertPool, [sha256.Size]byte, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if caFile == "" {
+		return roots, [sha256.Size]byte{}, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, [sha256.Size]byte{}, err
+	}
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, [sha256.Size]byte{}, fmt.Errorf("%s holds no PEM certificate", caFile)
+	}
+	return roots, sha256.Sum256(pem), nil
 }
 
 // close releases the pool's idle connections once no snapshot uses it.

@@ -1,0 +1,250 @@
+// Command restlink-demo shows the sidecar at work, on loopback only: it
+// starts the restlink simulator (module/restlinktest) with two workspaces,
+// writes a config with throw-away keys, starts the real sidecar binary, sends
+// a few requests as a legacy app would (no key), and prints which workspace
+// each one reached and why. It exits non-zero if anything is not as shown.
+//
+//	go run ./cmd/restlink-demo -sidecar bin/restlink-sidecar
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	restlink "github.com/23telecom/restlink-sidecar/module"
+	"github.com/23telecom/restlink-sidecar/module/restlinktest"
+)
+
+func main() {
+	sidecar := flag.String("sidecar", "bin/restlink-sidecar", "path of the restlink-sidecar binary")
+	flag.Parse()
+	if err := run(*sidecar); err != nil {
+		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		os.Exit(1)
+	}
+}
+
+// demoRequest is one request the demo app sends, and what should happen.
+type demoRequest struct {
+	label     string
+	path      string
+	headers   map[string]string
+	wantCode  int
+	wantWSID  int64  // workspace the upstream should see; 0: nothing sent
+	wantError string // sidecar error_code
+}
+
+func run(sidecarBin string) error {
+	keys := map[string]string{"main": newKey(), "test-space": newKey()}
+	fake := restlinktest.NewServer(
+		restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{keys["main"]}},
+		restlinktest.Workspace{ID: 18, Name: "test-space", Keys: []string{keys["test-space"]}},
+	)
+	defer fake.Close()
+
+	dir, err := os.MkdirTemp("", "restlink-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	files := map[string]string{
+		"main.key":       keys["main"] + "\n",
+		"test-space.key": keys["test-space"] + "\n",
+		"config.yaml": fmt.Sprintf(`upstream:
+  url: %s
+workspaces:
+  main:
+    id: 16
+    main: true
+    keys: [{file: %s/main.key}]
+  test-space:
+    id: 18
+    keys: [{file: %s/test-space.key}]
+tenants:
+  acme: test-space
+  globex: main
+`, fake.URL, dir, dir),
+		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", port, dir),
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			return err
+		}
+	}
+
+	logPath := filepath.Join(dir, "sidecar.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	cmd := exec.Command(sidecarBin, "run", "--config", filepath.Join(dir, "Caddyfile"), "--adapter", "caddyfile")
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w (run make build first)", sidecarBin, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		_ = cmd.Wait()
+	}()
+	base := fmt.Sprintf("http://localhost:%d", port)
+	if err := waitForPort(port, 15*time.Second); err != nil {
+		out, _ := os.ReadFile(logPath)
+		return fmt.Errorf("the sidecar did not start: %w\n%s", err, out)
+	}
+
+	fmt.Printf("restlink simulator on %s (workspaces: 16 main, 18 test-space)\n", fake.URL)
+	fmt.Printf("sidecar on %s; tenants: acme -> test-space, globex -> main\n", base)
+	fmt.Printf("keys (shown only as fingerprints): main %s, test-space %s\n\n",
+		restlink.Fingerprint(keys["main"]), restlink.Fingerprint(keys["test-space"]))
+
+	requests := []demoRequest{
+		{"tenant acme, by header", "/api/v1/sms/send", map[string]string{"X-Tenant": "acme"}, 200, 18, ""},
+		{"tenant globex, by path", "/t/globex/api/v1/sms/send", nil, 200, 16, ""},
+		{"an app still sending its old key", "/api/v1/sms/send", map[string]string{"X-Tenant": "acme", "X-API-Key": "old-app-key"}, 200, 18, ""},
+		{"no tenant named", "/api/v1/sms/send", nil, 200, 16, ""},
+		{"unknown tenant", "/api/v1/sms/send", map[string]string{"X-Tenant": "initech"}, 403, 0, "UNKNOWN_TENANT"},
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUEST\tANSWER\tREACHED\tKEY SENT\tWHY")
+	var failures []string
+	for _, dr := range requests {
+		before := fake.Count()
+		status, body, err := post(base+dr.path, dr.headers)
+		if err != nil {
+			return err
+		}
+		reached, keyFP := "nothing sent upstream", "-"
+		if reqs := fake.Requests(); len(reqs) > before {
+			got := reqs[len(reqs)-1]
+			reached = fmt.Sprintf("workspace %d", got.WorkspaceID)
+			keyFP = restlink.Fingerprint(got.Key)
+			if got.WorkspaceID != dr.wantWSID || got.Header.Get("X-Tenant") != "" {
+				failures = append(failures, dr.label+": reached "+reached)
+			}
+		} else if dr.wantWSID != 0 {
+			failures = append(failures, dr.label+": nothing reached the upstream")
+		}
+		answer := fmt.Sprintf("%d", status)
+		if code := errorCode(body); code != "" {
+			answer += " " + code
+		}
+		if status != dr.wantCode || (dr.wantError != "" && errorCode(body) != dr.wantError) {
+			failures = append(failures, fmt.Sprintf("%s: answered %s", dr.label, answer))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", dr.label, answer, reached, keyFP, why(logPath, dr.path))
+	}
+	_ = tw.Flush()
+	fmt.Printf("\nThe upstream received %d requests, each with exactly its workspace's key; the app's own key never left the sidecar.\n", fake.Count())
+	if len(failures) > 0 {
+		return errors.New(strings.Join(failures, "; "))
+	}
+	return nil
+}
+
+// why finds the sidecar's log line for the latest request to path and says
+// how its workspace was chosen, or why it was refused.
+func why(logPath, path string) string {
+	time.Sleep(50 * time.Millisecond) // let the line reach the file
+	f, err := os.Open(logPath)
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	var last map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var line map[string]any
+		if json.Unmarshal(sc.Bytes(), &line) == nil && line["logger"] == "http.handlers.restlink" && line["method"] != nil {
+			last = line
+		}
+	}
+	if last == nil {
+		return "?"
+	}
+	if reason, ok := last["reason"].(string); ok {
+		return "refused: " + reason
+	}
+	switch last["routed_by"] {
+	case "tenant_header":
+		return fmt.Sprintf("X-Tenant: %s -> workspace %s", last["tenant"], last["workspace"])
+	case "path":
+		return fmt.Sprintf("path /t/%s/… -> workspace %s (prefix removed)", last["tenant"], last["workspace"])
+	case "main":
+		return "no tenant named -> main workspace"
+	}
+	return fmt.Sprint(last["routed_by"])
+}
+
+func post(url string, headers map[string]string) (int, string, error) {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"to":["+14155551234"],"message":"hello from a legacy app","sender_id":"Demo"}`))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+func errorCode(body string) string {
+	var e struct {
+		ErrorCode string `json:"error_code"`
+	}
+	_ = json.Unmarshal([]byte(body), &e)
+	return e.ErrorCode
+}
+
+func newKey() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "demo_" + hex.EncodeToString(b)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func waitForPort(port int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,143 @@
+package restlink
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+)
+
+func init() {
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "validate-config",
+		Usage: "<config.yaml>",
+		Short: "Checks a restlink config and its key sources without serving",
+		Long: `
+Loads a restlink-sidecar config file the way the sidecar does (defaults, the
+file, RESTLINK__<PATH> environment overrides), validates it whole, and reads
+every key source and the upstream ca_file. Prints a summary with each key's
+fingerprint (never a key) and any warnings. Exits 0 if the sidecar would start
+with this config, 1 otherwise.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Args = cobra.ExactArgs(1)
+			cmd.RunE = runCommand(func(out io.Writer, path string) error {
+				return validateConfig(out, path, os.Environ)
+			})
+		},
+	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "keys",
+		Usage: "<config.yaml>",
+		Short: "Lists each workspace's key sources, fingerprints and ages",
+		Long: `
+Lists every key source of a restlink-sidecar config: workspace, order, kind
+(file, env, value), file path or variable name, the key's fingerprint (first
+8 hex digits of its SHA-256; never the key), the file's age, and problems such
+as a missing file or permissions that let group or others read it. Exits 1 if
+a source cannot be read.`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Args = cobra.ExactArgs(1)
+			cmd.RunE = runCommand(func(out io.Writer, path string) error {
+				return listKeys(out, path, os.Environ, time.Now())
+			})
+		},
+	})
+}
+
+// runCommand adapts a command to cobra: errors are printed once, to
+// stderr, and exit with status 1.
+func runCommand(run func(out io.Writer, path string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := run(cmd.OutOrStdout(), args[0])
+		if err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", args[0], strings.ReplaceAll(err.Error(), "\n", "\n  "))
+		}
+		return err
+	}
+}
+
+// inspect loads a config and all its key sources as a start-up would.
+func inspect(path string, environ Environ) (*Config, *keyLoad, error) {
+	cfg, err := LoadConfig(path, environ)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys := loadKeys(cfg, environ.lookup(), nil, time.Now())
+	var errs []error
+	errs = append(errs, keys.errs...)
+	if err := checkSharedKeys(keys.keys); err != nil {
+		errs = append(errs, err)
+	}
+	if _, _, err := loadRoots(cfg.Upstream.CAFile); err != nil {
+		errs = append(errs, fmt.Errorf("upstream.ca_file: %w", err))
+	}
+	return cfg, keys, errors.Join(errs...)
+}
+
+// validateConfig prints a summary of a valid config, or returns its errors.
+func validateConfig(out io.Writer, path string, environ Environ) error {
+	cfg, keys, err := inspect(path, environ)
+	if err != nil {
+		return err
+	}
+	for _, w := range keys.warnings {
+		fmt.Fprintf(out, "warning: %s\n", w)
+	}
+	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(cfg.Workspaces), len(cfg.Tenants), cfg.Upstream.URL)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKSPACE\tID\tMAIN\tKEYS")
+	for _, name := range sortedKeys(cfg.Workspaces) {
+		ws := cfg.Workspaces[name]
+		var fps []string
+		for _, k := range keys.keys[name] {
+			fps = append(fps, k.fp)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", name, ws.ID, ws.Main, strings.Join(fps, ", "))
+	}
+	return tw.Flush()
+}
+
+// listKeys prints every key source with its fingerprint and file age.
+func listKeys(out io.Writer, path string, environ Environ, now time.Time) error {
+	cfg, err := LoadConfig(path, environ)
+	if err != nil {
+		return err
+	}
+	lookup := environ.lookup()
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKSPACE\t#\tSOURCE\tLOCATION\tFINGERPRINT\tFILE AGE\tPROBLEMS")
+	failed := 0
+	for _, name := range sortedKeys(cfg.Workspaces) {
+		for i, src := range cfg.Workspaces[name].Keys {
+			fp, age, problems := "-", "-", []string{}
+			material, warnings, err := readKey(src, lookup)
+			if err != nil {
+				failed++
+				problems = append(problems, err.Error())
+			} else {
+				fp = Fingerprint(material)
+			}
+			problems = append(problems, warnings...)
+			if src.kind() == sourceFile {
+				if fi, err := os.Stat(src.File); err == nil {
+					age = now.Sub(fi.ModTime()).Round(time.Second).String()
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", name, i, src.kind(), src.location(), fp, age, strings.Join(problems, "; "))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d key source(s) cannot be read", failed)
+	}
+	return nil
+}
