@@ -142,7 +142,9 @@ func (o *outbound) send(ctx context.Context, up *upstream, k *key) (*http.Respon
 
 // copyResponse writes the upstream's response to the client unchanged,
 // minus hop-by-hop headers. It returns an error if the body could not be
-// copied whole.
+// copied whole; what was copied is flushed first, so that the client sees
+// a response cut short, not a connection closed without an answer (which
+// an HTTP client may take as a reason to send a request again).
 func copyResponse(w http.ResponseWriter, resp *http.Response) error {
 	h := w.Header()
 	for name, vals := range resp.Header {
@@ -167,10 +169,14 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) error {
 	buf := copyBuffers.Get().(*[]byte)
 	_, err := io.CopyBuffer(w, resp.Body, *buf)
 	copyBuffers.Put(buf)
+	if err != nil {
+		_ = http.NewResponseController(w).Flush()
+		return err
+	}
 	for name, vals := range resp.Trailer {
 		h[http.TrailerPrefix+name] = vals
 	}
-	return err
+	return nil
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}

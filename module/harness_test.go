@@ -63,6 +63,7 @@ type sidecar struct {
 	fake   *restlinktest.Server
 	tester *caddytest.Tester
 	log    string // path of Caddy's log file (debug level, JSON)
+	setup  setup
 }
 
 // setup says what a sidecar runs with; zero fields take the standard fixture.
@@ -106,6 +107,16 @@ func startSidecar(t *testing.T, s setup) *sidecar {
 	}
 	sc.write("config.yaml", sc.expand(s.yaml))
 	sc.log = filepath.Join(sc.dir, "caddy.log")
+	sc.setup = s
+	sc.tester = caddytest.NewTester(t)
+	sc.reloadCaddy("")
+	return sc
+}
+
+// reloadCaddy loads the sidecar's Caddyfile into the running Caddy, with
+// extra directives in the main site: a Caddy config reload.
+func (sc *sidecar) reloadCaddy(extra string) {
+	sc.t.Helper()
 	caddyfile := sc.expand(`{
 	admin localhost:2999
 	debug
@@ -118,15 +129,13 @@ func startSidecar(t *testing.T, s setup) *sidecar {
 
 http://:` + sitePort + ` {
 	bind 127.0.0.1
-	` + s.site + `
+` + extra + `	` + sc.setup.site + `
 }
-` + s.extraSites)
-	sc.tester = caddytest.NewTester(t)
+` + sc.setup.extraSites)
 	sc.tester.InitServer(caddyfile, "caddyfile")
-	if t.Failed() {
-		t.FailNow()
+	if sc.t.Failed() {
+		sc.t.FailNow()
 	}
-	return sc
 }
 
 func (sc *sidecar) expand(s string) string {
@@ -158,9 +167,22 @@ func (sc *sidecar) do(method, path, body string, headers ...string) answer {
 // doAt sends a request to the site at base.
 func (sc *sidecar) doAt(base, method, path, body string, headers ...string) answer {
 	sc.t.Helper()
+	a, err := sc.tryAt(base, method, path, body, headers...)
+	if err != nil {
+		sc.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	return a
+}
+
+// try is do that returns transport errors, including a body cut short.
+func (sc *sidecar) try(method, path, body string, headers ...string) (answer, error) {
+	return sc.tryAt(siteURL, method, path, body, headers...)
+}
+
+func (sc *sidecar) tryAt(base, method, path, body string, headers ...string) (answer, error) {
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
-		sc.t.Fatal(err)
+		return answer{}, err
 	}
 	if body == "" {
 		req.Body = http.NoBody
@@ -171,11 +193,11 @@ func (sc *sidecar) doAt(base, method, path, body string, headers ...string) answ
 	}
 	resp, err := sc.tester.Client.Do(req)
 	if err != nil {
-		sc.t.Fatalf("%s %s: %v", method, path, err)
+		return answer{}, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	b, err := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(b)}, err
 }
 
 const smsBody = `{"to":["+14155551234"],"message":"hi","sender_id":"MyApp"}`
