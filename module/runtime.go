@@ -55,8 +55,8 @@ func acquireRuntime(ctx caddy.Context, path string, environ Environ) (*runtime, 
 		if err := rt.reload(ctx, true); err != nil {
 			return nil, err
 		}
-		rt.watcher = newWatcher(func() { _ = rt.reload(caddy.Context{}, false) }, rt.logger.Load)
-		rt.watcher.setFiles(rt.current.Load().files())
+		rt.watcher = newWatcher(func() { _ = rt.reload(caddy.Context{}, false) }, rt.logger.Load, watchPoll)
+		rt.watcher.setFiles(rt.watchedFiles(rt.current.Load()))
 		return rt, nil
 	})
 	if err != nil {
@@ -125,7 +125,7 @@ func (rt *runtime) reload(ctx caddy.Context, strict bool) error {
 		metrics.breakerState.WithLabelValues(ws.name).Set(float64(ws.breaker.State()))
 	}
 	if rt.watcher != nil {
-		rt.watcher.setFiles(next.files())
+		rt.watcher.setFiles(rt.watchedFiles(next))
 	}
 	return nil
 }
@@ -191,9 +191,10 @@ func sameKeys(a, b *keyLoad) bool {
 	return true
 }
 
-// files lists the files a snapshot was built from, to be watched.
-func (s *snapshot) files() []string {
-	files := []string{}
+// watchedFiles lists the files a snapshot was built from: the config file,
+// the key files and the CA file.
+func (rt *runtime) watchedFiles(s *snapshot) []string {
+	files := []string{rt.path}
 	for _, ws := range s.cfg.Workspaces {
 		for _, ks := range ws.Keys {
 			if ks.File != "" {

@@ -2,6 +2,7 @@ package restlink
 
 import (
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,9 @@ const (
 	// before they are read: a truncate-then-write or a multi-step rename is
 	// read once, whole.
 	watchDebounce = 250 * time.Millisecond
+	// watchMaxDelay caps the debounce: files changing all the time do not
+	// postpone a reload for longer.
+	watchMaxDelay = time.Second
 	// watchPoll is the period of the content check that backs up the
 	// watcher (file systems without inotify, missed or overflowed events).
 	watchPoll = 2 * time.Second
@@ -34,22 +38,25 @@ type watcher struct {
 	fs       *fsnotify.Watcher // nil when inotify is unavailable: polling only
 	onChange func()
 	logger   func() *zap.Logger
+	poll     time.Duration
 
-	mu    sync.Mutex
-	files []string
-	dirs  map[string]bool // watched now
+	mu       sync.Mutex
+	files    []string
+	dirs     map[string]bool // watched now
+	relevant map[string]bool // paths whose events matter: the files, their symlink targets, the dirs
 
 	stop chan struct{}
 	done chan struct{}
 }
 
-// newWatcher starts watching; setFiles says which files.
-func newWatcher(onChange func(), logger func() *zap.Logger) *watcher {
-	w := &watcher{onChange: onChange, logger: logger, dirs: make(map[string]bool), stop: make(chan struct{}), done: make(chan struct{})}
+// newWatcher starts watching, and calls onChange every poll period too;
+// setFiles says which files.
+func newWatcher(onChange func(), logger func() *zap.Logger, poll time.Duration) *watcher {
+	w := &watcher{onChange: onChange, logger: logger, poll: poll, dirs: make(map[string]bool), stop: make(chan struct{}), done: make(chan struct{})}
 	fs, err := fsnotify.NewWatcher()
 	if err != nil {
 		logger().Warn("cannot watch config and key files; checking them every poll period instead",
-			zap.Duration("poll_period", watchPoll), zap.Error(err))
+			zap.Duration("poll_period", poll), zap.Error(err))
 	} else {
 		w.fs = fs
 	}
@@ -75,11 +82,17 @@ func (w *watcher) rearm() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	want := make(map[string]bool)
+	w.relevant = make(map[string]bool)
 	for _, f := range w.files {
 		want[filepath.Dir(f)] = true
+		w.relevant[f] = true
 		if real, err := filepath.EvalSymlinks(f); err == nil {
 			want[filepath.Dir(real)] = true
+			w.relevant[real] = true
 		}
+	}
+	for dir := range want {
+		w.relevant[dir] = true
 	}
 	for dir := range w.dirs {
 		if !want[dir] {
@@ -96,6 +109,20 @@ func (w *watcher) rearm() {
 	}
 }
 
+// isRelevant reports whether an event on path may change a watched file:
+// the file itself, its symlink target, a watched directory, or a name
+// starting with ".." (Kubernetes' atomic writer swaps ..data and keeps its
+// versions in ..<timestamp> directories). Other files in the same
+// directories, such as a busy log file, are ignored.
+func (w *watcher) isRelevant(path string) bool {
+	if strings.HasPrefix(filepath.Base(path), "..") {
+		return true
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.relevant[path]
+}
+
 func (w *watcher) loop() {
 	defer close(w.done)
 	var events <-chan fsnotify.Event
@@ -103,29 +130,40 @@ func (w *watcher) loop() {
 	if w.fs != nil {
 		events, errs = w.fs.Events, w.fs.Errors
 	}
-	poll := time.NewTicker(watchPoll)
+	poll := time.NewTicker(w.poll)
 	defer poll.Stop()
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	defer debounce.Stop()
+	var firstEvent time.Time // of the changes not yet acted on; zero if none
+	schedule := func() {
+		now := time.Now()
+		if firstEvent.IsZero() {
+			firstEvent = now
+		}
+		debounce.Reset(min(watchDebounce, max(0, firstEvent.Add(watchMaxDelay).Sub(now))))
+	}
 	for {
 		select {
 		case <-w.stop:
 			return
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
-			debounce.Reset(watchDebounce)
+			if w.isRelevant(ev.Name) {
+				schedule()
+			}
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
 				continue
 			}
 			w.logger().Warn("file watcher error; re-reading config and keys", zap.Error(err))
-			debounce.Reset(watchDebounce)
+			schedule()
 		case <-debounce.C:
+			firstEvent = time.Time{}
 			w.onChange()
 			w.rearm()
 		case <-poll.C:
