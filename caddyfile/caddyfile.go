@@ -1,6 +1,6 @@
-// Package caddyfile registers the Caddyfile directive of restlink-sidecar,
-// `restlink`, and holds the shipped Caddyfile. Importing it also imports
-// the module.
+// Package caddyfile registers the Caddyfile directives of restlink-sidecar,
+// `restlink` and `restlink_status`, and holds the shipped Caddyfile.
+// Importing it also imports the module.
 package caddyfile
 
 import (
@@ -15,6 +15,9 @@ func init() {
 	// Registered with RegisterDirective, not RegisterHandlerDirective: the
 	// latter would take a first argument starting with "/" for a path
 	// matcher, and `restlink /etc/restlink/config.yaml` would lose its path.
+	// Both order themselves before reverse_proxy, restlink_status first.
+	httpcaddyfile.RegisterDirective("restlink_status", parseRestlinkStatus)
+	httpcaddyfile.RegisterDirectiveOrder("restlink_status", httpcaddyfile.Before, "reverse_proxy")
 	httpcaddyfile.RegisterDirective("restlink", parseRestlink)
 	httpcaddyfile.RegisterDirectiveOrder("restlink", httpcaddyfile.Before, "reverse_proxy")
 }
@@ -65,6 +68,28 @@ func parseRestlink(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) 
 	}
 	if handler.ConfigPath == "" {
 		return nil, h.Err("restlink needs the path of its config file: restlink <config-path>")
+	}
+	return h.NewRoute(nil, &handler), nil
+}
+
+// parseRestlinkStatus sets up the restlink status handler. Syntax:
+//
+//	restlink_status <config-path>
+//
+// It answers every request that reaches it with the status of that config
+// as JSON; mount it with handle on an operators' loopback site.
+func parseRestlinkStatus(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	h.Next() // consume directive name
+	var handler restlink.StatusHandler
+	if !h.NextArg() {
+		return nil, h.Err("restlink_status needs the path of the restlink config file: restlink_status <config-path>")
+	}
+	handler.ConfigPath = h.Val()
+	if h.NextArg() {
+		return nil, h.ArgErr()
+	}
+	if h.NextBlock(0) {
+		return nil, h.Errf("restlink_status takes no block")
 	}
 	return h.NewRoute(nil, &handler), nil
 }

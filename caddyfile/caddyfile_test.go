@@ -68,6 +68,9 @@ func TestParseErrors(t *testing.T) {
 		{"config without value", "restlink {\n\tconfig\n}", "wrong argument count"},
 		{"tenant with two values", "restlink {\n\tconfig /a.yaml\n\ttenant a b\n}", "wrong argument count"},
 		{"unknown subdirective", "restlink {\n\tconfig /a.yaml\n\tkey abc\n}", `unrecognized subdirective "key"`},
+		{"status without config", "restlink_status", "restlink_status needs the path"},
+		{"status with two arguments", "restlink_status /a.yaml /b.yaml", "wrong argument count"},
+		{"status with a block", "restlink_status /a.yaml {\n\tx\n}", "restlink_status takes no block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := adapt(t, "http://:8080 {\n"+tc.directive+"\n}\n")

@@ -27,7 +27,7 @@ with this config, 1 otherwise.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.ExactArgs(1)
 			cmd.RunE = runCommand(func(out io.Writer, path string) error {
-				return validateConfig(out, path, os.Environ)
+				return validateConfig(out, path, defaultEnviron)
 			})
 		},
 	})
@@ -44,7 +44,7 @@ a source cannot be read.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.ExactArgs(1)
 			cmd.RunE = runCommand(func(out io.Writer, path string) error {
-				return listKeys(out, path, os.Environ, time.Now())
+				return listKeys(out, path, defaultEnviron, time.Now())
 			})
 		},
 	})

@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -71,7 +70,7 @@ func (h *Handler) Provision(ctx caddy.Context) error {
 	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	rt, err := acquireRuntime(ctx, path, os.Environ)
+	rt, err := acquireRuntime(ctx, path, defaultEnviron)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,9 @@ const EnvPrefix = "RESTLINK__"
 // environment.
 type Environ func() []string
 
+// defaultEnviron is the process environment.
+var defaultEnviron Environ = os.Environ
+
 // lookup returns the value of one variable.
 func (e Environ) lookup() func(string) (string, bool) {
 	vars := make(map[string]string)

@@ -25,12 +25,12 @@ var runtimes = caddy.NewUsagePool()
 // it when the file or a key file changes, and publishes the result
 // atomically.
 type runtime struct {
-	path    string
-	environ Environ
-	current atomic.Pointer[snapshot]
-	logger  atomic.Pointer[zap.Logger]
-	status  atomic.Pointer[reloadStatus]
-	watcher *watcher
+	path       string
+	environ    Environ
+	current    atomic.Pointer[snapshot]
+	logger     atomic.Pointer[zap.Logger]
+	lastReload atomic.Pointer[reloadStatus]
+	watcher    *watcher
 
 	mu  sync.Mutex    // serialises reloads
 	ctx caddy.Context // of the newest config that loaded successfully; guarded by mu
@@ -39,9 +39,9 @@ type runtime struct {
 
 // reloadStatus is the outcome of the last reload attempt that found a change.
 type reloadStatus struct {
-	At     time.Time
-	Result string // "success" or "failure"
-	Error  string // why a failed reload was rejected
+	At     time.Time `json:"at"`
+	Result string    `json:"result"`          // "success" or "failure"
+	Error  string    `json:"error,omitempty"` // why a failed reload was rejected
 }
 
 // acquireRuntime returns the runtime of the config file at path, creating
@@ -103,7 +103,7 @@ func (rt *runtime) reload(ctx caddy.Context, strict bool) error {
 		err = fmt.Errorf("loading restlink config %s: %w", rt.path, err)
 		if prev != nil {
 			metrics.reloads.WithLabelValues("failure").Inc()
-			rt.status.Store(&reloadStatus{At: rt.now(), Result: "failure", Error: err.Error()})
+			rt.lastReload.Store(&reloadStatus{At: rt.now(), Result: "failure", Error: err.Error()})
 			rt.logger.Load().Error("config reload rejected; the last good config keeps serving", zap.Error(err))
 		}
 		return err
@@ -113,7 +113,7 @@ func (rt *runtime) reload(ctx caddy.Context, strict bool) error {
 		return nil // nothing changed
 	}
 	rt.current.Store(next)
-	rt.status.Store(&reloadStatus{At: next.builtAt, Result: "success"})
+	rt.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
 	rt.logChanges(prev, next, warnings)
 	if prev != nil {
 		metrics.reloads.WithLabelValues("success").Inc()

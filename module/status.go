@@ -1,0 +1,164 @@
+package restlink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+)
+
+func init() {
+	caddy.RegisterModule(StatusHandler{})
+}
+
+// StatusHandler answers with the state of a restlink config as JSON: each
+// workspace's id, keys (by fingerprint and source, never the key), demoted
+// keys, breaker state and counts, and the last reload. Mount it on a
+// separate loopback site for operators. It applies the config's client
+// checks (trusted clients, allowed hosts, no browsers) like the proxy.
+type StatusHandler struct {
+	// Path of the sidecar's YAML config file, as given to the restlink
+	// handler. Required.
+	ConfigPath string `json:"config,omitempty"`
+
+	rt *runtime
+}
+
+// CaddyModule returns the Caddy module information.
+func (StatusHandler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.restlink_status",
+		New: func() caddy.Module { return new(StatusHandler) },
+	}
+}
+
+// Provision attaches to the runtime of the config file (loading it if no
+// restlink handler has yet).
+func (s *StatusHandler) Provision(ctx caddy.Context) error {
+	if s.ConfigPath == "" {
+		return errors.New("config: the path of the sidecar's YAML config file is required")
+	}
+	path, err := filepath.Abs(s.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	s.rt, err = acquireRuntime(ctx, path, defaultEnviron)
+	return err
+}
+
+// Cleanup releases the runtime.
+func (s *StatusHandler) Cleanup() error {
+	if s.rt == nil {
+		return nil
+	}
+	_, err := runtimes.Delete(s.rt.path)
+	return err
+}
+
+// ServeHTTP writes the status document.
+func (s *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	snap := s.rt.current.Load()
+	if rj := snap.policy.check(r); rj != nil {
+		writeRejection(w, rj)
+		return nil
+	}
+	body, err := json.MarshalIndent(s.rt.status(snap), "", "  ")
+	if err != nil {
+		return caddyhttp.Error(http.StatusInternalServerError, err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(append(body, '\n'))
+	return err
+}
+
+// Status is the document the status handler serves.
+type Status struct {
+	Config     string            `json:"config"`
+	Upstream   string            `json:"upstream"`
+	LoadedAt   time.Time         `json:"loaded_at"`
+	LastReload *reloadStatus     `json:"last_reload,omitempty"`
+	Workspaces []WorkspaceStatus `json:"workspaces"`
+}
+
+// WorkspaceStatus is one workspace in the status document.
+type WorkspaceStatus struct {
+	Name    string        `json:"name"`
+	ID      int64         `json:"id"`
+	Main    bool          `json:"main"`
+	Tenants int           `json:"tenants"`
+	Keys    []KeyStatus   `json:"keys"` // in the order they are tried
+	Breaker BreakerStatus `json:"breaker"`
+}
+
+// KeyStatus describes one key without showing it.
+type KeyStatus struct {
+	Fingerprint string    `json:"fingerprint"`
+	Source      string    `json:"source"`             // file, env or value
+	Location    string    `json:"location,omitempty"` // file path or variable name
+	LoadedAt    time.Time `json:"loaded_at"`
+	Active      bool      `json:"active"`  // tried first
+	Demoted     bool      `json:"demoted"` // refused with 401; tried after the others
+	Stale       bool      `json:"stale"`   // its source could not be read on the last reload
+}
+
+// BreakerStatus is a workspace's circuit breaker.
+type BreakerStatus struct {
+	State               string `json:"state"`
+	Requests            uint32 `json:"requests"`
+	TotalSuccesses      uint32 `json:"total_successes"`
+	TotalFailures       uint32 `json:"total_failures"`
+	ConsecutiveFailures uint32 `json:"consecutive_failures"`
+}
+
+// status builds the status document of a snapshot.
+func (rt *runtime) status(snap *snapshot) Status {
+	st := Status{
+		Config:     rt.path,
+		Upstream:   snap.upstream.scheme + "://" + snap.upstream.host,
+		LoadedAt:   snap.builtAt,
+		LastReload: rt.lastReload.Load(),
+		Workspaces: make([]WorkspaceStatus, 0, len(snap.workspaces)),
+	}
+	tenants := make(map[string]int)
+	for _, ws := range snap.cfg.Tenants {
+		tenants[ws]++
+	}
+	for _, ws := range snap.workspaces {
+		var buf [maxKeysPerWorkspace]*key
+		keys := make([]KeyStatus, 0, len(ws.keys))
+		for i, k := range orderKeys(ws.keys, buf[:0]) {
+			keys = append(keys, KeyStatus{
+				Fingerprint: k.fp, Source: k.source.kind(), Location: k.source.location(),
+				LoadedAt: k.loadedAt, Active: i == 0, Demoted: k.demoted.Load(), Stale: k.stale,
+			})
+		}
+		// A breaker's state is read through gobreaker, which also moves an
+		// open breaker whose timeout has passed to half-open.
+		counts := ws.breaker.cb.Counts()
+		state := ws.breaker.cb.State()
+		st.Workspaces = append(st.Workspaces, WorkspaceStatus{
+			Name: ws.name, ID: ws.id, Main: ws.main, Tenants: tenants[ws.name], Keys: keys,
+			Breaker: BreakerStatus{
+				State: state.String(), Requests: counts.Requests, TotalSuccesses: counts.TotalSuccesses,
+				TotalFailures: counts.TotalFailures, ConsecutiveFailures: counts.ConsecutiveFailures,
+			},
+		})
+	}
+	return st
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*StatusHandler)(nil)
+	_ caddy.CleanerUpper          = (*StatusHandler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*StatusHandler)(nil)
+)
