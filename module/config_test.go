@@ -198,3 +198,15 @@ func TestConfigErrorsQuoteNoContent(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfig: the shipped config.example.yaml is valid as it is.
+func TestExampleConfig(t *testing.T) {
+	cfg, err := LoadConfig("../config.example.yaml", noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Workspaces) != 2 || cfg.Tenants["acme"] != "test-space" || len(cfg.Allow) != 2 ||
+		cfg.Security.TrustedClients[1].String() != "::1/128" {
+		t.Errorf("unexpected example config: %+v", cfg)
+	}
+}
