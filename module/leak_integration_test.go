@@ -1,0 +1,145 @@
+package restlink_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	"github.com/spf13/cobra"
+
+	"github.com/23telecom/restlink-sidecar/module/restlinktest"
+)
+
+// runCommand runs a registered sidecar subcommand as the binary would, and
+// returns what it printed (stdout and stderr) and its error.
+func runCommand(t *testing.T, name string, args ...string) (string, error) {
+	t.Helper()
+	c, ok := caddycmd.Commands()[name]
+	if !ok {
+		t.Fatalf("no %s command", name)
+	}
+	cmd := &cobra.Command{Use: name}
+	c.CobraFunc(cmd)
+	var out strings.Builder
+	cmd.SetOut(&out)
+	cmd.SetErr(&out)
+	cmd.SetArgs(args)
+	err := cmd.Execute()
+	return out.String(), err
+}
+
+// TestNoKeyLeaks runs every kind of scenario at debug level — successes,
+// failovers, revoked keys, upstream failures, timeouts, resets, redirects,
+// an open breaker, rotations, bad reloads, the commands — and then searches
+// everything the sidecar produced for each key and every 8-character piece
+// of it: Caddy's log (debug), the access log, every answer's status line,
+// headers and body, the metrics and status output, and command output.
+func TestNoKeyLeaks(t *testing.T) {
+	const (
+		literalKey = "rl_live_LITERALliteralLIT05"
+		appKey     = "rl_live_APPappAPPappAPPapp06" // an app still sending its own key
+		keyMainNew = "rl_live_MAINrotatedMAINrot07"
+	)
+	secrets := []string{keyMain, keyTestA, keyTestB, literalKey, appKey, keyMainNew}
+
+	yaml := strings.Replace(standardYAML, "timeout: 2s", "timeout: 500ms", 1)
+	yaml = strings.Replace(yaml, "tenants:\n", "  literal:\n    id: 30\n    keys:\n      - value: \""+literalKey+"\"\ntenants:\n  initech: literal\n", 1)
+	workspaces := append(fixtureWorkspaces(), restlinktest.Workspace{ID: 30, Name: "literal", Keys: []string{literalKey}})
+	sc := startSidecar(t, setup{yaml: yaml, workspaces: workspaces, extraSites: opsSite, site: `log {
+		output file {{dir}}/access.log
+		format filter {
+			wrap json
+			fields {
+				request>headers>X-Api-Key delete
+			}
+		}
+	}
+	restlink {{dir}}/config.yaml`})
+
+	var seen strings.Builder // every answer, whole
+	record := func(a answer, err error) {
+		fmt.Fprintf(&seen, "%d %v %s %v\n", a.status, a.header, a.body, err)
+	}
+	send := func(headers ...string) { record(sc.try(http.MethodPost, "/api/v1/sms/send", smsBody, headers...)) }
+
+	for _, tenant := range []string{"acme", "globex", "initech", "nobody"} {
+		send("X-Tenant: "+tenant, "X-API-Key: "+appKey, "Authorization: Bearer "+appKey, "Cookie: k="+appKey)
+	}
+	record(sc.try(http.MethodGet, "/t/acme/api/v1/user/workspaces", ""))
+	sc.fake.RevokeKey(keyTestA)
+	send("X-Tenant: acme") // failover to B
+	sc.fake.RevokeKey(keyMain)
+	send("X-Tenant: globex") // every key refused
+	sc.fake.Inject(restlinktest.Fault{WorkspaceID: 30, Status: 502})
+	for range 4 {
+		send("X-Tenant: initech") // opens the breaker
+	}
+	for _, f := range []restlinktest.Fault{
+		{WorkspaceID: 18, Delay: time.Second, Times: 1},
+		{WorkspaceID: 18, ResetAfterHeaders: true, Times: 1},
+		{WorkspaceID: 18, CloseAfterRead: true, Times: 1},
+		{WorkspaceID: 18, RedirectTo: "http://127.0.0.1:1/", Times: 1},
+	} {
+		sc.fake.Inject(f)
+		send("X-Tenant: acme")
+	}
+
+	// Rotation, a vanished key file, and bad reloads quoting keys.
+	sc.fake.AddKey(keyMainNew, 16)
+	sc.write("main.key", keyMainNew)
+	os.Remove(filepath.Join(sc.dir, "test-space.previous.key"))
+	time.Sleep(400 * time.Millisecond)
+	send("X-Tenant: globex")
+	good := sc.expand(yaml)
+	for _, bad := range []string{
+		good + "  broken: [\"" + literalKey + "\"\n",
+		strings.Replace(good, "id: 16", "id: "+keyMain, 1),
+		strings.Replace(good, "      - value: \""+literalKey+"\"", "      - value: \""+literalKey+"\"\n        file: /x", 1),
+	} {
+		sc.write("config.yaml", bad)
+		time.Sleep(400 * time.Millisecond)
+		out, err := runCommand(t, "validate-config", filepath.Join(sc.dir, "config.yaml"))
+		fmt.Fprintln(&seen, out, err)
+	}
+	sc.write("config.yaml", good)
+	time.Sleep(400 * time.Millisecond)
+	for _, name := range []string{"validate-config", "keys"} {
+		out, err := runCommand(t, name, filepath.Join(sc.dir, "config.yaml"))
+		fmt.Fprintln(&seen, out, err)
+	}
+	record(sc.try(http.MethodGet, "/status", "")) // through the proxy site: a sidecar error
+	metricsOut := sc.doAt(opsURL, http.MethodGet, "/metrics", "")
+	statusOut := sc.doAt(opsURL, http.MethodGet, "/status", "")
+
+	access, _ := os.ReadFile(filepath.Join(sc.dir, "access.log"))
+	sources := map[string]string{
+		"caddy log (debug)": sc.logs(),
+		"access log":        string(access),
+		"answers":           seen.String(),
+		"metrics":           metricsOut.body,
+		"status":            statusOut.body,
+	}
+	if !strings.Contains(sources["caddy log (debug)"], `"level":"debug"`) || len(access) == 0 || !strings.Contains(sources["status"], `"fingerprint"`) {
+		t.Fatal("the scenario did not produce debug logs, access logs and status output to search")
+	}
+	for name, text := range sources {
+		for _, secret := range secrets {
+			for i := 0; i+8 <= len(secret); i++ {
+				if piece := secret[i : i+8]; strings.Contains(text, piece) {
+					at := strings.Index(text, piece)
+					t.Errorf("%s contains %q, a piece of a key: …%s…", name, piece, text[max(0, at-80):min(len(text), at+80)])
+					break
+				}
+			}
+		}
+	}
+	// The upstream did receive the keys: the search would have found them.
+	if reqs := sc.fake.Requests(); len(reqs) == 0 || !strings.Contains(fmt.Sprint(reqs[0].Header), reqs[0].Key[:8]) {
+		t.Error("the upstream's record should hold the key it received")
+	}
+}
