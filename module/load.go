@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/go-viper/mapstructure/v2"
-	"github.com/knadh/koanf/parsers/yaml"
 	"github.com/knadh/koanf/providers/confmap"
 	"github.com/knadh/koanf/providers/env/v2"
 	"github.com/knadh/koanf/providers/rawbytes"
@@ -63,7 +62,7 @@ func parseConfig(raw []byte, environ Environ) (*Config, error) {
 	if err := k.Load(confmap.Provider(defaultConfig, "."), nil); err != nil {
 		return nil, fmt.Errorf("loading defaults: %w", err)
 	}
-	if err := k.Load(rawbytes.Provider(raw), yaml.Parser()); err != nil {
+	if err := k.Load(rawbytes.Provider(raw), yamlParser{}); err != nil {
 		return nil, fmt.Errorf("parsing config YAML: %s", redactQuoted(err.Error()))
 	}
 	if err := applyEnvOverrides(k, environ); err != nil {
