@@ -9,6 +9,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=restlink-sidecar-$(VERSION)"
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzCheckPath FuzzRoute
+BENCH_ROUNDS ?= 3
+BENCH_DURATION ?= 5s
 
 .PHONY: build test fuzz demo run bench clean
 
@@ -47,4 +49,14 @@ run: build
 	RESTLINK_CONFIG=$(CURDIR)/config.example.yaml bin/restlink-sidecar run --config caddyfile/Caddyfile --adapter caddyfile
 
 clean:
-	rm -rf bin .test.log .fuzz.log
+	rm -rf bin .bench .test.log .fuzz.log
+
+## bench: side-by-side load benchmark (sidecar, stock Caddy, nginx) on loopback
+bench: build
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+	  echo "installing wrk and nginx from Debian"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx; }
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
+	go run ./bench -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION)

@@ -13,7 +13,8 @@ import (
 var (
 	// errFailureStatus: the upstream answered with one of failure_statuses.
 	errFailureStatus = errors.New("upstream answered with a failure status")
-	// errClientGone: the app hung up; the attempt counts neither way.
+	// errClientGone: the app hung up while sending its request, which then
+	// never went upstream; it counts neither way.
 	errClientGone = errors.New("client closed the request")
 )
 

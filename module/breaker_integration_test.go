@@ -123,7 +123,8 @@ func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 }
 
 // TestBreakerIgnoresClientErrors: 401 and 429 answers, and apps that hang
-// up, never open the breaker.
+// up, never open the breaker. A hung-up app's request still runs to its
+// end upstream, so its outcome is known.
 func TestBreakerIgnoresClientErrors(t *testing.T) {
 	sc := startSidecar(t, setup{})
 	remove := sc.fake.Inject(restlinktest.Fault{WorkspaceID: 16, Status: http.StatusTooManyRequests, ErrorCode: "RATE_LIMITED"})
@@ -139,7 +140,8 @@ func TestBreakerIgnoresClientErrors(t *testing.T) {
 	}
 	sc.fake.AddKey(keyMain, 16)
 
-	sc.fake.Inject(restlinktest.Fault{WorkspaceID: 16, Delay: 3 * time.Second})
+	sc.fake.Reset()
+	sc.fake.Inject(restlinktest.Fault{WorkspaceID: 16, Delay: 300 * time.Millisecond})
 	for range 6 {
 		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, siteURL+"/api/v1/sms/send", strings.NewReader(smsBody))
@@ -148,6 +150,12 @@ func TestBreakerIgnoresClientErrors(t *testing.T) {
 			t.Fatal("the client's deadline did not cut the request")
 		}
 		cancel()
+	}
+	eventually(t, 3*time.Second, "the hung-up requests to complete upstream", func() bool {
+		return strings.Count(sc.logs(), "the client closed the connection before the answer") == 6
+	})
+	if n := sc.fake.Count(); n != 6 {
+		t.Errorf("upstream received %d of the hung-up requests", n)
 	}
 	sc.fake.Reset()
 	if a := sc.send("/api/v1/sms/send"); a.status != 200 {

@@ -41,8 +41,11 @@ var hopByHopResponse = map[string]bool{
 // again by itself; see outgoingHeader.
 var idempotencyHeaders = [...]string{"Idempotency-Key", "X-Idempotency-Key"}
 
-// outgoingHeader builds the header sent upstream: the app's headers minus
-// the stripped ones and any the Connection header names, plus the key.
+// upstreamHeader turns the app's request header into the header sent
+// upstream, in place: the stripped headers and any the Connection header
+// names are removed; the key is set per attempt by outbound.send. The
+// header is the request's own, and Caddy's logs use a copy taken before
+// the handlers run, so nothing else sees the change.
 //
 // Go's http.Transport resends a request by itself after a keep-alive
 // connection failed once the request was written, if the request is
@@ -52,32 +55,33 @@ var idempotencyHeaders = [...]string{"Idempotency-Key", "X-Idempotency-Key"}
 // those headers are forwarded under their lower-case names: the upstream
 // reads header names case-insensitively, while the transport's check does
 // not match them. (Resends of requests that were never written stay on.)
-func outgoingHeader(in http.Header, strip map[string]bool, method string, k *key) http.Header {
-	out := make(http.Header, len(in)+2)
-	for name, vals := range in {
-		if !strip[http.CanonicalHeaderKey(name)] {
-			out[name] = vals
+func upstreamHeader(h http.Header, strip map[string]bool, method string) http.Header {
+	for _, conn := range h["Connection"] {
+		for _, name := range strings.Split(conn, ",") {
+			delete(h, textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)))
 		}
 	}
-	for _, conn := range in["Connection"] {
-		for _, name := range strings.Split(conn, ",") {
-			delete(out, textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)))
+	for name := range h {
+		if strip[http.CanonicalHeaderKey(name)] {
+			delete(h, name)
 		}
 	}
 	if !isSafeMethod(method) {
 		for _, name := range idempotencyHeaders {
-			if vals, ok := out[name]; ok {
-				delete(out, name)
-				out[strings.ToLower(name)] = vals
+			if vals, ok := h[name]; ok {
+				delete(h, name)
+				h[strings.ToLower(name)] = vals
 			}
 		}
 	}
-	if _, ok := out["User-Agent"]; !ok {
-		out["User-Agent"] = []string{""} // no Go default User-Agent
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = noUserAgent
 	}
-	out["X-Api-Key"] = k.header
-	return out
+	return h
 }
+
+// noUserAgent keeps Go's default User-Agent off requests without one.
+var noUserAgent = []string{""}
 
 func isSafeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
@@ -109,20 +113,22 @@ type outbound struct {
 	path   string // raw, as checked by checkPath
 	query  string
 	body   []byte
-	header http.Header // as the app sent it
-	strip  map[string]bool
+	header http.Header // from upstreamHeader
 }
 
-// send makes one round trip with key k. The request is built afresh for
-// each attempt, so that nothing of an earlier attempt is shared.
+// send makes one round trip with key k. Each attempt is a new request; the
+// header map is shared, which is safe because an attempt is only followed
+// by another once its response body is closed, when the transport is done
+// with the request.
 func (o *outbound) send(ctx context.Context, up *upstream, k *key) (*http.Response, error) {
+	o.header["X-Api-Key"] = k.header
 	out := &http.Request{
 		Method:     o.method,
 		URL:        &url.URL{Scheme: up.scheme, Host: up.host, Path: o.path, RawQuery: o.query},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     outgoingHeader(o.header, o.strip, o.method, k),
+		Header:     o.header,
 		Host:       up.host,
 		Body:       http.NoBody,
 	}
@@ -141,11 +147,12 @@ func (o *outbound) send(ctx context.Context, up *upstream, k *key) (*http.Respon
 }
 
 // copyResponse writes the upstream's response to the client unchanged,
-// minus hop-by-hop headers. It returns an error if the body could not be
-// copied whole; what was copied is flushed first, so that the client sees
-// a response cut short, not a connection closed without an answer (which
-// an HTTP client may take as a reason to send a request again).
-func copyResponse(w http.ResponseWriter, resp *http.Response) error {
+// minus hop-by-hop headers. readErr reports a body the upstream cut short;
+// what was copied is flushed first, so that the client sees a response cut
+// short, not a connection closed without an answer (which an HTTP client
+// may take as a reason to send a request again). writeErr reports a client
+// that went away.
+func copyResponse(w http.ResponseWriter, resp *http.Response) (readErr, writeErr error) {
 	h := w.Header()
 	for name, vals := range resp.Header {
 		if !hopByHopResponse[name] {
@@ -167,16 +174,46 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) error {
 	w.WriteHeader(resp.StatusCode)
 
 	buf := copyBuffers.Get().(*[]byte)
-	_, err := io.CopyBuffer(w, resp.Body, *buf)
-	copyBuffers.Put(buf)
-	if err != nil {
+	defer copyBuffers.Put(buf)
+	cw := &clientWriter{w: w}
+	switch n := resp.ContentLength; {
+	case resp.Body == http.NoBody: // HEAD, 204, 304
+	case n >= 0 && n <= int64(len(*buf)):
+		// The usual small answer: read it whole, write it in one go.
+		var got int
+		got, readErr = io.ReadFull(resp.Body, (*buf)[:n])
+		_, _ = cw.Write((*buf)[:got])
+	default:
+		_, readErr = io.CopyBuffer(cw, resp.Body, *buf)
+	}
+	if cw.err != nil {
+		return nil, cw.err
+	}
+	if readErr != nil {
 		_ = http.NewResponseController(w).Flush()
-		return err
+		return readErr, nil
 	}
 	for name, vals := range resp.Trailer {
 		h[http.TrailerPrefix+name] = vals
 	}
-	return nil
+	return nil, nil
+}
+
+// clientWriter writes to the client and keeps the first write error, so
+// that a copy error can be told apart: the client's or the upstream's. It
+// also hides the writer's ReadFrom, so that the pooled buffer is used.
+type clientWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (cw *clientWriter) Write(p []byte) (int, error) {
+	if cw.err != nil {
+		return 0, cw.err
+	}
+	n, err := cw.w.Write(p)
+	cw.err = err
+	return n, err
 }
 
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
@@ -189,16 +226,12 @@ func drain(resp *http.Response) {
 }
 
 // upstreamError maps a failed round trip to the sidecar's answer.
-// clientGone reports that the app hung up: nothing can be answered then.
-func upstreamError(r *http.Request, err error, timeout time.Duration) (rj *rejection, clientGone bool) {
-	if r.Context().Err() != nil {
-		return nil, true
-	}
+func upstreamError(err error, timeout time.Duration) *rejection {
 	if errors.Is(err, context.DeadlineExceeded) {
-		return reject(CodeUpstreamTimeout, "the upstream did not answer within upstream.timeout ("+timeout.String()+"); the request may have been processed"), false
+		return reject(CodeUpstreamTimeout, "the upstream did not answer within upstream.timeout ("+timeout.String()+"); the request may have been processed")
 	}
 	if errors.As(err, new(reverseproxy.DialError)) {
-		return reject(CodeUpstreamUnavailable, "could not connect to the upstream; the request was not sent"), false
+		return reject(CodeUpstreamUnavailable, "could not connect to the upstream; the request was not sent")
 	}
-	return reject(CodeUpstreamUnavailable, "the connection to the upstream failed; the request may have been processed"), false
+	return reject(CodeUpstreamUnavailable, "the connection to the upstream failed; the request may have been processed")
 }

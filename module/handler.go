@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -99,8 +100,8 @@ func (h *Handler) Cleanup() error {
 	return err
 }
 
-// statusClientClosed is logged for a request whose client hung up before
-// an answer (nginx's convention); nothing is sent.
+// statusClientClosed is logged for a request whose client hung up while
+// sending it (nginx's convention); nothing was sent upstream.
 const statusClientClosed = 499
 
 // exchange is what happened to one request, for its log line and metrics.
@@ -109,11 +110,11 @@ type exchange struct {
 	route      route
 	key        *key
 	attempts   int
-	status     int
+	status     int       // answered to the app (the upstream's, or the sidecar's error)
 	code       ErrorCode // set when the sidecar answered itself
 	reason     string    // its description
 	upstream   time.Duration
-	clientGone bool
+	clientGone bool // the app hung up before it had the whole answer
 }
 
 // ServeHTTP forwards the request or answers it with a sidecar error.
@@ -177,8 +178,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		return nil, false
 	}
 
-	out := outbound{method: r.Method, path: rt.path, query: query, body: body, header: r.Header, strip: snap.strip}
-	ctx, cancel := context.WithTimeout(r.Context(), snap.cfg.Upstream.Timeout)
+	out := outbound{method: r.Method, path: rt.path, query: query, body: body, header: upstreamHeader(r.Header, snap.strip, r.Method)}
+	// The upstream call is not tied to the app's request: a request that
+	// may send a message runs to its end (within upstream.timeout) even if
+	// the app hangs up, so that its outcome is known, logged and counted,
+	// and the connection stays reusable; a hung-up app never counts against
+	// the breaker. (Caddy's request-scoped values are not needed upstream.)
+	ctx, cancel := context.WithTimeout(context.Background(), snap.cfg.Upstream.Timeout)
 	defer cancel()
 	var buf [maxKeysPerWorkspace]*key
 	for _, k := range orderKeys(ws.keys, buf[:0]) {
@@ -191,14 +197,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		resp, err := out.send(ctx, snap.upstream, k)
 		x.upstream += time.Since(sent)
 		if err != nil {
-			rj, gone := upstreamError(r, err, snap.cfg.Upstream.Timeout)
-			if gone {
-				done(errClientGone)
-				x.clientGone = true
-				return nil, false
-			}
 			done(err)
-			return rj, false
+			return upstreamError(err, snap.cfg.Upstream.Timeout), false
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
 			// The upstream refused the key and did not act on the request:
@@ -210,22 +210,20 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 			}
 			continue
 		}
-		err = copyResponse(w, resp)
+		readErr, writeErr := copyResponse(w, resp)
 		_ = resp.Body.Close()
-		x.status = resp.StatusCode
+		// A write to a client that hung up may succeed into the server's
+		// buffer; the request's context tells.
+		x.status, x.clientGone = resp.StatusCode, writeErr != nil || r.Context().Err() != nil
 		switch {
-		case err != nil && r.Context().Err() != nil:
-			done(errClientGone)
-			x.clientGone = true
-		case err != nil:
-			done(err)
-			return nil, true
+		case readErr != nil:
+			done(readErr)
 		case ws.breaker.isFailureStatus(resp.StatusCode):
 			done(errFailureStatus)
 		default:
 			done(nil)
 		}
-		return nil, false
+		return nil, readErr != nil && writeErr == nil
 	}
 	done(nil) // the upstream answered every attempt: it is healthy
 	return reject(CodeNoUsableKey, "the upstream rejected every key of workspace "+ws.name+" (401)"), false
@@ -240,7 +238,7 @@ func (h *Handler) observe(r *http.Request, x *exchange) {
 			ws.metrics.upstreamLatency.Observe(x.upstream.Seconds())
 		}
 	}
-	if !x.clientGone {
+	if x.status != 0 {
 		wsMetrics.countRequest(x.status)
 	}
 	if x.code != "" {
@@ -249,8 +247,14 @@ func (h *Handler) observe(r *http.Request, x *exchange) {
 
 	msg, level := "forwarded request", zapcore.InfoLevel
 	switch {
-	case x.clientGone:
+	case x.clientGone && x.status == 0:
 		msg, x.status = "client closed the request", statusClientClosed
+	case x.clientGone:
+		msg = "forwarded request; the client closed the connection before the answer"
+	case x.code == CodeCircuitOpen:
+		// While a breaker is open every request is refused alike: the state
+		// change is logged once, the refusals are counted in metrics.
+		msg, level = "sidecar answered with an error", zapcore.DebugLevel
 	case x.code != "":
 		msg = "sidecar answered with an error"
 	}
@@ -258,8 +262,9 @@ func (h *Handler) observe(r *http.Request, x *exchange) {
 	if ce == nil {
 		return
 	}
-	fields := make([]zap.Field, 0, 14)
-	fields = append(fields,
+	pooled := logFields.Get().(*[]zap.Field)
+	defer logFields.Put(pooled)
+	fields := append((*pooled)[:0],
 		zap.String("method", r.Method),
 		zap.String("path", x.route.path),
 		zap.String("tenant", x.route.tenant),
@@ -277,8 +282,13 @@ func (h *Handler) observe(r *http.Request, x *exchange) {
 		fields = append(fields, zap.String("error_code", string(x.code)), zap.String("reason", x.reason))
 	}
 	fields = append(fields, zap.Int("status", x.status), zap.Duration("duration", time.Since(x.start)))
-	ce.Write(fields...)
+	ce.Write(fields...) // cores encode fields when written; none keeps them
+	*pooled = fields
 }
+
+// logFields recycles the field slices of request log lines, which would
+// otherwise be the largest allocation of a request.
+var logFields = sync.Pool{New: func() any { s := make([]zap.Field, 0, 16); return &s }}
 
 // Interface guards
 var (

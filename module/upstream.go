@@ -31,7 +31,9 @@ const upstreamIdleConns = 128
 // newUpstream builds the upstream for c, reusing prev when nothing that
 // shapes connections changed. The HTTP transport is Caddy's reverse-proxy
 // transport module (keep-alive, timeouts, HTTP/2, proxy from environment),
-// with TLS always verified against the system roots plus ca_file.
+// with TLS always verified against the system roots plus ca_file, and
+// without transparent compression: Go's transport would otherwise ask for
+// gzip itself and hand the app a decompressed body with other headers.
 func newUpstream(ctx caddy.Context, c UpstreamConfig, prev *upstream) (*upstream, error) {
 	u, err := parseUpstreamURL(c.URL)
 	if err != nil {
@@ -47,8 +49,10 @@ func newUpstream(ctx caddy.Context, c UpstreamConfig, prev *upstream) (*upstream
 		return prev, nil
 	}
 
+	noCompression := false // responses pass through unchanged, compressed or not
 	ht := &reverseproxy.HTTPTransport{
-		KeepAlive: &reverseproxy.KeepAlive{MaxIdleConnsPerHost: upstreamIdleConns},
+		KeepAlive:   &reverseproxy.KeepAlive{MaxIdleConnsPerHost: upstreamIdleConns},
+		Compression: &noCompression,
 	}
 	if up.scheme == "https" {
 		ht.TLS = &reverseproxy.TLSConfig{}
