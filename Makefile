@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=restlink-sidecar-$(VERSION)"
 FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzCheckPath FuzzRoute
-BENCH_ROUNDS ?= 3
+BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 
 .PHONY: build test fuzz demo run bench clean
