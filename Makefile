@@ -12,7 +12,7 @@ FUZZ_TARGETS := FuzzCheckPath FuzzRoute
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 
-.PHONY: build test fuzz demo run bench clean
+.PHONY: build test fuzz demo run bench profile clean
 
 ## build: bin/restlink-sidecar, static, version-stamped
 build:
@@ -60,3 +60,10 @@ bench: build
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
 	go run ./bench -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION)
+
+## profile: a CPU profile of the sidecar under the bench load (.bench/cpu.prof)
+profile: build
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
+	go run ./bench -rounds 1 -duration 10s -tenants 10 -profile .bench/cpu.prof
+	go tool pprof -top -cum .bench/cpu.prof | head -40

@@ -12,11 +12,14 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -37,6 +40,7 @@ var (
 	workDir     = flag.String("dir", ".bench", "work directory (configs, logs, results)")
 	binDir      = flag.String("bin", "bin", "directory with restlink-sidecar, caddy and fastupstream")
 	tenantSets  = flag.String("tenants", "10,10000", "tenant counts to run, comma-separated")
+	profileOut  = flag.String("profile", "", "write a CPU profile of the sidecar (10 tenants, first round) to this file; turns its admin API on, on a unix socket")
 )
 
 const smsBody = `{"to":["+14155551234"],"message":"hi","sender_id":"MyApp"}`
@@ -175,7 +179,20 @@ func run() error {
 		for _, p := range proxies {
 			_, _ = wrk(p, *connections, time.Second) // warm-up
 			cpu0 := cpuTime(p.cmd.Process.Pid)
+			var profiled chan error
+			if *profileOut != "" && round == 1 && p.name == "sidecar, 10 tenants" {
+				profiled = make(chan error, 1)
+				go func() {
+					profiled <- fetchProfile(filepath.Join(dir, "sidecar-10", "admin.sock"), *duration-time.Second)
+				}()
+			}
 			r, err := wrk(p, *connections, *duration)
+			if profiled != nil {
+				if err := <-profiled; err != nil {
+					return fmt.Errorf("profiling: %w", err)
+				}
+				fmt.Println("  CPU profile:", *profileOut, "(go tool pprof -top", *profileOut+")")
+			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", p.name, err)
 			}
@@ -237,7 +254,11 @@ func writeConfig(dir, kind string, tenants, port, upPort int) (string, []string,
 		if err := os.WriteFile(filepath.Join(sub, "config.yaml"), []byte(b.String()), 0o600); err != nil {
 			return "", nil, err
 		}
-		caddyfile := fmt.Sprintf("{\n\tadmin off\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", port, sub)
+		admin := "admin off"
+		if *profileOut != "" {
+			admin = "admin unix/" + filepath.Join(sub, "admin.sock")
+		}
+		caddyfile := fmt.Sprintf("{\n\t%s\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", admin, port, sub)
 		if err := os.WriteFile(filepath.Join(sub, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
 			return "", nil, err
 		}
@@ -456,6 +477,28 @@ func report(results []result, reload map[string]any) {
 		fmt.Printf("\nreload under load (10,000 tenants, config rewritten every 200 ms): %v config writes, %v reloads applied, %v requests, %v failed\n",
 			reload["config_writes"], reload["reloads_logged"], reload["requests"], reload["failed"])
 	}
+}
+
+// fetchProfile takes a CPU profile through the sidecar's admin socket.
+func fetchProfile(sock string, d time.Duration) error {
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	resp, err := client.Get(fmt.Sprintf("http://admin/debug/pprof/profile?seconds=%d", max(1, int(d.Seconds()))))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("admin API answered %s", resp.Status)
+	}
+	f, err := os.Create(*profileOut)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }
 
 func cpuTime(pid int) time.Duration {
