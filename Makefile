@@ -12,7 +12,7 @@ FUZZ_TARGETS := FuzzCheckPath FuzzRoute
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 
-.PHONY: build test fuzz demo run bench profile clean
+.PHONY: build test fuzz demo run bench profile check-deploy clean
 
 ## build: bin/restlink-sidecar, static, version-stamped
 build:
@@ -67,3 +67,15 @@ profile: build
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
 	go run ./bench -rounds 1 -duration 10s -tenants 10 -profile .bench/cpu.prof
 	go tool pprof -top -cum .bench/cpu.prof | head -40
+
+## check-deploy: the deployment examples and the binary's packaging
+check-deploy: build
+	go test -count=1 ./deploy
+	bin/restlink-sidecar version | grep -q '^restlink-sidecar-$(VERSION) '
+	bin/restlink-sidecar list-modules | grep -qx 'http.handlers.restlink'
+	@if command -v systemd-analyze >/dev/null; then \
+	  unit=$$(mktemp -d)/restlink-sidecar.service; \
+	  sed "s|/usr/local/bin/restlink-sidecar|$(CURDIR)/bin/restlink-sidecar|" deploy/systemd/restlink-sidecar.service > $$unit; \
+	  echo "systemd-analyze verify deploy/systemd/restlink-sidecar.service"; \
+	  systemd-analyze verify $$unit; \
+	else echo "systemd-analyze not installed: skipping the systemd unit check"; fi

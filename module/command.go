@@ -1,9 +1,11 @@
 package restlink
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -48,6 +50,47 @@ a source cannot be read.`,
 			})
 		},
 	})
+	caddycmd.RegisterCommand(caddycmd.Command{
+		Name:  "ready",
+		Usage: "[<status-url>]",
+		Short: "Exits 0 if the sidecar's status endpoint answers (a readiness probe)",
+		Long: `
+Asks a running sidecar's status endpoint (restlink_status; default
+` + defaultStatusURL + `, as in the shipped Caddyfile) whether it is serving, and
+exits 0 if it answers with a status document, 1 otherwise. Meant for readiness
+probes where the image has no shell or curl: in Kubernetes, an exec probe
+running "restlink-sidecar ready" (the sidecar listens on loopback only, which
+an httpGet probe cannot reach).`,
+		CobraFunc: func(cmd *cobra.Command) {
+			cmd.Args = cobra.MaximumNArgs(1)
+			cmd.RunE = func(cmd *cobra.Command, args []string) error {
+				url := defaultStatusURL
+				if len(args) == 1 {
+					url = args[0]
+				}
+				return runCommand(func(out io.Writer, url string) error { return checkReady(out, url) })(cmd, []string{url})
+			}
+		},
+	})
+}
+
+// defaultStatusURL is where the shipped Caddyfile serves restlink_status.
+const defaultStatusURL = "http://127.0.0.1:9090/status"
+
+// checkReady asks a status endpoint whether the sidecar serves.
+func checkReady(out io.Writer, url string) error {
+	client := &http.Client{Timeout: 2 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var st Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("not ready: %s answered %s", url, resp.Status)
+	}
+	fmt.Fprintf(out, "ready: %d workspaces, config loaded at %s\n", len(st.Workspaces), st.LoadedAt.Format(time.RFC3339))
+	return nil
 }
 
 // runCommand adapts a command to cobra: errors are printed once, to

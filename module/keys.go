@@ -75,7 +75,7 @@ func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material stri
 		if !fi.Mode().IsRegular() {
 			return "", nil, fmt.Errorf("reading key file %s: not a regular file", ks.File)
 		}
-		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if perm := fi.Mode().Perm(); perm&0o007 != 0 || (perm&0o070 != 0 && !groupIsOwn(fi)) {
 			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o); restrict it to the sidecar's user (chmod 600, or defaultMode: 0400 for a Kubernetes Secret)", ks.File, perm))
 		}
 		b, err := os.ReadFile(ks.File)

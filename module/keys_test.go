@@ -161,3 +161,28 @@ func TestOrderKeys(t *testing.T) {
 		t.Errorf("order = %s", got)
 	}
 }
+
+// TestKeyFileGroupAccess: group read access warns unless the group is the
+// sidecar's own (a Kubernetes Secret with fsGroup, a systemd credential).
+func TestKeyFileGroupAccess(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.key")
+	if err := os.WriteFile(path, []byte("k"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(path, 0o640)
+	if _, warnings, err := readKey(KeySource{File: path}, nil); err != nil || len(warnings) != 0 {
+		t.Errorf("own group: %v %v", warnings, err)
+	}
+	other := 65534
+	if other == os.Getgid() {
+		other = 65533
+	}
+	if err := os.Chown(path, -1, other); err != nil {
+		t.Logf("cannot give the file another group (%v); the foreign-group case needs root", err)
+		return
+	}
+	if _, warnings, _ := readKey(KeySource{File: path}, nil); len(warnings) != 1 {
+		t.Errorf("foreign group: warnings %v", warnings)
+	}
+}

@@ -153,6 +153,14 @@ func TestMetricsStatusAndLogs(t *testing.T) {
 	}
 	wantSidecarError(t, sc.doAt(opsURL, http.MethodGet, "/status", "", "Origin: http://evil.example"), 403, "BROWSER_REQUEST_REJECTED")
 
+	// The readiness probe command reads the same endpoint.
+	if out, err := runCommand(t, "ready", "http://127.0.0.1:9082/status"); err != nil || !strings.Contains(out, "ready: 2 workspaces") {
+		t.Errorf("ready: %v %s", err, out)
+	}
+	if out, err := runCommand(t, "ready", "http://127.0.0.1:9082/nothing-here"); err == nil {
+		t.Errorf("ready succeeded against a wrong path: %s", out)
+	}
+
 	// Logs: one structured line per request, rejections with their code.
 	var forwarded, rejected int
 	for _, line := range strings.Split(sc.logs(), "\n") {
