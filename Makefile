@@ -29,7 +29,7 @@ test:
 	  || { grep -E -B2 -A25 -- '--- FAIL|^panic:|^FAIL|build failed' .test.log | head -300; exit 1; }
 	@grep -E '^(ok|FAIL|---)' .test.log | grep -v -- '--- PASS' || true
 	@if grep -E -- '--- SKIP' .test.log; then echo "tests were skipped: every test must run"; exit 1; fi
-	go test -run=NONE -bench=. -benchtime=1x ./... > /dev/null
+	go test -race -run=NONE -bench=. -benchtime=1x ./... > /dev/null  # reuses the race build above
 	$(MAKE) --no-print-directory fuzz
 
 ## fuzz: run each fuzz target for FUZZTIME
