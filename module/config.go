@@ -188,6 +188,9 @@ func (c *Config) Validate() error {
 	if c.Upstream.Timeout <= 0 {
 		add("upstream.timeout", "must be positive")
 	}
+	if c.Upstream.CAFile != "" && strings.HasPrefix(c.Upstream.URL, "http://") {
+		add("upstream.ca_file", "is used only with an https upstream")
+	}
 
 	if len(c.Workspaces) == 0 {
 		add("workspaces", "at least one workspace is required")

@@ -143,6 +143,7 @@ func TestBadConfigs(t *testing.T) {
 		{"upstream with path", ws + "upstream:\n  url: https://restlink.example.com/api/v1\n", "upstream.url: must be an origin"},
 		{"upstream with user info", ws + "upstream:\n  url: https://u:p@restlink.example.com\n", "upstream.url: must be an origin"},
 		{"upstream ftp", ws + "upstream:\n  url: ftp://restlink.example.com\n", `upstream.url: scheme must be https, not "ftp"`},
+		{"ca_file with http", ws + "upstream:\n  url: http://127.0.0.1:1\n  ca_file: /ca.pem\n", "upstream.ca_file: is used only with an https upstream"},
 		{"timeout without unit", ws + "upstream:\n  timeout: 15\n", "a duration needs a unit"},
 		{"timeout zero", ws + "upstream:\n  timeout: 0s\n", "upstream.timeout: must be positive"},
 		{"tenant header is a credential", ws + "routing:\n  tenant_header: Authorization\n", `routing.tenant_header: "Authorization" is a credential header`},
