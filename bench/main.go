@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/loopback"
 )
 
 var (
@@ -127,11 +129,14 @@ func run() error {
 		return cmd, nil
 	}
 
-	upPort := freePort()
+	upPort, err := loopback.FreePort()
+	if err != nil {
+		return err
+	}
 	if _, err := start("1", "upstream.log", filepath.Join(*binDir, "fastupstream"), "-addr", fmt.Sprintf("127.0.0.1:%d", upPort)); err != nil {
 		return err
 	}
-	if err := waitPort(upPort); err != nil {
+	if err := loopback.WaitForPort(upPort, 20*time.Second); err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
 
@@ -142,7 +147,11 @@ func run() error {
 			return fmt.Errorf("-tenants: %w", err)
 		}
 		for _, kind := range []string{"sidecar", "caddy", "nginx"} {
-			p := &proxy{name: fmt.Sprintf("%s, %d tenants", kind, n), tenants: n, port: freePort(), expect: 200}
+			port, err := loopback.FreePort()
+			if err != nil {
+				return err
+			}
+			p := &proxy{name: fmt.Sprintf("%s, %d tenants", kind, n), tenants: n, port: port, expect: 200}
 			name, args, err := writeConfig(dir, kind, n, p.port, upPort)
 			if err != nil {
 				return err
@@ -153,7 +162,11 @@ func run() error {
 			proxies = append(proxies, p)
 		}
 	}
-	open := &proxy{name: "sidecar, open breaker", tenants: 10, port: freePort(), expect: 503}
+	openPort, err := loopback.FreePort()
+	if err != nil {
+		return err
+	}
+	open := &proxy{name: "sidecar, open breaker", tenants: 10, port: openPort, expect: 503}
 	name, args, err := writeConfig(dir, "sidecar-open", 10, open.port, 1)
 	if err != nil {
 		return err
@@ -163,7 +176,7 @@ func run() error {
 	}
 	proxies = append(proxies, open)
 	for _, p := range proxies {
-		if err := waitPort(p.port); err != nil {
+		if err := loopback.WaitForPort(p.port, 20*time.Second); err != nil {
 			return fmt.Errorf("%s: %w (see %s)", p.name, err, dir)
 		}
 	}
@@ -533,27 +546,4 @@ func rss(pid int) int64 {
 func countLines(path, substr string) int {
 	b, _ := os.ReadFile(path)
 	return strings.Count(string(b), substr)
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-func waitPort(port int) error {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }

@@ -67,12 +67,23 @@ func TestBreakerOpensAndIsolatesWorkspaces(t *testing.T) {
 	}
 }
 
+// openBreaker makes test-space's upstream answer status and sends the
+// three failures (consecutive_failures: 3) that open its breaker; remove
+// ends the upstream's failure.
+func (sc *sidecar) openBreaker(status int) (remove func()) {
+	sc.t.Helper()
+	remove = sc.fake.Inject(restlinktest.Fault{WorkspaceID: 18, Status: status})
+	for range 3 {
+		if a := sc.send("/api/v1/sms/send", "X-Tenant: acme"); a.status != status {
+			sc.t.Fatalf("failure passed through as %d %s", a.status, a.body)
+		}
+	}
+	return remove
+}
+
 func TestBreakerHalfOpenProbes(t *testing.T) {
 	sc := startSidecar(t, setup{})
-	remove := sc.fake.Inject(restlinktest.Fault{WorkspaceID: 18, Status: 500})
-	for range 3 {
-		sc.send("/api/v1/sms/send", "X-Tenant: acme")
-	}
+	remove := sc.openBreaker(500)
 	wantSidecarError(t, sc.send("/api/v1/sms/send", "X-Tenant: acme"), 503, "CIRCUIT_OPEN")
 
 	// After open_timeout a probe goes through; it fails: open again.
@@ -102,11 +113,7 @@ func TestBreakerHalfOpenProbes(t *testing.T) {
 // requests are refused with Retry-After: 1.
 func TestBreakerHalfOpenAdmitsOneProbe(t *testing.T) {
 	sc := startSidecar(t, setup{})
-	remove := sc.fake.Inject(restlinktest.Fault{WorkspaceID: 18, Status: 502})
-	for range 3 {
-		sc.send("/api/v1/sms/send", "X-Tenant: acme")
-	}
-	remove()
+	sc.openBreaker(502)()
 	sc.fake.Inject(restlinktest.Fault{WorkspaceID: 18, Delay: 500 * time.Millisecond, Times: 1})
 	time.Sleep(1100 * time.Millisecond)
 	probe := make(chan answer)
@@ -243,10 +250,7 @@ func TestNoDuplicateSend(t *testing.T) {
 // workspace's open breaker; removing the workspace from the config drops it.
 func TestBreakerSurvivesCaddyReload(t *testing.T) {
 	sc := startSidecar(t, setup{})
-	sc.fake.Inject(restlinktest.Fault{WorkspaceID: 18, Status: 500})
-	for range 3 {
-		sc.send("/api/v1/sms/send", "X-Tenant: acme")
-	}
+	sc.openBreaker(500)
 	wantSidecarError(t, sc.send("/api/v1/sms/send", "X-Tenant: acme"), 503, "CIRCUIT_OPEN")
 
 	sc.reloadCaddy("\trespond /healthz 200\n")

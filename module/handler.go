@@ -11,10 +11,8 @@ package restlink
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -61,22 +59,9 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // serving it (keeping breakers and keys across Caddy config reloads).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	if h.ConfigPath == "" {
-		return errors.New("config: the path of the sidecar's YAML config file is required")
-	}
-	path, err := filepath.Abs(h.ConfigPath)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
-	}
-	rt, err := acquireRuntime(ctx, path, defaultEnviron)
-	if err != nil {
-		return err
-	}
-	h.rt = rt
-	return nil
+	var err error
+	h.rt, err = attach(ctx, h.ConfigPath)
+	return err
 }
 
 // Validate checks that a pinned tenant is configured.

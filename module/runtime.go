@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,22 @@ type reloadStatus struct {
 	At     time.Time `json:"at"`
 	Result string    `json:"result"`          // "success" or "failure"
 	Error  string    `json:"error,omitempty"` // why a failed reload was rejected
+}
+
+// attach is the provisioning both handlers share: it registers the metrics
+// in the config's registry and acquires the runtime of the config file.
+func attach(ctx caddy.Context, configPath string) (*runtime, error) {
+	if configPath == "" {
+		return nil, errors.New("config: the path of the sidecar's YAML config file is required")
+	}
+	path, err := filepath.Abs(configPath)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return nil, fmt.Errorf("registering metrics: %w", err)
+	}
+	return acquireRuntime(ctx, path, defaultEnviron)
 }
 
 // acquireRuntime returns the runtime of the config file at path, creating

@@ -2,10 +2,7 @@ package restlink
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -40,17 +37,8 @@ func (StatusHandler) CaddyModule() caddy.ModuleInfo {
 // Provision attaches to the runtime of the config file (loading it if no
 // restlink handler has yet).
 func (s *StatusHandler) Provision(ctx caddy.Context) error {
-	if s.ConfigPath == "" {
-		return errors.New("config: the path of the sidecar's YAML config file is required")
-	}
-	path, err := filepath.Abs(s.ConfigPath)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
-	}
-	s.rt, err = acquireRuntime(ctx, path, defaultEnviron)
+	var err error
+	s.rt, err = attach(ctx, s.ConfigPath)
 	return err
 }
 

@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +24,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/23telecom/restlink-sidecar/internal/loopback"
 	restlink "github.com/23telecom/restlink-sidecar/module"
 	"github.com/23telecom/restlink-sidecar/module/restlinktest"
 )
@@ -61,7 +61,7 @@ func run(sidecarBin string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ tenants:
 		_ = cmd.Wait()
 	}()
 	base := fmt.Sprintf("http://localhost:%d", port)
-	if err := waitForPort(port, 15*time.Second); err != nil {
+	if err := loopback.WaitForPort(port, 15*time.Second); err != nil {
 		out, _ := os.ReadFile(logPath)
 		return fmt.Errorf("the sidecar did not start: %w\n%s", err, out)
 	}
@@ -224,27 +224,4 @@ func newKey() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return "demo_" + hex.EncodeToString(b)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func waitForPort(port int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-		if err == nil {
-			return c.Close()
-		}
-		if time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
