@@ -33,9 +33,10 @@ type runtime struct {
 	lastReload atomic.Pointer[reloadStatus]
 	watcher    *watcher
 
-	mu  sync.Mutex    // serialises reloads
-	ctx caddy.Context // of the newest config that loaded successfully; guarded by mu
-	now func() time.Time
+	mu        sync.Mutex    // serialises reloads
+	ctx       caddy.Context // of the newest config that loaded successfully; guarded by mu
+	lastError string        // of the last rejected reload, reported once; guarded by mu
+	now       func() time.Time
 }
 
 // reloadStatus is the outcome of the last reload attempt that found a change.
@@ -118,14 +119,17 @@ func (rt *runtime) reload(ctx caddy.Context, strict bool) error {
 	next, warnings, err := rt.load(ctx, prev, strict)
 	if err != nil {
 		err = fmt.Errorf("loading restlink config %s: %w", rt.path, err)
-		if prev != nil {
+		// The periodic check meets a broken file again and again: report
+		// each failure once, not every poll period.
+		if prev != nil && err.Error() != rt.lastError {
+			rt.lastError = err.Error()
 			metrics.reloads.WithLabelValues("failure").Inc()
 			rt.lastReload.Store(&reloadStatus{At: rt.now(), Result: "failure", Error: err.Error()})
 			rt.logger.Load().Error("config reload rejected; the last good config keeps serving", zap.Error(err))
 		}
 		return err
 	}
-	rt.ctx = ctx
+	rt.ctx, rt.lastError = ctx, ""
 	if next == nil {
 		return nil // nothing changed
 	}
