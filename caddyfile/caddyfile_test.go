@@ -122,16 +122,18 @@ func TestShippedCaddyfile(t *testing.T) {
 	}
 }
 
-// TestReadmeSyntaxMatchesDoc: the README's Caddyfile syntax block is the
-// one documented above parseRestlink.
+// TestReadmeSyntaxMatchesDoc: the README's Caddyfile syntax blocks are the
+// ones documented above the parsers.
 func TestReadmeSyntaxMatchesDoc(t *testing.T) {
-	doc := syntaxFromDocComment(t, "caddyfile.go", "parseRestlink")
 	readme, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(readme), "```caddyfile\n"+doc+"```\n") {
-		t.Errorf("README.md has no ```caddyfile block equal to the syntax above parseRestlink:\n%s", doc)
+	for _, fn := range []string{"parseRestlink", "parseRestlinkStatus"} {
+		doc := syntaxFromDocComment(t, "caddyfile.go", fn)
+		if doc == "" || !strings.Contains(string(readme), "```caddyfile\n"+doc+"```\n") {
+			t.Errorf("README.md has no ```caddyfile block equal to the syntax above %s:\n%s", fn, doc)
+		}
 	}
 }
 
