@@ -108,7 +108,10 @@ func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material stri
 // Fingerprint is how logs, metrics and status show a key: the first 8 hex
 // digits of its SHA-256.
 func Fingerprint(material string) string {
-	sum := sha256.Sum256([]byte(material))
+	return fingerprintOf(sha256.Sum256([]byte(material)))
+}
+
+func fingerprintOf(sum [sha256.Size]byte) string {
 	return hex.EncodeToString(sum[:4])
 }
 
@@ -201,7 +204,7 @@ func newKey(src KeySource, material string, states map[[sha256.Size]byte]*keySta
 	return &key{
 		source:   src,
 		header:   []string{material},
-		fp:       hex.EncodeToString(sum[:4]),
+		fp:       fingerprintOf(sum),
 		keyState: st,
 	}
 }

@@ -47,9 +47,8 @@ func buildSnapshot(cfg *Config, configSum [sha256.Size]byte, keys *keyLoad, up *
 		builtAt:   now,
 		byName:    make(map[string]*workspace, len(cfg.Workspaces)),
 	}
-	s.allow, _ = compileAllowList(cfg.Allow) // validated with the config
-	if cfg.Allow == nil {
-		s.allow = nil
+	if cfg.Allow != nil { // absent: everything may pass
+		s.allow, _ = compileAllowList(cfg.Allow) // validated with the config
 	}
 
 	prevWS := make(map[string]*workspace)
