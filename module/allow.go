@@ -18,9 +18,22 @@ type allowPrefix struct {
 	prefix string
 }
 
-// compileAllowList parses rules of the form "METHOD /path" or
-// "METHOD /path/prefix*". METHOD is an upper-case method name or "*".
-func compileAllowList(rules []string) (*allowList, error) {
+// compileAllowList compiles the allow section: rules of the form
+// "METHOD /path" or "METHOD /path/prefix*", METHOD an upper-case method
+// name or "*". Absent (nil), it allows everything and compiles to nil.
+func compileAllowList(rules []string, p *problems) *allowList {
+	if rules == nil {
+		return nil
+	}
+	a, err := parseAllowList(rules)
+	if err != nil {
+		p.add("allow", "%v", err)
+	}
+	return a
+}
+
+// parseAllowList parses the rules of a present allow list.
+func parseAllowList(rules []string) (*allowList, error) {
 	if len(rules) == 0 {
 		return nil, fmt.Errorf("the list is empty, so no request could pass; remove it to allow every request")
 	}

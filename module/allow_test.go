@@ -3,7 +3,7 @@ package restlink
 import "testing"
 
 func TestAllowList(t *testing.T) {
-	a, err := compileAllowList([]string{"POST /api/v1/sms/send", "GET /api/v1/sms/*", "* /api/v1/ping", "DELETE /api/v1/x*"})
+	a, err := parseAllowList([]string{"POST /api/v1/sms/send", "GET /api/v1/sms/*", "* /api/v1/ping", "DELETE /api/v1/x*"})
 	if err != nil {
 		t.Fatal(err)
 	}

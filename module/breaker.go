@@ -13,32 +13,50 @@ import (
 var (
 	// errFailureStatus: the upstream answered with one of failure_statuses.
 	errFailureStatus = errors.New("upstream answered with a failure status")
-	// errClientGone: the app hung up while sending its request, which then
-	// never went upstream; it counts neither way.
-	errClientGone = errors.New("client closed the request")
+	// errNotSent: the request never reached the upstream (the app hung up,
+	// or every key was refused); it counts neither way.
+	errNotSent = errors.New("request not sent upstream")
 )
 
-// breakerSettings are what a breaker is built from; a workspace keeps its
-// breaker across reloads while these stay the same (the type is comparable).
-type breakerSettings struct {
-	workspaceID         int64
+// breakerPlan is the compiled breaker section (the type is comparable).
+type breakerPlan struct {
 	consecutiveFailures uint32
 	openTimeout         time.Duration
 	halfOpenRequests    uint32
 	failureStatuses     [100]bool // index: status - 500
 }
 
-func newBreakerSettings(id int64, c BreakerConfig) breakerSettings {
-	s := breakerSettings{
-		workspaceID:         id,
+// compileBreaker checks the breaker section.
+func compileBreaker(c BreakerConfig, p *problems) breakerPlan {
+	bp := breakerPlan{
 		consecutiveFailures: c.ConsecutiveFailures,
 		openTimeout:         c.OpenTimeout,
 		halfOpenRequests:    c.HalfOpenRequests,
 	}
-	for _, code := range c.FailureStatuses {
-		s.failureStatuses[code-500] = true
+	if c.ConsecutiveFailures == 0 {
+		p.add("breaker.consecutive_failures", "must be at least 1")
 	}
-	return s
+	if c.OpenTimeout <= 0 {
+		p.add("breaker.open_timeout", "must be positive")
+	}
+	if c.HalfOpenRequests == 0 {
+		p.add("breaker.half_open_requests", "must be at least 1")
+	}
+	for _, s := range c.FailureStatuses {
+		if s < 500 || s > 599 {
+			p.add("breaker.failure_statuses", "%d is not a 5xx status (4xx answers never count as failures)", s)
+			continue
+		}
+		bp.failureStatuses[s-500] = true
+	}
+	return bp
+}
+
+// breakerSettings are what a breaker is built from; a workspace keeps its
+// breaker across reloads while these stay the same (the type is comparable).
+type breakerSettings struct {
+	breakerPlan
+	workspaceID int64
 }
 
 // isFailure reports whether an upstream status counts against the breaker.
@@ -58,12 +76,14 @@ type breaker struct {
 	now       func() time.Time
 	onChange  func(b *breaker, from, to gobreaker.State)
 	workspace string
+	stats     *workspaceStats // counts the state changes
 }
 
-// newBreaker builds a closed breaker. onChange runs under gobreaker's lock
-// on every state change: it must not call back into the breaker.
-func newBreaker(workspace string, s breakerSettings, onChange func(b *breaker, from, to gobreaker.State)) *breaker {
-	b := &breaker{settings: s, now: time.Now, onChange: onChange, workspace: workspace}
+// newBreaker builds a closed breaker. Every state change is counted in
+// stats, then reported to onChange (if not nil), which runs under
+// gobreaker's lock: it must not call back into the breaker.
+func newBreaker(workspace string, s breakerSettings, stats *workspaceStats, onChange func(b *breaker, from, to gobreaker.State)) *breaker {
+	b := &breaker{settings: s, now: time.Now, onChange: onChange, workspace: workspace, stats: stats}
 	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        workspace,
 		MaxRequests: s.halfOpenRequests,
@@ -75,12 +95,13 @@ func newBreaker(workspace string, s breakerSettings, onChange func(b *breaker, f
 			}
 			return false
 		},
-		IsExcluded: func(err error) bool { return errors.Is(err, errClientGone) },
+		IsExcluded: func(err error) bool { return errors.Is(err, errNotSent) },
 		OnStateChange: func(_ string, from, to gobreaker.State) {
 			if to == gobreaker.StateOpen {
 				b.openedAt.Store(b.now().UnixNano())
 			}
 			b.state.Store(int32(to))
+			b.stats.breakerChanges[to].Add(1)
 			if b.onChange != nil {
 				b.onChange(b, from, to)
 			}
@@ -89,20 +110,34 @@ func newBreaker(workspace string, s breakerSettings, onChange func(b *breaker, f
 	return b
 }
 
-// allow asks the breaker whether a request may go upstream. If it may, done
-// must be called once with the outcome; otherwise the rejection says when
+// slot is a request's place in its workspace's breaker: a probe's place
+// when the breaker is half-open. Whoever takes a slot defers finish at
+// once, and sets outcome as the request learns it, so that the breaker
+// hears of every request exactly once, whatever path it leaves by.
+type slot struct {
+	done func(error)
+	// outcome is what finish reports: nil for a healthy upstream, an
+	// error for a failure, errNotSent (the default) for neither.
+	outcome error
+}
+
+// finish reports the outcome to the breaker.
+func (s *slot) finish() { s.done(s.outcome) }
+
+// enter asks the breaker whether a request may go upstream. If it may, the
+// caller must defer finish on the slot; otherwise the rejection says when
 // to come back.
-func (b *breaker) allow() (done func(error), rj *rejection) {
+func (b *breaker) enter() (slot, *rejection) {
 	done, err := b.cb.Allow()
 	if err == nil {
-		return done, nil
+		return slot{done: done, outcome: errNotSent}, nil
 	}
-	rj = reject(CodeCircuitOpen, "the circuit breaker of this workspace is open after repeated upstream failures; retry after the time in Retry-After")
+	rj := reject(CodeCircuitOpen, "the circuit breaker of this workspace is open after repeated upstream failures; retry after the time in Retry-After")
 	rj.retryAfter = 1
 	if errors.Is(err, gobreaker.ErrOpenState) {
 		rj.retryAfter = b.retryAfter()
 	}
-	return nil, rj
+	return slot{}, rj
 }
 
 // retryAfter is the number of seconds until an open breaker lets a probe

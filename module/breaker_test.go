@@ -11,8 +11,8 @@ import (
 func testBreaker(t *testing.T, failures, halfOpen uint32, open time.Duration) (*breaker, *[]string) {
 	t.Helper()
 	var changes []string
-	s := newBreakerSettings(1, BreakerConfig{ConsecutiveFailures: failures, OpenTimeout: open, HalfOpenRequests: halfOpen, FailureStatuses: []int{500, 503}})
-	b := newBreaker("w", s, func(_ *breaker, from, to gobreaker.State) { changes = append(changes, from.String()+">"+to.String()) })
+	s := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{ConsecutiveFailures: failures, OpenTimeout: open, HalfOpenRequests: halfOpen, FailureStatuses: []int{500, 503}}, new(problems))}
+	b := newBreaker("w", s, new(workspaceStats), func(_ *breaker, from, to gobreaker.State) { changes = append(changes, from.String()+">"+to.String()) })
 	return b, &changes
 }
 
@@ -20,14 +20,15 @@ func testBreaker(t *testing.T, failures, halfOpen uint32, open time.Duration) (*
 // reports whether the breaker let it through.
 func run(t *testing.T, b *breaker, outcome error) bool {
 	t.Helper()
-	done, rj := b.allow()
+	slot, rj := b.enter()
 	if rj != nil {
 		if rj.code != CodeCircuitOpen {
 			t.Fatalf("rejection %s", rj.code)
 		}
 		return false
 	}
-	done(outcome)
+	slot.outcome = outcome
+	slot.finish()
 	return true
 }
 
@@ -38,7 +39,7 @@ func TestBreakerOpensAfterConsecutiveFailures(t *testing.T) {
 	run(t, b, fail)
 	run(t, b, nil) // a success (or any 4xx) resets the count
 	run(t, b, fail)
-	run(t, b, errClientGone) // client cancellations count neither way
+	run(t, b, errNotSent) // client cancellations count neither way
 	run(t, b, fail)
 	if b.State() != gobreaker.StateClosed {
 		t.Fatalf("opened early: %v", *changes)
@@ -62,7 +63,7 @@ func TestBreakerRetryAfter(t *testing.T) {
 		want    int
 	}{{0, 30}, {100 * time.Millisecond, 30}, {29 * time.Second, 1}, {29*time.Second + 500*time.Millisecond, 1}, {10 * time.Second, 20}} {
 		now = time.Unix(1000, 0).Add(tc.elapsed)
-		_, rj := b.allow()
+		_, rj := b.enter()
 		if rj == nil || rj.retryAfter != tc.want {
 			t.Errorf("after %v: %+v, want Retry-After %d", tc.elapsed, rj, tc.want)
 		}
@@ -76,17 +77,19 @@ func TestBreakerHalfOpen(t *testing.T) {
 	time.Sleep(open + 10*time.Millisecond)
 
 	// Two probes may be in flight; a third is refused with Retry-After 1.
-	done1, rj1 := b.allow()
-	done2, rj2 := b.allow()
-	_, rj3 := b.allow()
+	slot1, rj1 := b.enter()
+	slot2, rj2 := b.enter()
+	_, rj3 := b.enter()
 	if rj1 != nil || rj2 != nil || rj3 == nil || rj3.retryAfter != 1 {
 		t.Fatalf("half-open admitted %v %v %v", rj1, rj2, rj3)
 	}
-	done1(nil)
+	slot1.outcome = nil
+	slot1.finish()
 	if b.State() != gobreaker.StateHalfOpen {
 		t.Fatalf("closed after one of two probes: %v", *changes)
 	}
-	done2(nil)
+	slot2.outcome = nil
+	slot2.finish()
 	if b.State() != gobreaker.StateClosed {
 		t.Fatalf("probes succeeded but state %v: %v", b.State(), *changes)
 	}
@@ -106,14 +109,14 @@ func TestBreakerClientGoneFreesProbe(t *testing.T) {
 	b, _ := testBreaker(t, 1, 1, open)
 	run(t, b, errFailureStatus)
 	time.Sleep(open + 10*time.Millisecond)
-	run(t, b, errClientGone) // the probe's client hung up
+	run(t, b, errNotSent) // the probe's client hung up
 	if !run(t, b, nil) || b.State() != gobreaker.StateClosed {
 		t.Errorf("probe slot not freed; state %v", b.State())
 	}
 }
 
 func TestBreakerFailureStatuses(t *testing.T) {
-	s := newBreakerSettings(1, BreakerConfig{FailureStatuses: []int{500, 502, 503, 504}})
+	s := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{FailureStatuses: []int{500, 502, 503, 504}}, new(problems))}
 	for status, want := range map[int]bool{200: false, 401: false, 429: false, 499: false, 500: true, 501: false, 504: true, 599: false} {
 		if s.isFailure(status) != want {
 			t.Errorf("isFailure(%d) = %v", status, !want)
@@ -122,12 +125,14 @@ func TestBreakerFailureStatuses(t *testing.T) {
 }
 
 func BenchmarkBreakerOpen(b *testing.B) {
-	br := newBreaker("w", newBreakerSettings(1, BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, HalfOpenRequests: 1}), nil)
-	done, _ := br.allow()
-	done(errFailureStatus)
+	settings := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, HalfOpenRequests: 1}, new(problems))}
+	br := newBreaker("w", settings, new(workspaceStats), nil)
+	slot, _ := br.enter()
+	slot.outcome = errFailureStatus
+	slot.finish()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, rj := br.allow(); rj == nil {
+		if _, rj := br.enter(); rj == nil {
 			b.Fatal("open breaker let a request through")
 		}
 	}

@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -8,13 +9,36 @@ import (
 	"strings"
 )
 
-// clientPolicy is the compiled `security` setting: who may use the sidecar
-// (SPEC §5 step 1).
+// clientPolicy is the compiled security section: who may use the sidecar.
 type clientPolicy struct {
 	trusted       []netip.Prefix
 	hosts         map[string]struct{} // lower case, without port
 	rejectBrowser bool
 	maxBody       int64
+}
+
+// compileSecurity checks the security section.
+func compileSecurity(c SecurityConfig, p *problems) *clientPolicy {
+	if len(c.TrustedClients) == 0 {
+		p.add("security.trusted_clients", "at least one network is required (unix-socket clients are always trusted)")
+	}
+	for i, n := range c.TrustedClients {
+		if !n.IsValid() {
+			p.add(fmt.Sprintf("security.trusted_clients[%d]", i), "not a valid network")
+		}
+	}
+	if len(c.AllowedHosts) == 0 {
+		p.add("security.allowed_hosts", "at least one host is required")
+	}
+	for i, h := range c.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, " /\t") {
+			p.add(fmt.Sprintf("security.allowed_hosts[%d]", i), "%q is not a host name or address", h)
+		}
+	}
+	if c.MaxBodyBytes <= 0 {
+		p.add("security.max_body_bytes", "must be positive")
+	}
+	return newClientPolicy(c)
 }
 
 func newClientPolicy(c SecurityConfig) *clientPolicy {

@@ -49,7 +49,7 @@ func TestClientPolicy(t *testing.T) {
 			for k, v := range tc.headers {
 				r.Header.Set(k, v)
 			}
-			rj := snap.policy.check(r)
+			rj := snap.client.check(r)
 			if got := ErrorCode(""); rj != nil {
 				got = rj.code
 				if got != tc.want {
@@ -67,7 +67,7 @@ func TestBrowserCheckCanBeDisabled(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/x", nil)
 	r.RemoteAddr, r.Host = "127.0.0.1:1", "localhost"
 	r.Header.Set("Origin", "http://localhost:3000")
-	if rj := snap.policy.check(r); rj != nil {
+	if rj := snap.client.check(r); rj != nil {
 		t.Errorf("rejected: %s", rj.code)
 	}
 }

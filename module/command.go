@@ -107,49 +107,48 @@ func runCommand(run func(out io.Writer, path string) error) func(*cobra.Command,
 }
 
 // inspect loads a config and all its key sources as a start-up would.
-func inspect(path string, environ Environ) (*Config, *keyLoad, error) {
-	cfg, err := LoadConfig(path, environ)
+func inspect(path string, environ Environ) (*plan, *keyLoad, error) {
+	pl, err := loadPlan(path, environ)
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := loadKeys(cfg, environ.lookup(), nil, time.Now())
+	keys := loadKeys(pl, environ.lookup(), nil, time.Now())
 	var errs []error
 	errs = append(errs, keys.errs...)
 	if err := checkSharedKeys(keys.keys); err != nil {
 		errs = append(errs, err)
 	}
-	if _, _, err := loadRoots(cfg.Upstream.CAFile); err != nil {
+	if _, _, err := loadRoots(pl.Upstream.CAFile); err != nil {
 		errs = append(errs, fmt.Errorf("upstream.ca_file: %w", err))
 	}
-	return cfg, keys, errors.Join(errs...)
+	return pl, keys, errors.Join(errs...)
 }
 
 // validateConfig prints a summary of a valid config, or returns its errors.
 func validateConfig(out io.Writer, path string, environ Environ) error {
-	cfg, keys, err := inspect(path, environ)
+	pl, keys, err := inspect(path, environ)
 	if err != nil {
 		return err
 	}
 	for _, w := range keys.warnings {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
-	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(cfg.Workspaces), len(cfg.Tenants), cfg.Upstream.URL)
+	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(pl.workspaces), len(pl.Tenants), pl.upstream)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\tID\tMAIN\tKEYS")
-	for _, name := range sortedKeys(cfg.Workspaces) {
-		ws := cfg.Workspaces[name]
+	for _, ws := range pl.workspaces {
 		var fps []string
-		for _, k := range keys.keys[name] {
+		for _, k := range keys.keys[ws.name] {
 			fps = append(fps, k.fp)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", name, ws.ID, ws.Main, strings.Join(fps, ", "))
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", ws.name, ws.id, ws.main, strings.Join(fps, ", "))
 	}
 	return tw.Flush()
 }
 
 // listKeys prints every key source with its fingerprint and file age.
 func listKeys(out io.Writer, path string, environ Environ, now time.Time) error {
-	cfg, err := LoadConfig(path, environ)
+	pl, err := loadPlan(path, environ)
 	if err != nil {
 		return err
 	}
@@ -157,8 +156,9 @@ func listKeys(out io.Writer, path string, environ Environ, now time.Time) error 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\t#\tSOURCE\tLOCATION\tFINGERPRINT\tFILE AGE\tPROBLEMS")
 	failed := 0
-	for _, name := range sortedKeys(cfg.Workspaces) {
-		for i, src := range cfg.Workspaces[name].Keys {
+	for _, ws := range pl.workspaces {
+		name := ws.name
+		for i, src := range ws.keys {
 			fp, age, problems := "-", "-", []string{}
 			material, warnings, err := readKey(src, lookup)
 			if err != nil {

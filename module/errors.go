@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// ErrorCode is an error_code that the sidecar itself answers with (SPEC §6).
+// ErrorCode is an error_code that the sidecar itself answers with.
 // Clients match on it, never on the description text. Every sidecar error
 // also carries the header X-Restlink-Sidecar-Error with the same code, so
 // that it can be told apart from an error the upstream returned.
@@ -32,8 +32,8 @@ const (
 	CodeUpstreamTimeout        ErrorCode = "UPSTREAM_TIMEOUT"
 )
 
-// ErrorCodes lists every code the sidecar can answer with, in SPEC order.
-var ErrorCodes = []ErrorCode{
+// ErrorCodes lists every code the sidecar can answer with.
+var ErrorCodes = [...]ErrorCode{
 	CodeInvalidWorkspaceHeader, CodeCrossTenantWorkspace, CodeNoMainWorkspace,
 	CodeTenantRequired, CodeUnknownTenant, CodeConflictingTenant, CodeInvalidPath,
 	CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected,

@@ -17,7 +17,7 @@ func TestErrorCodeStatuses(t *testing.T) {
 		CodeUpstreamUnavailable: 502, CodeUpstreamTimeout: 504,
 	}
 	if len(ErrorCodes) != len(want) {
-		t.Fatalf("ErrorCodes has %d codes, SPEC §6 has %d", len(ErrorCodes), len(want))
+		t.Fatalf("ErrorCodes has %d codes, the README error table has %d", len(ErrorCodes), len(want))
 	}
 	for _, c := range ErrorCodes {
 		if c.Status() != want[c] {

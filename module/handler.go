@@ -31,11 +31,7 @@ func init() {
 // the next handler): with the upstream's response, or with a sidecar error
 // (JSON with error_code, and the X-Restlink-Sidecar-Error header).
 type Handler struct {
-	// Path of the sidecar's YAML config file, which holds the workspaces,
-	// their key sources, tenants and routing. Relative paths are resolved
-	// against the working directory. The file and the key files it names
-	// are watched and reloaded on change. Required.
-	ConfigPath string `json:"config,omitempty"`
+	configRef
 
 	// Pins every request of this site to one tenant of the config, so that
 	// an app given its own listener cannot send as another tenant: a
@@ -43,7 +39,6 @@ type Handler struct {
 	// answered 400 CONFLICTING_TENANT. Default: not pinned.
 	Tenant string `json:"tenant,omitempty"`
 
-	rt     *runtime
 	logger *zap.Logger
 }
 
@@ -55,13 +50,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision loads the config file, or attaches to the runtime already
+// Provision loads the config file, or attaches to the live config already
 // serving it (keeping breakers and keys across Caddy config reloads).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	var err error
-	h.rt, err = attach(ctx, h.ConfigPath)
-	return err
+	return h.configRef.Provision(ctx)
 }
 
 // Validate checks that a pinned tenant is configured.
@@ -69,20 +62,10 @@ func (h *Handler) Validate() error {
 	if h.Tenant == "" {
 		return nil
 	}
-	if h.rt.current.Load().router.tenants[h.Tenant] == nil {
-		return fmt.Errorf("tenant: %q is not a tenant in %s", h.Tenant, h.rt.path)
+	if h.live.current.Load().router.tenantWorkspace[h.Tenant] == nil {
+		return fmt.Errorf("tenant: %q is not a tenant in %s", h.Tenant, h.live.path)
 	}
 	return nil
-}
-
-// Cleanup releases the runtime; the last handler using a config file stops
-// its watcher.
-func (h *Handler) Cleanup() error {
-	if h.rt == nil {
-		return nil
-	}
-	_, err := runtimes.Delete(h.rt.path)
-	return err
 }
 
 // statusClientClosed is logged for a request whose client hung up while
@@ -92,7 +75,7 @@ const statusClientClosed = 499
 // exchange is what happened to one request, for its log line and metrics.
 type exchange struct {
 	start      time.Time
-	route      route
+	sel        selection
 	key        *key
 	attempts   int
 	status     int       // answered to the app (the upstream's, or the sidecar's error)
@@ -105,13 +88,13 @@ type exchange struct {
 // ServeHTTP forwards the request or answers it with a sidecar error.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	x := exchange{start: time.Now()}
-	snap := h.rt.current.Load()
+	snap := h.live.current.Load()
 	rj, abort := h.serve(w, r, snap, &x)
 	if rj != nil {
 		writeRejection(w, rj)
 		x.status, x.code, x.reason = rj.code.Status(), rj.code, rj.description
 	}
-	h.observe(r, &x)
+	h.observe(r, snap, &x)
 	if abort {
 		// The response was cut short after its headers were sent: close
 		// the connection so that the client cannot take it for whole.
@@ -120,61 +103,60 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return nil
 }
 
-// serve runs the checks of SPEC §5 and forwards the request. It returns the
-// sidecar error to answer, if any, and whether the connection must be
-// aborted because a response was cut short.
+// serve checks the request and forwards it. It returns the sidecar error to
+// answer, if any, and whether the connection must be aborted because a
+// response was cut short.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, x *exchange) (*rejection, bool) {
-	if rj := snap.policy.check(r); rj != nil {
+	if rj := snap.client.check(r); rj != nil {
 		return rj, false
 	}
 	path, query, ok := splitTarget(r.RequestURI)
 	if !ok {
 		return reject(CodeInvalidPath, "the request target has no path"), false
 	}
-	x.route.path = path
+	x.sel.path = path
 	if reason := checkPath(path); reason != "" {
 		return reject(CodeInvalidPath, reason), false
 	}
-	rt, rj := snap.router.route(r.Header, path, h.Tenant)
-	x.route = rt // also on rejection: the log shows what was matched
+	sel, rj := snap.router.route(r.Header, path, h.Tenant)
+	x.sel = sel // also on rejection: the log shows what was matched
 	if rj != nil {
 		return rj, false
 	}
-	if !snap.allow.allows(r.Method, rt.path) {
-		return reject(CodeRouteNotAllowed, r.Method+" "+rt.path+" is not in the allow list"), false
+	if !snap.allow.allows(r.Method, sel.path) {
+		return reject(CodeRouteNotAllowed, r.Method+" "+sel.path+" is not in the allow list"), false
 	}
-	ws := rt.ws
+	ws := sel.ws
 	if len(ws.keys) == 0 {
 		return reject(CodeNoUsableKey, "no key of workspace "+ws.name+" could be loaded"), false
 	}
-	done, rj := ws.breaker.allow()
+	slot, rj := ws.breaker.enter()
 	if rj != nil {
 		return rj, false
 	}
+	defer slot.finish()
 
-	body, tooLarge, err := readBody(r, snap.policy.maxBody)
+	body, tooLarge, err := readBody(r, snap.client.maxBody)
 	switch {
 	case tooLarge:
-		done(errClientGone)
-		return snap.policy.bodyTooLarge(), false
+		return snap.client.bodyTooLarge(), false
 	case err != nil:
-		done(errClientGone)
 		x.clientGone = true
 		return nil, false
 	}
 
-	out := outbound{method: r.Method, path: rt.path, query: query, body: body, header: upstreamHeader(r.Header, snap.strip, r.Method)}
+	out := outbound{method: r.Method, path: sel.path, query: query, body: body, header: upstreamHeader(r.Header, snap.strip, r.Method)}
 	// The upstream call is not tied to the app's request: a request that
 	// may send a message runs to its end (within upstream.timeout) even if
 	// the app hangs up, so that its outcome is known, logged and counted,
 	// and the connection stays reusable; a hung-up app never counts against
 	// the breaker. (Caddy's request-scoped values are not needed upstream.)
-	ctx, cancel := context.WithTimeout(context.Background(), snap.cfg.Upstream.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), snap.Upstream.Timeout)
 	defer cancel()
 	var buf [maxKeysPerWorkspace]*key
 	for _, k := range orderKeys(ws.keys, buf[:0]) {
 		if x.attempts > 0 {
-			ws.metrics.keyFailovers.Inc()
+			ws.stats.keyFailovers.Add(1)
 		}
 		x.key = k
 		x.attempts++
@@ -182,8 +164,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		resp, err := out.send(ctx, snap.upstream, k)
 		x.upstream += time.Since(sent)
 		if err != nil {
-			done(err)
-			return upstreamError(err, snap.cfg.Upstream.Timeout), false
+			slot.outcome = err
+			return upstreamError(err, snap.Upstream.Timeout), false
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
 			// The upstream refused the key and did not act on the request:
@@ -202,32 +184,32 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		x.status, x.clientGone = resp.StatusCode, writeErr != nil || r.Context().Err() != nil
 		switch {
 		case readErr != nil:
-			done(readErr)
+			slot.outcome = readErr
 		case ws.breaker.isFailureStatus(resp.StatusCode):
-			done(errFailureStatus)
+			slot.outcome = errFailureStatus
 		default:
-			done(nil)
+			slot.outcome = nil
 		}
 		return nil, readErr != nil && writeErr == nil
 	}
-	done(nil) // the upstream answered every attempt: it is healthy
+	slot.outcome = nil // the upstream answered every attempt: it is healthy
 	return reject(CodeNoUsableKey, "the upstream rejected every key of workspace "+ws.name+" (401)"), false
 }
 
 // observe counts the request and writes its log line.
-func (h *Handler) observe(r *http.Request, x *exchange) {
-	wsName, wsMetrics := noWorkspace, noWorkspaceMetrics
-	if ws := x.route.ws; ws != nil {
-		wsName, wsMetrics = ws.name, ws.metrics
+func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
+	wsName, wsStats := noWorkspace, &snap.stats.unrouted
+	if ws := x.sel.ws; ws != nil {
+		wsName, wsStats = ws.name, ws.stats
 		if x.attempts > 0 {
-			ws.metrics.upstreamLatency.Observe(x.upstream.Seconds())
+			ws.stats.upstreamLatency.observe(x.upstream)
 		}
 	}
 	if x.status != 0 {
-		wsMetrics.countRequest(x.status)
+		wsStats.countRequest(x.status)
 	}
 	if x.code != "" {
-		rejectionSeries[x.code].Inc()
+		snap.stats.countRejection(x.code)
 	}
 
 	msg, level := "forwarded request", zapcore.InfoLevel
@@ -251,12 +233,12 @@ func (h *Handler) observe(r *http.Request, x *exchange) {
 	defer logFields.Put(pooled)
 	fields := append((*pooled)[:0],
 		zap.String("method", r.Method),
-		zap.String("path", x.route.path),
-		zap.String("tenant", x.route.tenant),
+		zap.String("path", x.sel.path),
+		zap.String("tenant", x.sel.tenant),
 		zap.String("workspace", wsName),
 	)
-	if ws := x.route.ws; ws != nil {
-		fields = append(fields, zap.Int64("workspace_id", ws.id), zap.String("routed_by", x.route.by),
+	if ws := x.sel.ws; ws != nil {
+		fields = append(fields, zap.Int64("workspace_id", ws.id), zap.String("routed_by", x.sel.by),
 			zap.String("breaker", ws.breaker.State().String()))
 	}
 	if x.key != nil {
@@ -282,5 +264,5 @@ var (
 	_ caddy.Validator             = (*Handler)(nil)
 	_ caddy.CleanerUpper          = (*Handler)(nil)
 	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
-	_ caddy.Destructor            = (*runtime)(nil)
+	_ caddy.Destructor            = (*liveConfig)(nil)
 )

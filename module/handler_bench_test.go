@@ -22,7 +22,7 @@ const benchBody = `{"to":["+14155551234"],"message":"hi","sender_id":"MyApp"}`
 
 // benchUpstream is a minimal upstream: it reads the body and answers a
 // fixed JSON document, as fast as net/http allows.
-func benchUpstream(b *testing.B) *httptest.Server {
+func benchUpstream(b testing.TB) *httptest.Server {
 	b.Helper()
 	answer := []byte(`{"message_id":"msg_1","status":"queued"}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -35,7 +35,7 @@ func benchUpstream(b *testing.B) *httptest.Server {
 }
 
 // benchConfig writes a config with n tenants over 10 workspaces.
-func benchConfig(b *testing.B, dir, upstream string, n int) string {
+func benchConfig(b testing.TB, dir, upstream string, n int) string {
 	b.Helper()
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "upstream:\n  url: %s\nworkspaces:\n", upstream)
@@ -55,7 +55,7 @@ func benchConfig(b *testing.B, dir, upstream string, n int) string {
 
 // benchHandler provisions the handler as Caddy would, logging its request
 // lines (JSON, info level) to io.Discard so that their cost is measured.
-func benchHandler(b *testing.B, upstream string, tenants int) *Handler {
+func benchHandler(b testing.TB, upstream string, tenants int) *Handler {
 	b.Helper()
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	b.Cleanup(cancel)
@@ -64,14 +64,14 @@ func benchHandler(b *testing.B, upstream string, tenants int) *Handler {
 	for w := range 10 {
 		env = append(env, fmt.Sprintf("BENCH_KEY_%d=bench-key-%d", w, w))
 	}
-	rt, err := acquireRuntime(ctx, path, envOf(env...))
+	lc, err := acquireLiveConfig(ctx, path, envOf(env...))
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _, _ = runtimes.Delete(path) })
-	rt.logger.Store(zap.NewNop())
+	b.Cleanup(func() { _, _ = liveConfigs.Delete(path) })
+	lc.logger.Store(zap.NewNop())
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel)
-	return &Handler{ConfigPath: path, rt: rt, logger: zap.New(core)}
+	return &Handler{configRef: configRef{ConfigPath: path, live: lc}, logger: zap.New(core)}
 }
 
 // benchRequest is an app's request for a tenant.
@@ -144,10 +144,11 @@ func BenchmarkServeHTTP(b *testing.B) {
 // BenchmarkServeHTTPOpenBreaker is a request refused by an open breaker.
 func BenchmarkServeHTTPOpenBreaker(b *testing.B) {
 	h := benchHandler(b, benchUpstream(b).URL, 10)
-	ws := h.rt.current.Load().byName["ws-1"]
+	ws := h.live.current.Load().byName["ws-1"]
 	for range 5 {
-		done, _ := ws.breaker.allow()
-		done(errFailureStatus)
+		slot, _ := ws.breaker.enter()
+		slot.outcome = errFailureStatus
+		slot.finish()
 	}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -165,7 +166,7 @@ func BenchmarkReload(b *testing.B) {
 	for _, n := range []int{10, 10000} {
 		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
 			h := benchHandler(b, benchUpstream(b).URL, n)
-			raw, err := os.ReadFile(h.rt.path)
+			raw, err := os.ReadFile(h.live.path)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -174,10 +175,10 @@ func BenchmarkReload(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				if err := os.WriteFile(h.rt.path, variants[i%2], 0o600); err != nil {
+				if err := os.WriteFile(h.live.path, variants[i%2], 0o600); err != nil {
 					b.Fatal(err)
 				}
-				if err := h.rt.reload(caddy.Context{}, false); err != nil {
+				if err := h.live.reload(caddy.Context{}, false); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -19,6 +20,33 @@ const (
 	sourceEnv   = "env"
 	sourceValue = "value"
 )
+
+// validate checks that exactly one field is set, and a variable's name.
+func (ks KeySource) validate() error {
+	set := 0
+	for _, v := range []string{ks.File, ks.Env, ks.Value} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return errors.New("exactly one of file, env or value must be set")
+	}
+	if ks.Env != "" && !isEnvName(ks.Env) {
+		return fmt.Errorf("env %q is not an environment variable name", ks.Env)
+	}
+	return nil
+}
+
+func isEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // kind is which of the source's fields is set.
 func (ks KeySource) kind() string {
@@ -141,12 +169,12 @@ type keyLoad struct {
 	errs       []error // sources that could not be read and had no last good key
 }
 
-// loadKeys reads every key source of cfg. prev is the load of the config
+// loadKeys reads every key source of a compiled config. prev is the load of the config
 // being replaced (nil at start-up): a source that cannot be read falls back
 // to its key in prev, with a warning; one with no key in prev is reported
 // in errs and its workspace goes without it. Material already in prev
 // keeps its keyState (load time, demotion).
-func loadKeys(cfg *Config, lookupEnv func(string) (string, bool), prev *keyLoad, now time.Time) *keyLoad {
+func loadKeys(pl *plan, lookupEnv func(string) (string, bool), prev *keyLoad, now time.Time) *keyLoad {
 	states := make(map[[sha256.Size]byte]*keyState)
 	if prev != nil {
 		for _, k := range prev.bySource {
@@ -154,13 +182,13 @@ func loadKeys(cfg *Config, lookupEnv func(string) (string, bool), prev *keyLoad,
 		}
 	}
 	out := &keyLoad{
-		keys:       make(map[string][]*key, len(cfg.Workspaces)),
+		keys:       make(map[string][]*key, len(pl.workspaces)),
 		bySource:   make(map[string]*key),
 		unreadable: make(map[string]int),
 	}
-	for _, name := range sortedKeys(cfg.Workspaces) {
-		ws := cfg.Workspaces[name]
-		for i, src := range ws.Keys {
+	for _, ws := range pl.workspaces {
+		name := ws.name
+		for i, src := range ws.keys {
 			field := fmt.Sprintf("workspaces.%s.keys[%d]", name, i)
 			id := src.identity(name, i)
 			material, warnings, err := readKey(src, lookupEnv)
@@ -214,7 +242,7 @@ func newKey(src KeySource, material string, states map[[sha256.Size]byte]*keySta
 func checkSharedKeys(keys map[string][]*key) error {
 	owner := make(map[[sha256.Size]byte]string)
 	var errs []error
-	for _, name := range sortedKeys(keys) {
+	for _, name := range slices.Sorted(maps.Keys(keys)) {
 		for _, k := range keys[name] {
 			if other, ok := owner[k.sum]; ok && other != name {
 				errs = append(errs, fmt.Errorf("workspaces %s and %s have the same key (fingerprint %s); each key is bound to one workspace", other, name, k.fp))
@@ -241,4 +269,18 @@ func orderKeys(keys []*key, buf []*key) []*key {
 		}
 	}
 	return out
+}
+
+// activeKey is the key tried first: the first key not demoted, else the
+// first key; nil if there is none.
+func activeKey(keys []*key) *key {
+	for _, k := range keys {
+		if !k.demoted.Load() {
+			return k
+		}
+	}
+	if len(keys) > 0 {
+		return keys[0]
+	}
+	return nil
 }

@@ -49,6 +49,15 @@ func (e Environ) lookup() func(string) (string, bool) {
 // environment overrides in environ, and validates the result whole.
 // It does not read key sources. Errors never quote file content.
 func LoadConfig(path string, environ Environ) (*Config, error) {
+	pl, err := loadPlan(path, environ)
+	if err != nil {
+		return nil, err
+	}
+	return pl.Config, nil
+}
+
+// loadPlan reads and compiles the config file at path.
+func loadPlan(path string, environ Environ) (*plan, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
@@ -56,8 +65,8 @@ func LoadConfig(path string, environ Environ) (*Config, error) {
 	return parseConfig(raw, environ)
 }
 
-// parseConfig is LoadConfig for bytes already read.
-func parseConfig(raw []byte, environ Environ) (*Config, error) {
+// parseConfig decodes config file bytes and compiles them.
+func parseConfig(raw []byte, environ Environ) (*plan, error) {
 	k := koanf.New(".")
 	if err := k.Load(confmap.Provider(defaultConfig, "."), nil); err != nil {
 		return nil, fmt.Errorf("loading defaults: %w", err)
@@ -79,10 +88,11 @@ func parseConfig(raw []byte, environ Environ) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding config: %w", describeDecodeError(err))
 	}
-	if err := cfg.Validate(); err != nil {
+	pl, err := compileConfig(&cfg)
+	if err != nil {
 		return nil, fmt.Errorf("invalid config: %w", err)
 	}
-	return &cfg, nil
+	return pl, nil
 }
 
 // applyEnvOverrides merges RESTLINK__<PATH> variables into k. Each must name

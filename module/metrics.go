@@ -2,8 +2,10 @@ package restlink
 
 import (
 	"errors"
+	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,147 +19,255 @@ const noWorkspace = "(none)"
 
 const namespace = "restlink"
 
-// The sidecar's metrics, registered in Caddy's registry of each config that
-// uses the module, so that Caddy's `metrics` handler serves them.
-var metrics = struct {
-	requests        *prometheus.CounterVec
-	upstreamLatency *prometheus.HistogramVec
-	breakerState    *prometheus.GaugeVec
-	breakerChanges  *prometheus.CounterVec
-	keyFailovers    *prometheus.CounterVec
-	keyLoadFailures *prometheus.CounterVec
-	reloads         *prometheus.CounterVec
-	rejections      *prometheus.CounterVec
-	keyAge          prometheus.Collector
-}{
-	requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "requests_total",
-		Help: "Requests handled, by workspace and status class of the answer (1xx-5xx).",
-	}, []string{"workspace", "class"}),
-	upstreamLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Namespace: namespace, Name: "upstream_duration_seconds",
-		Help:    "Time from sending a request upstream to its response headers, all key attempts included, by workspace.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"workspace"}),
-	breakerState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Namespace: namespace, Name: "breaker_state",
-		Help: "Circuit breaker state by workspace: 0 closed, 1 half-open, 2 open.",
-	}, []string{"workspace"}),
-	breakerChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "breaker_transitions_total",
-		Help: "Circuit breaker state changes, by workspace and new state.",
-	}, []string{"workspace", "state"}),
-	keyFailovers: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "key_failovers_total",
-		Help: "Requests sent again with the next key after the upstream answered 401, by workspace.",
-	}, []string{"workspace"}),
-	keyLoadFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "key_load_failures_total",
-		Help: "Key sources that could not be read on a reload (the last good key is kept if there is one), by workspace.",
-	}, []string{"workspace"}),
-	reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "config_reloads_total",
-		Help: "Config and key reloads that changed something (success) or were rejected (failure).",
-	}, []string{"result"}),
-	rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Namespace: namespace, Name: "rejections_total",
-		Help: "Requests answered with a sidecar error, by error_code.",
-	}, []string{"error_code"}),
-	keyAge: keyAgeCollector{desc: prometheus.NewDesc(namespace+"_key_age_seconds",
-		"Seconds since the active key of each workspace was loaded.", []string{"workspace"}, nil)},
+// workspaceStats are one workspace's counters. They are created with the
+// workspace and handed on to the workspace of the same name in each new
+// snapshot of the same config, so that they count on across reloads; the
+// collector reads them at scrape time. Updating one is an atomic add.
+type workspaceStats struct {
+	requests        [6]atomic.Uint64 // answers by status class; index status/100
+	upstreamLatency histogram
+	keyFailovers    atomic.Uint64
+	keyLoadFailures atomic.Uint64
+	breakerChanges  [3]atomic.Uint64 // index: the gobreaker.State entered
 }
 
-// registerMetrics registers the sidecar's metrics in a Caddy config's
-// registry; registering them again in the same registry is a no-op.
-func registerMetrics(reg prometheus.Registerer) error {
-	for _, c := range []prometheus.Collector{
-		metrics.requests, metrics.upstreamLatency, metrics.breakerState, metrics.breakerChanges,
-		metrics.keyFailovers, metrics.keyLoadFailures, metrics.reloads, metrics.rejections, metrics.keyAge,
-	} {
-		if err := reg.Register(c); err != nil && !errors.As(err, new(prometheus.AlreadyRegisteredError)) {
-			return err
-		}
-	}
-	return nil
-}
-
-// workspaceMetrics are one workspace's series, resolved once per workspace
-// so that a request does no label lookups.
-type workspaceMetrics struct {
-	requests        [6]prometheus.Counter // index: status / 100
-	upstreamLatency prometheus.Observer
-	keyFailovers    prometheus.Counter
-}
-
-var workspaceSeries sync.Map // workspace name -> *workspaceMetrics
-
-// metricsFor returns the series of a workspace name.
-func metricsFor(workspace string) *workspaceMetrics {
-	if m, ok := workspaceSeries.Load(workspace); ok {
-		return m.(*workspaceMetrics)
-	}
-	m := &workspaceMetrics{
-		upstreamLatency: metrics.upstreamLatency.WithLabelValues(workspace),
-		keyFailovers:    metrics.keyFailovers.WithLabelValues(workspace),
-	}
-	for class := 1; class <= 5; class++ {
-		m.requests[class] = metrics.requests.WithLabelValues(workspace, strconv.Itoa(class)+"xx")
-	}
-	actual, _ := workspaceSeries.LoadOrStore(workspace, m)
-	return actual.(*workspaceMetrics)
-}
-
-var noWorkspaceMetrics = metricsFor(noWorkspace)
-
-// countRequest counts a handled request under its workspace and status.
-func (m *workspaceMetrics) countRequest(status int) {
+// countRequest counts an answered request under its status class.
+func (s *workspaceStats) countRequest(status int) {
 	if class := status / 100; class >= 1 && class <= 5 {
-		m.requests[class].Inc()
+		s.requests[class].Add(1)
 	}
 }
 
-// forgetWorkspace drops the series of a workspace removed from the config.
-func forgetWorkspace(workspace string) {
-	workspaceSeries.Delete(workspace)
-	for _, v := range []interface{ DeletePartialMatch(prometheus.Labels) int }{
-		metrics.requests, metrics.upstreamLatency, metrics.breakerState, metrics.breakerChanges,
-		metrics.keyFailovers, metrics.keyLoadFailures,
-	} {
-		v.DeletePartialMatch(prometheus.Labels{"workspace": workspace})
+// configStats are the counters of one live config that belong to no
+// workspace. They live as long as the live config.
+type configStats struct {
+	unrouted   workspaceStats // requests refused before a workspace was chosen
+	rejections [len(ErrorCodes)]atomic.Uint64
+	reloads    [2]atomic.Uint64 // index: reloadSucceeded, reloadFailed
+}
+
+// Indexes of configStats.reloads.
+const (
+	reloadSucceeded = iota
+	reloadFailed
+)
+
+// countRejection counts a sidecar error by its code.
+func (s *configStats) countRejection(code ErrorCode) {
+	if i, ok := errorCodeIndex[code]; ok {
+		s.rejections[i].Add(1)
 	}
 }
 
-var rejectionSeries = func() map[ErrorCode]prometheus.Counter {
-	m := make(map[ErrorCode]prometheus.Counter, len(ErrorCodes))
-	for _, c := range ErrorCodes {
-		m[c] = metrics.rejections.WithLabelValues(string(c))
+// errorCodeIndex maps each code to its place in ErrorCodes; built once.
+var errorCodeIndex = func() map[ErrorCode]int {
+	m := make(map[ErrorCode]int, len(ErrorCodes))
+	for i, c := range ErrorCodes {
+		m[c] = i
 	}
 	return m
 }()
 
-// observeBreaker records a breaker's new state.
-func observeBreaker(workspace string, to gobreaker.State) {
-	metrics.breakerState.WithLabelValues(workspace).Set(float64(to))
-	metrics.breakerChanges.WithLabelValues(workspace, to.String()).Inc()
+// latencyBuckets are the upper bounds, in seconds, of the upstream latency
+// histogram: Prometheus' default buckets.
+var latencyBuckets = [...]float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// histogram is a lock-free latency histogram: a counter per bucket and the
+// sum. It takes about a hundred bytes, where a prometheus.Histogram child
+// with its label values takes well over a kilobyte: it matters at 10,000
+// workspaces.
+type histogram struct {
+	buckets  [len(latencyBuckets) + 1]atomic.Uint64 // per latencyBuckets, then +Inf; not cumulative
+	sumNanos atomic.Uint64
 }
 
-// keyAgeCollector reports, at scrape time, the age of each workspace's
-// active key in every running config.
-type keyAgeCollector struct{ desc *prometheus.Desc }
+func (h *histogram) observe(d time.Duration) {
+	s, i := d.Seconds(), 0
+	for i < len(latencyBuckets) && s > latencyBuckets[i] {
+		i++
+	}
+	h.buckets[i].Add(1)
+	h.sumNanos.Add(uint64(max(d, 0)))
+}
 
-func (c keyAgeCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+// The metrics' descriptions. Label values come from the config only.
+var (
+	descRequests = prometheus.NewDesc(namespace+"_requests_total",
+		"Requests handled, by workspace and status class of the answer (1xx-5xx).", []string{"workspace", "class"}, nil)
+	descUpstreamLatency = prometheus.NewDesc(namespace+"_upstream_duration_seconds",
+		"Time from sending a request upstream to its response headers, all key attempts included, by workspace.", []string{"workspace"}, nil)
+	descBreakerState = prometheus.NewDesc(namespace+"_breaker_state",
+		"Circuit breaker state by workspace: 0 closed, 1 half-open, 2 open.", []string{"workspace"}, nil)
+	descBreakerChanges = prometheus.NewDesc(namespace+"_breaker_transitions_total",
+		"Circuit breaker state changes, by workspace and new state.", []string{"workspace", "state"}, nil)
+	descKeyFailovers = prometheus.NewDesc(namespace+"_key_failovers_total",
+		"Requests sent again with the next key after the upstream refused a key with 401, by workspace.", []string{"workspace"}, nil)
+	descKeyLoadFailures = prometheus.NewDesc(namespace+"_key_load_failures_total",
+		"Key sources that could not be read on a reload (the last good key is kept if there is one), by workspace.", []string{"workspace"}, nil)
+	descKeyAge = prometheus.NewDesc(namespace+"_key_age_seconds",
+		"Seconds since the active key of each workspace was loaded.", []string{"workspace"}, nil)
+	descReloads = prometheus.NewDesc(namespace+"_config_reloads_total",
+		"Config and key reloads that changed something (success) or were rejected (failure).", []string{"result"}, nil)
+	descRejections = prometheus.NewDesc(namespace+"_rejections_total",
+		"Requests answered with a sidecar error, by error_code.", []string{"error_code"}, nil)
+)
 
-func (c keyAgeCollector) Collect(ch chan<- prometheus.Metric) {
+// collector exports the sidecar's metrics from the live configs it is
+// handed, reading their counters at scrape time. Caddy gives each loaded
+// Caddy config its own registry; the first handler provisioned with a
+// registry registers a collector there, and every handler adds its live
+// config to that collector.
+type collector struct {
+	mu      sync.Mutex
+	configs []*liveConfig
+}
+
+// registerMetrics adds lc to the sidecar's collector in reg, registering
+// one if reg has none yet.
+func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
+	c := new(collector)
+	if err := reg.Register(c); err != nil {
+		var already prometheus.AlreadyRegisteredError
+		if !errors.As(err, &already) {
+			return err
+		}
+		if c, _ = already.ExistingCollector.(*collector); c == nil {
+			return errors.New("another collector holds the restlink metric names")
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, have := range c.configs {
+		if have == lc {
+			return nil
+		}
+	}
+	c.configs = append(c.configs, lc)
+	return nil
+}
+
+// Describe implements prometheus.Collector.
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
+		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector. Workspaces of the same name in
+// two config files are summed into one series (their breaker state is the
+// worse of the two).
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	configs := append([]*liveConfig(nil), c.configs...)
+	c.mu.Unlock()
+
 	now := time.Now()
-	seen := make(map[string]bool)
-	runtimes.Range(func(_, v any) bool {
-		for _, ws := range v.(*runtime).current.Load().workspaces {
-			var buf [maxKeysPerWorkspace]*key
-			if keys := orderKeys(ws.keys, buf[:0]); len(keys) > 0 && !seen[ws.name] {
-				seen[ws.name] = true
-				ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, now.Sub(keys[0].loadedAt).Seconds(), ws.name)
+	var sc scrape
+	for _, lc := range configs {
+		snap := lc.current.Load()
+		sc.add(noWorkspace, &lc.stats.unrouted, nil, 0)
+		for _, ws := range snap.workspaces {
+			keyAge := math.NaN()
+			if k := activeKey(ws.keys); k != nil {
+				keyAge = now.Sub(k.loadedAt).Seconds()
+			}
+			sc.add(ws.name, ws.stats, ws.breaker, keyAge)
+		}
+		for i := range lc.stats.rejections {
+			sc.rejections[i] += lc.stats.rejections[i].Load()
+		}
+		sc.reloads[reloadSucceeded] += lc.stats.reloads[reloadSucceeded].Load()
+		sc.reloads[reloadFailed] += lc.stats.reloads[reloadFailed].Load()
+	}
+	sc.emit(ch)
+}
+
+// scrape accumulates one scrape's values, summed by workspace name.
+type scrape struct {
+	names      []string
+	byName     map[string]*scraped
+	rejections [len(ErrorCodes)]uint64
+	reloads    [2]uint64
+}
+
+// scraped is one workspace's values in a scrape.
+type scraped struct {
+	requests        [6]uint64
+	latency         [len(latencyBuckets) + 1]uint64
+	latencySum      time.Duration
+	keyFailovers    uint64
+	keyLoadFailures uint64
+	breakerChanges  [3]uint64
+	breakerState    gobreaker.State
+	hasBreaker      bool
+	keyAge          float64 // NaN: no usable key
+}
+
+func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64) {
+	if sc.byName == nil {
+		sc.byName = make(map[string]*scraped)
+	}
+	v := sc.byName[name]
+	if v == nil {
+		v = &scraped{keyAge: keyAge}
+		sc.byName[name] = v
+		sc.names = append(sc.names, name)
+	} else if !math.IsNaN(keyAge) && !(keyAge >= v.keyAge) {
+		v.keyAge = keyAge
+	}
+	for i := range s.requests {
+		v.requests[i] += s.requests[i].Load()
+	}
+	for i := range s.upstreamLatency.buckets {
+		v.latency[i] += s.upstreamLatency.buckets[i].Load()
+	}
+	v.latencySum += time.Duration(s.upstreamLatency.sumNanos.Load())
+	v.keyFailovers += s.keyFailovers.Load()
+	v.keyLoadFailures += s.keyLoadFailures.Load()
+	for i := range s.breakerChanges {
+		v.breakerChanges[i] += s.breakerChanges[i].Load()
+	}
+	if b != nil {
+		v.hasBreaker = true
+		v.breakerState = max(v.breakerState, b.State())
+	}
+}
+
+func (sc *scrape) emit(ch chan<- prometheus.Metric) {
+	for _, name := range sc.names {
+		v := sc.byName[name]
+		for class := 1; class <= 5; class++ {
+			ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(v.requests[class]), name, strconv.Itoa(class)+"xx")
+		}
+		if name == noWorkspace {
+			continue
+		}
+		buckets := make(map[float64]uint64, len(latencyBuckets))
+		var cumulative uint64
+		for i, le := range latencyBuckets {
+			cumulative += v.latency[i]
+			buckets[le] = cumulative
+		}
+		count := cumulative + v.latency[len(latencyBuckets)]
+		ch <- prometheus.MustNewConstHistogram(descUpstreamLatency, count, v.latencySum.Seconds(), buckets, name)
+		ch <- prometheus.MustNewConstMetric(descKeyFailovers, prometheus.CounterValue, float64(v.keyFailovers), name)
+		ch <- prometheus.MustNewConstMetric(descKeyLoadFailures, prometheus.CounterValue, float64(v.keyLoadFailures), name)
+		for state, n := range v.breakerChanges {
+			if n > 0 {
+				ch <- prometheus.MustNewConstMetric(descBreakerChanges, prometheus.CounterValue, float64(n), name, gobreaker.State(state).String())
 			}
 		}
-		return true
-	})
+		if v.hasBreaker {
+			ch <- prometheus.MustNewConstMetric(descBreakerState, prometheus.GaugeValue, float64(v.breakerState), name)
+		}
+		if !math.IsNaN(v.keyAge) {
+			ch <- prometheus.MustNewConstMetric(descKeyAge, prometheus.GaugeValue, v.keyAge, name)
+		}
+	}
+	for i, code := range ErrorCodes {
+		ch <- prometheus.MustNewConstMetric(descRejections, prometheus.CounterValue, float64(sc.rejections[i]), string(code))
+	}
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(sc.reloads[reloadSucceeded]), "success")
+	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(sc.reloads[reloadFailed]), "failure")
 }

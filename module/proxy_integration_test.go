@@ -94,7 +94,7 @@ func TestUpstreamAnswersPassThrough(t *testing.T) {
 	}
 }
 
-// TestSidecarErrors checks every error of SPEC §6 that routing and checks
+// TestSidecarErrors checks every sidecar error that routing and checks
 // produce: status, error_code, header — and that the upstream received
 // nothing.
 func TestSidecarErrors(t *testing.T) {

@@ -3,7 +3,9 @@ package restlink
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 )
 
@@ -16,20 +18,108 @@ const (
 	byMain        = "main"
 )
 
-// router picks the workspace of a request (SPEC §5 step 2). Its cost per
-// request is a few map lookups, whatever the number of tenants.
-type router struct {
-	tenants       map[string]*workspace // tenant name -> workspace
-	byID          map[int64]*workspace
-	main          *workspace // nil when no workspace is main
-	prefix        string     // path prefix before the tenant segment, e.g. "/t/"; "" disabled
-	tenantHeader  string     // canonical header name; "" disabled
-	wsIDHeader    string     // canonical header name; "" disabled
-	rejectMissing bool       // on_missing: reject
+// Values of routing.on_missing.
+const (
+	onMissingMain   = "main"
+	onMissingReject = "reject"
+)
+
+// routingPlan is the compiled routing and tenants sections.
+type routingPlan struct {
+	prefix            string            // path prefix before the tenant segment, e.g. "/t/"; "" disabled
+	tenantHeader      string            // canonical header name; "" disabled
+	workspaceIDHeader string            // canonical header name; "" disabled
+	rejectMissing     bool              // on_missing: reject
+	tenants           map[string]string // tenant name -> workspace name
 }
 
-// route is where a request goes.
-type route struct {
+// compileRouting checks the routing and tenants sections; tenants must
+// name configured workspaces.
+func compileRouting(c RoutingConfig, tenants map[string]string, workspaces map[string]WorkspaceConfig, p *problems) routingPlan {
+	for _, tenant := range slices.Sorted(maps.Keys(tenants)) {
+		field := "tenants." + tenant
+		if err := checkName(tenant); err != nil {
+			p.add(field, "tenant name %v", err)
+		}
+		if _, ok := workspaces[tenants[tenant]]; !ok {
+			p.add(field, "names workspace %q, which is not configured", tenants[tenant])
+		}
+	}
+	if err := checkHeaderName(c.TenantHeader); err != nil {
+		p.add("routing.tenant_header", "%v", err)
+	}
+	if err := checkHeaderName(c.WorkspaceIDHeader); err != nil {
+		p.add("routing.workspace_id_header", "%v", err)
+	}
+	if c.TenantHeader != "" && strings.EqualFold(c.TenantHeader, c.WorkspaceIDHeader) {
+		p.add("routing.workspace_id_header", "must differ from routing.tenant_header")
+	}
+	prefix, err := parsePathPrefix(c.PathPrefix)
+	if err != nil {
+		p.add("routing.path_prefix", "%v", err)
+	}
+	if c.OnMissing != onMissingMain && c.OnMissing != onMissingReject {
+		p.add("routing.on_missing", "must be %q or %q, not %q", onMissingMain, onMissingReject, c.OnMissing)
+	}
+	return routingPlan{
+		prefix:            prefix,
+		tenantHeader:      http.CanonicalHeaderKey(c.TenantHeader),
+		workspaceIDHeader: http.CanonicalHeaderKey(c.WorkspaceIDHeader),
+		rejectMissing:     c.OnMissing == onMissingReject,
+		tenants:           tenants,
+	}
+}
+
+// checkHeaderName accepts "" (disabled) or an HTTP token that is not one
+// of the headers the sidecar strips or sets itself.
+func checkHeaderName(name string) error {
+	if name == "" {
+		return nil
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(isNameByte(c) && c != '.' && c != '_') {
+			return fmt.Errorf("%q is not a header name (A-Z a-z 0-9 -)", name)
+		}
+	}
+	if isCredentialHeader(name) {
+		return fmt.Errorf("%q is a credential header", name)
+	}
+	return nil
+}
+
+// router picks the workspace of a request. Its cost per request is a few
+// map lookups, whatever the number of tenants.
+type router struct {
+	routingPlan
+	tenantWorkspace map[string]*workspace // tenant name -> workspace
+	byID            map[int64]*workspace
+	main            *workspace // nil when no workspace is main
+}
+
+// newRouter links a routing plan to the snapshot's workspaces.
+func newRouter(rp routingPlan, workspaces []*workspace) router {
+	rtr := router{
+		routingPlan:     rp,
+		tenantWorkspace: make(map[string]*workspace, len(rp.tenants)),
+		byID:            make(map[int64]*workspace, len(workspaces)),
+	}
+	byName := make(map[string]*workspace, len(workspaces))
+	for _, ws := range workspaces {
+		byName[ws.name] = ws
+		rtr.byID[ws.id] = ws
+		if ws.main {
+			rtr.main = ws
+		}
+	}
+	for tenant, name := range rp.tenants {
+		rtr.tenantWorkspace[tenant] = byName[name]
+	}
+	return rtr
+}
+
+// selection is where the router sends a request.
+type selection struct {
 	ws     *workspace
 	tenant string // the configured tenant name that chose ws; "" when none did
 	by     string // which rule chose ws (byPath, …)
@@ -58,11 +148,11 @@ func parsePathPrefix(tmpl string) (string, error) {
 // route picks the workspace for a request whose raw path has passed
 // checkPath. pinned is the site's tenant ("" if not pinned). A tenant that
 // is named but not configured is refused: it never falls back to main.
-func (rt *router) route(h http.Header, path, pinned string) (route, *rejection) {
-	sel := route{path: path}
+func (rtr *router) route(h http.Header, path, pinned string) (selection, *rejection) {
+	sel := selection{path: path}
 	var pinnedWS *workspace
 	if pinned != "" {
-		if pinnedWS = rt.tenants[pinned]; pinnedWS == nil {
+		if pinnedWS = rtr.tenantWorkspace[pinned]; pinnedWS == nil {
 			return sel, reject(CodeUnknownTenant, fmt.Sprintf("this listener's tenant %q is no longer configured", pinned))
 		}
 	}
@@ -78,7 +168,7 @@ func (rt *router) route(h http.Header, path, pinned string) (route, *rejection) 
 			return reject(CodeUnknownTenant, fmt.Sprintf("tenant %q (from the %s) is not configured", truncate(tenant), by))
 		}
 		if ws == nil {
-			return reject(CodeCrossTenantWorkspace, "the workspace named by the "+rt.wsIDHeader+" header is not one of the configured workspaces")
+			return reject(CodeCrossTenantWorkspace, "the workspace named by the "+rtr.workspaceIDHeader+" header is not one of the configured workspaces")
 		}
 		if sel.ws != nil && sel.ws != ws {
 			return reject(CodeConflictingTenant, fmt.Sprintf("the request's %s and %s name different workspaces", sel.by, by))
@@ -92,36 +182,36 @@ func (rt *router) route(h http.Header, path, pinned string) (route, *rejection) 
 		return nil
 	}
 
-	if rt.prefix != "" && strings.HasPrefix(path, rt.prefix) {
-		tenant, rest, _ := strings.Cut(path[len(rt.prefix):], "/")
+	if rtr.prefix != "" && strings.HasPrefix(path, rtr.prefix) {
+		tenant, rest, _ := strings.Cut(path[len(rtr.prefix):], "/")
 		if tenant == "" {
-			return sel, reject(CodeInvalidPath, "the path prefix "+rt.prefix+" is not followed by a tenant name")
+			return sel, reject(CodeInvalidPath, "the path prefix "+rtr.prefix+" is not followed by a tenant name")
 		}
 		sel.path = "/" + rest
-		if rj := name(byPath, tenant, rt.tenants[tenant]); rj != nil {
+		if rj := name(byPath, tenant, rtr.tenantWorkspace[tenant]); rj != nil {
 			return sel, rj
 		}
 	}
-	if rt.tenantHeader != "" {
-		v, present, rj := singleValue(h, rt.tenantHeader)
+	if rtr.tenantHeader != "" {
+		v, present, rj := singleValue(h, rtr.tenantHeader)
 		switch {
 		case rj != nil || !present:
 		case v == "":
-			rj = reject(CodeUnknownTenant, "the "+rt.tenantHeader+" header is present but empty")
+			rj = reject(CodeUnknownTenant, "the "+rtr.tenantHeader+" header is present but empty")
 		default:
-			rj = name(byHeader, v, rt.tenants[v])
+			rj = name(byHeader, v, rtr.tenantWorkspace[v])
 		}
 		if rj != nil {
 			return sel, rj
 		}
 	}
-	if rt.wsIDHeader != "" {
-		v, present, rj := singleValue(h, rt.wsIDHeader)
+	if rtr.workspaceIDHeader != "" {
+		v, present, rj := singleValue(h, rtr.workspaceIDHeader)
 		if rj == nil && present {
 			if id, ok := parseWorkspaceID(v); ok {
-				rj = name(byWorkspaceID, "", rt.byID[id])
+				rj = name(byWorkspaceID, "", rtr.byID[id])
 			} else {
-				rj = reject(CodeInvalidWorkspaceHeader, "the "+rt.wsIDHeader+" header must be a positive integer")
+				rj = reject(CodeInvalidWorkspaceHeader, "the "+rtr.workspaceIDHeader+" header must be a positive integer")
 			}
 		}
 		if rj != nil {
@@ -133,12 +223,12 @@ func (rt *router) route(h http.Header, path, pinned string) (route, *rejection) 
 	case pinnedWS != nil:
 		sel.ws, sel.tenant, sel.by = pinnedWS, pinned, byPinned
 	case sel.ws != nil:
-	case rt.rejectMissing:
-		return sel, reject(CodeTenantRequired, "the request names no tenant; "+rt.selectors())
-	case rt.main == nil:
+	case rtr.rejectMissing:
+		return sel, reject(CodeTenantRequired, "the request names no tenant; "+rtr.selectors())
+	case rtr.main == nil:
 		return sel, reject(CodeNoMainWorkspace, "the request names no tenant and no workspace is configured as main")
 	default:
-		sel.ws, sel.by = rt.main, byMain
+		sel.ws, sel.by = rtr.main, byMain
 	}
 	return sel, nil
 }
@@ -175,16 +265,16 @@ func parseWorkspaceID(s string) (int64, bool) {
 }
 
 // selectors says how a request can name its tenant, for error messages.
-func (rt *router) selectors() string {
+func (rtr *router) selectors() string {
 	var ways []string
-	if rt.prefix != "" {
-		ways = append(ways, "the path prefix "+rt.prefix+"<tenant>")
+	if rtr.prefix != "" {
+		ways = append(ways, "the path prefix "+rtr.prefix+"<tenant>")
 	}
-	if rt.tenantHeader != "" {
-		ways = append(ways, "the "+rt.tenantHeader+" header")
+	if rtr.tenantHeader != "" {
+		ways = append(ways, "the "+rtr.tenantHeader+" header")
 	}
-	if rt.wsIDHeader != "" {
-		ways = append(ways, "the "+rt.wsIDHeader+" header")
+	if rtr.workspaceIDHeader != "" {
+		ways = append(ways, "the "+rtr.workspaceIDHeader+" header")
 	}
 	if len(ways) == 0 {
 		return "no tenant selector is enabled in routing"

@@ -39,7 +39,7 @@ func testSnapshot(t testing.TB, yaml string, env ...string) *snapshot {
 	if len(keys.errs) > 0 {
 		t.Fatal(keys.errs)
 	}
-	return buildSnapshot(cfg, [32]byte{}, keys, nil, nil, nil, time.Now())
+	return buildSnapshot(cfg, [32]byte{}, keys, nil, nil, &liveConfig{stats: new(configStats)}, time.Now())
 }
 
 func TestRoute(t *testing.T) {
@@ -104,15 +104,15 @@ func TestRoute(t *testing.T) {
 				name, value, _ := strings.Cut(kv, ":")
 				h.Add(name, strings.TrimSpace(value))
 			}
-			rt, rj := tc.snap.router.route(h, tc.path, tc.pinned)
+			sel, rj := tc.snap.router.route(h, tc.path, tc.pinned)
 			if rj != nil {
 				if string(rj.code) != tc.wantWS {
 					t.Fatalf("rejected with %s (%s), want %s", rj.code, rj.description, tc.wantWS)
 				}
 				return
 			}
-			if rt.ws.name != tc.wantWS || rt.path != tc.wantPath || rt.by != tc.wantBy {
-				t.Errorf("routed to %s path %q by %s; want %s %q by %s", rt.ws.name, rt.path, rt.by, tc.wantWS, tc.wantPath, tc.wantBy)
+			if sel.ws.name != tc.wantWS || sel.path != tc.wantPath || sel.by != tc.wantBy {
+				t.Errorf("routed to %s path %q by %s; want %s %q by %s", sel.ws.name, sel.path, sel.by, tc.wantWS, tc.wantPath, tc.wantBy)
 			}
 		})
 	}
@@ -121,9 +121,9 @@ func TestRoute(t *testing.T) {
 func TestRouteDisabledSelectors(t *testing.T) {
 	snap := testSnapshot(t, routingYAML+"routing:\n  tenant_header: \"\"\n  path_prefix: \"\"\n  workspace_id_header: \"\"\n")
 	h := http.Header{"X-Tenant": {"acme"}, "X-Workspace-Id": {"18"}}
-	rt, rj := snap.router.route(h, "/t/acme/x", "")
-	if rj != nil || rt.ws.name != "main" || rt.path != "/t/acme/x" {
-		t.Errorf("disabled selectors were used: %+v %v", rt, rj)
+	sel, rj := snap.router.route(h, "/t/acme/x", "")
+	if rj != nil || sel.ws.name != "main" || sel.path != "/t/acme/x" {
+		t.Errorf("disabled selectors were used: %+v %v", sel, rj)
 	}
 }
 
@@ -160,31 +160,31 @@ func FuzzRoute(f *testing.F) {
 		if wsID != "" {
 			h.Set("X-Workspace-ID", wsID)
 		}
-		rt, rj := snap.router.route(h, path, pinned)
+		sel, rj := snap.router.route(h, path, pinned)
 		if rj != nil {
 			return
 		}
 		named := map[string]bool{}
 		if tenant != "" {
-			named[snap.router.tenants[tenant].name] = true
+			named[snap.router.tenantWorkspace[tenant].name] = true
 		}
 		if id, ok := parseWorkspaceID(wsID); ok && wsID != "" {
 			named[snap.router.byID[id].name] = true
 		}
 		if p, ok := strings.CutPrefix(path, "/t/"); ok {
 			name, rest, _ := strings.Cut(p, "/")
-			named[snap.router.tenants[name].name] = true
-			if rt.path != "/"+rest {
-				t.Fatalf("path %q forwarded as %q", path, rt.path)
+			named[snap.router.tenantWorkspace[name].name] = true
+			if sel.path != "/"+rest {
+				t.Fatalf("path %q forwarded as %q", path, sel.path)
 			}
-		} else if rt.path != path {
-			t.Fatalf("path %q forwarded as %q", path, rt.path)
+		} else if sel.path != path {
+			t.Fatalf("path %q forwarded as %q", path, sel.path)
 		}
 		if pinned != "" {
-			named[snap.router.tenants[pinned].name] = true
+			named[snap.router.tenantWorkspace[pinned].name] = true
 		}
-		if len(named) > 1 || (len(named) == 1 && !named[rt.ws.name]) || (len(named) == 0 && rt.by != byMain) {
-			t.Fatalf("path %q tenant %q id %q pinned %q: routed to %s by %s; selectors named %v", path, tenant, wsID, pinned, rt.ws.name, rt.by, named)
+		if len(named) > 1 || (len(named) == 1 && !named[sel.ws.name]) || (len(named) == 0 && sel.by != byMain) {
+			t.Fatalf("path %q tenant %q id %q pinned %q: routed to %s by %s; selectors named %v", path, tenant, wsID, pinned, sel.ws.name, sel.by, named)
 		}
 	})
 }

@@ -47,7 +47,7 @@ func post(target string, headers ...string) string {
 }
 
 // TestHostileRequests sends what an attacker on the host, or a web page in
-// a developer's browser, might: each is refused with its SPEC status, and
+// a developer's browser, might: each is refused with its documented status, and
 // nothing reaches the upstream or the other local listener.
 func TestHostileRequests(t *testing.T) {
 	other := restlinktest.NewServer(fixtureWorkspaces()...) // another local service

@@ -19,11 +19,7 @@ func init() {
 // separate loopback site for operators. It applies the config's client
 // checks (trusted clients, allowed hosts, no browsers) like the proxy.
 type StatusHandler struct {
-	// Path of the sidecar's YAML config file, as given to the restlink
-	// handler. Required.
-	ConfigPath string `json:"config,omitempty"`
-
-	rt *runtime
+	configRef
 }
 
 // CaddyModule returns the Caddy module information.
@@ -34,31 +30,14 @@ func (StatusHandler) CaddyModule() caddy.ModuleInfo {
 	}
 }
 
-// Provision attaches to the runtime of the config file (loading it if no
-// restlink handler has yet).
-func (s *StatusHandler) Provision(ctx caddy.Context) error {
-	var err error
-	s.rt, err = attach(ctx, s.ConfigPath)
-	return err
-}
-
-// Cleanup releases the runtime.
-func (s *StatusHandler) Cleanup() error {
-	if s.rt == nil {
-		return nil
-	}
-	_, err := runtimes.Delete(s.rt.path)
-	return err
-}
-
 // ServeHTTP writes the status document.
 func (s *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	snap := s.rt.current.Load()
-	if rj := snap.policy.check(r); rj != nil {
+	snap := s.live.current.Load()
+	if rj := snap.client.check(r); rj != nil {
 		writeRejection(w, rj)
 		return nil
 	}
-	body, err := json.MarshalIndent(s.rt.status(snap), "", "  ")
+	body, err := json.MarshalIndent(s.live.status(snap), "", "  ")
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
@@ -108,16 +87,16 @@ type BreakerStatus struct {
 }
 
 // status builds the status document of a snapshot.
-func (rt *runtime) status(snap *snapshot) Status {
+func (lc *liveConfig) status(snap *snapshot) Status {
 	st := Status{
-		Config:     rt.path,
-		Upstream:   snap.upstream.scheme + "://" + snap.upstream.host,
+		Config:     lc.path,
+		Upstream:   snap.upstream.String(),
 		LoadedAt:   snap.builtAt,
-		LastReload: rt.lastReload.Load(),
+		LastReload: lc.lastReload.Load(),
 		Workspaces: make([]WorkspaceStatus, 0, len(snap.workspaces)),
 	}
 	tenants := make(map[string]int)
-	for _, ws := range snap.cfg.Tenants {
+	for _, ws := range snap.Tenants {
 		tenants[ws]++
 	}
 	for _, ws := range snap.workspaces {

@@ -16,21 +16,22 @@ import (
 	"go.uber.org/zap"
 )
 
-// runtimes holds one runtime per config file path, shared by every handler
-// that uses the file and kept across Caddy config reloads (the new config is
-// provisioned before the old one is cleaned up), so that breakers, demoted
-// keys and the connection pool survive them.
-var runtimes = caddy.NewUsagePool()
+// liveConfigs holds one liveConfig per config file path, shared by every
+// handler that uses the file and kept across Caddy config reloads (the new
+// config is provisioned before the old one is cleaned up), so that
+// breakers, counters, demoted keys and the connection pool survive them.
+var liveConfigs = caddy.NewUsagePool()
 
-// runtime serves one config file: it holds the current snapshot, reloads
-// it when the file or a key file changes, and publishes the result
+// liveConfig is one config file kept live: it holds the current snapshot,
+// reloads it when the file or a key file changes, and publishes the result
 // atomically.
-type runtime struct {
+type liveConfig struct {
 	path       string
 	environ    Environ
 	current    atomic.Pointer[snapshot]
 	logger     atomic.Pointer[zap.Logger]
 	lastReload atomic.Pointer[reloadStatus]
+	stats      *configStats
 	watcher    *watcher
 
 	mu        sync.Mutex    // serialises reloads
@@ -46,58 +47,83 @@ type reloadStatus struct {
 	Error  string    `json:"error,omitempty"` // why a failed reload was rejected
 }
 
-// attach is the provisioning both handlers share: it registers the metrics
-// in the config's registry and acquires the runtime of the config file.
-func attach(ctx caddy.Context, configPath string) (*runtime, error) {
-	if configPath == "" {
-		return nil, errors.New("config: the path of the sidecar's YAML config file is required")
-	}
-	path, err := filepath.Abs(configPath)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	if err := registerMetrics(ctx.GetMetricsRegistry()); err != nil {
-		return nil, fmt.Errorf("registering metrics: %w", err)
-	}
-	return acquireRuntime(ctx, path, defaultEnviron)
+// configRef is what the sidecar's handlers share: the path of the config
+// file and the live config serving it.
+type configRef struct {
+	// Path of the sidecar's YAML config file, which holds the workspaces,
+	// their key sources, tenants and routing. Relative paths are resolved
+	// against the working directory. The file and the key files it names
+	// are watched and reloaded on change. Required.
+	ConfigPath string `json:"config,omitempty"`
+
+	live *liveConfig
 }
 
-// acquireRuntime returns the runtime of the config file at path, creating
+// Provision acquires the live config of the file (loading it if no other
+// handler has) and adds it to the metrics of the Caddy config.
+func (c *configRef) Provision(ctx caddy.Context) error {
+	if c.ConfigPath == "" {
+		return errors.New("config: the path of the sidecar's YAML config file is required")
+	}
+	path, err := filepath.Abs(c.ConfigPath)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if c.live, err = acquireLiveConfig(ctx, path, defaultEnviron); err != nil {
+		return err
+	}
+	if err := registerMetrics(ctx.GetMetricsRegistry(), c.live); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	return nil
+}
+
+// Cleanup releases the live config; the last handler using a config file
+// stops its watcher.
+func (c *configRef) Cleanup() error {
+	if c.live == nil {
+		return nil
+	}
+	_, err := liveConfigs.Delete(c.live.path)
+	return err
+}
+
+// acquireLiveConfig returns the live config of the file at path, creating
 // it (a strict first load: every key source must be readable) or, if it
 // exists, reloading it so that a Caddy config reload also re-reads the
-// file. The caller must release it with runtimes.Delete(path).
-func acquireRuntime(ctx caddy.Context, path string, environ Environ) (*runtime, error) {
-	val, loaded, err := runtimes.LoadOrNew(path, func() (caddy.Destructor, error) {
-		rt := &runtime{path: path, environ: environ, now: time.Now}
-		rt.logger.Store(ctx.Logger())
-		if err := rt.reload(ctx, true); err != nil {
+// file. The caller must release it with liveConfigs.Delete(path).
+func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveConfig, error) {
+	val, loaded, err := liveConfigs.LoadOrNew(path, func() (caddy.Destructor, error) {
+		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), now: time.Now}
+		lc.logger.Store(ctx.Logger())
+		if err := lc.reload(ctx, true); err != nil {
 			return nil, err
 		}
-		rt.watcher = newWatcher(func() { _ = rt.reload(caddy.Context{}, false) }, rt.logger.Load, watchPoll)
-		rt.watcher.setFiles(rt.watchedFiles(rt.current.Load()))
-		return rt, nil
+		lc.watcher = newWatcher(func() { _ = lc.reload(caddy.Context{}, false) }, lc.logger.Load, watchPoll)
+		lc.watcher.setFiles(lc.watchedFiles(lc.current.Load()))
+		return lc, nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	rt := val.(*runtime)
+	lc := val.(*liveConfig)
 	if loaded {
-		if err := rt.reload(ctx, false); err != nil {
-			_, _ = runtimes.Delete(path)
+		if err := lc.reload(ctx, false); err != nil {
+			_, _ = liveConfigs.Delete(path)
 			return nil, err
 		}
-		rt.logger.Store(ctx.Logger())
+		lc.logger.Store(ctx.Logger())
 	}
-	return rt, nil
+	return lc, nil
 }
 
 // Destruct stops watching and releases the upstream connections once the
 // last handler using the config file is cleaned up.
-func (rt *runtime) Destruct() error {
-	if rt.watcher != nil {
-		rt.watcher.close()
+func (lc *liveConfig) Destruct() error {
+	if lc.watcher != nil {
+		lc.watcher.close()
 	}
-	if s := rt.current.Load(); s != nil {
+	if s := lc.current.Load(); s != nil {
 		s.upstream.close()
 	}
 	return nil
@@ -109,84 +135,84 @@ func (rt *runtime) Destruct() error {
 // load (start-up) fails on any unreadable key source; otherwise such a
 // source keeps its last good key. An invalid reload is rejected, logged and
 // counted, and the current snapshot keeps serving.
-func (rt *runtime) reload(ctx caddy.Context, strict bool) error {
-	rt.mu.Lock()
-	defer rt.mu.Unlock()
+func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
 	if ctx.Context == nil {
-		ctx = rt.ctx
+		ctx = lc.ctx
 	}
-	prev := rt.current.Load()
-	next, warnings, err := rt.load(ctx, prev, strict)
+	prev := lc.current.Load()
+	next, warnings, err := lc.load(ctx, prev, strict)
 	if err != nil {
-		err = fmt.Errorf("loading restlink config %s: %w", rt.path, err)
+		err = fmt.Errorf("loading restlink config %s: %w", lc.path, err)
 		// The periodic check meets a broken file again and again: report
 		// each failure once, not every poll period.
-		if prev != nil && err.Error() != rt.lastError {
-			rt.lastError = err.Error()
-			metrics.reloads.WithLabelValues("failure").Inc()
-			rt.lastReload.Store(&reloadStatus{At: rt.now(), Result: "failure", Error: err.Error()})
-			rt.logger.Load().Error("config reload rejected; the last good config keeps serving", zap.Error(err))
+		if prev != nil && err.Error() != lc.lastError {
+			lc.lastError = err.Error()
+			lc.stats.reloads[reloadFailed].Add(1)
+			lc.lastReload.Store(&reloadStatus{At: lc.now(), Result: "failure", Error: err.Error()})
+			lc.logger.Load().Error("config reload rejected; the last good config keeps serving", zap.Error(err))
 		}
 		return err
 	}
-	rt.ctx, rt.lastError = ctx, ""
+	lc.ctx, lc.lastError = ctx, ""
 	if next == nil {
 		return nil // nothing changed
 	}
-	rt.current.Store(next)
-	rt.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
-	rt.logChanges(prev, next, warnings)
+	lc.current.Store(next)
+	lc.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
+	for name, n := range next.keys.unreadable {
+		next.byName[name].stats.keyLoadFailures.Add(uint64(n))
+	}
+	lc.logChanges(prev, next, warnings)
 	if prev != nil {
-		metrics.reloads.WithLabelValues("success").Inc()
+		lc.stats.reloads[reloadSucceeded].Add(1)
 		if prev.upstream != next.upstream {
 			prev.upstream.close()
 		}
 	}
-	for _, ws := range next.workspaces {
-		metrics.breakerState.WithLabelValues(ws.name).Set(float64(ws.breaker.State()))
-	}
-	if rt.watcher != nil {
-		rt.watcher.setFiles(rt.watchedFiles(next))
+	if lc.watcher != nil {
+		lc.watcher.setFiles(lc.watchedFiles(next))
 	}
 	return nil
 }
 
 // load builds the snapshot for the files as they are now; nil (and no
 // error) if they hold what prev was built from.
-func (rt *runtime) load(ctx caddy.Context, prev *snapshot, strict bool) (*snapshot, []string, error) {
-	raw, err := os.ReadFile(rt.path)
+func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*snapshot, []string, error) {
+	raw, err := os.ReadFile(lc.path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading config file: %w", err)
 	}
 	sum := sha256.Sum256(raw)
-	var cfg *Config
+	var pl *plan
 	var prevKeys *keyLoad
 	if prev != nil {
 		prevKeys = prev.keys
 		if sum == prev.configSum {
-			cfg = prev.cfg
+			pl = prev.plan
 		}
 	}
-	if cfg == nil {
-		if cfg, err = parseConfig(raw, rt.environ); err != nil {
+	if pl == nil {
+		if pl, err = parseConfig(raw, lc.environ); err != nil {
 			return nil, nil, err
 		}
 	}
-	keys := loadKeys(cfg, rt.environ.lookup(), prevKeys, rt.now())
+	keys := loadKeys(pl, lc.environ.lookup(), prevKeys, lc.now())
 	if strict && len(keys.errs) > 0 {
 		return nil, nil, errors.Join(keys.errs...)
 	}
 	if err := checkSharedKeys(keys.keys); err != nil {
 		return nil, nil, err
 	}
-	if prev != nil && cfg == prev.cfg && sameKeys(prevKeys, keys) {
+	if prev != nil && pl == prev.plan && sameKeys(prevKeys, keys) {
 		return nil, nil, nil
 	}
 	var prevUp *upstream
 	if prev != nil {
 		prevUp = prev.upstream
 	}
-	up, err := newUpstream(ctx, cfg.Upstream, prevUp)
+	up, err := newUpstream(ctx, pl.upstream, pl.Upstream, prevUp)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -194,7 +220,7 @@ func (rt *runtime) load(ctx caddy.Context, prev *snapshot, strict bool) (*snapsh
 	for _, err := range keys.errs {
 		warnings = append(warnings, err.Error()+"; this source has no key")
 	}
-	return buildSnapshot(cfg, sum, keys, up, prev, rt.breakerChanged, rt.now()), warnings, nil
+	return buildSnapshot(pl, sum, keys, up, prev, lc, lc.now()), warnings, nil
 }
 
 // sameKeys reports whether two loads found the same key material from the
@@ -214,17 +240,17 @@ func sameKeys(a, b *keyLoad) bool {
 
 // watchedFiles lists the files a snapshot was built from: the config file,
 // the key files and the CA file.
-func (rt *runtime) watchedFiles(s *snapshot) []string {
-	files := []string{rt.path}
-	for _, ws := range s.cfg.Workspaces {
-		for _, ks := range ws.Keys {
+func (lc *liveConfig) watchedFiles(s *snapshot) []string {
+	files := []string{lc.path}
+	for _, ws := range s.plan.workspaces {
+		for _, ks := range ws.keys {
 			if ks.File != "" {
 				files = append(files, ks.File)
 			}
 		}
 	}
-	if s.cfg.Upstream.CAFile != "" {
-		files = append(files, s.cfg.Upstream.CAFile)
+	if s.Upstream.CAFile != "" {
+		files = append(files, s.Upstream.CAFile)
 	}
 	slices.Sort(files)
 	return slices.Compact(files)
@@ -232,8 +258,7 @@ func (rt *runtime) watchedFiles(s *snapshot) []string {
 
 // breakerChanged logs a breaker's state change, once per change. It runs
 // under the breaker's lock.
-func (rt *runtime) breakerChanged(b *breaker, from, to gobreaker.State) {
-	observeBreaker(b.workspace, to)
+func (lc *liveConfig) breakerChanged(b *breaker, from, to gobreaker.State) {
 	fields := []zap.Field{
 		zap.String("workspace", b.workspace),
 		zap.String("from", from.String()),
@@ -247,18 +272,15 @@ func (rt *runtime) breakerChanged(b *breaker, from, to gobreaker.State) {
 	if to == gobreaker.StateOpen {
 		level = zap.WarnLevel
 	}
-	rt.logger.Load().Log(level, "circuit breaker state changed", fields...)
+	lc.logger.Load().Log(level, "circuit breaker state changed", fields...)
 }
 
 // logChanges logs what a reload changed: workspaces added or removed, and
 // keys by fingerprint (never the key), plus the load's warnings.
-func (rt *runtime) logChanges(prev, next *snapshot, warnings []string) {
-	log := rt.logger.Load()
+func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string) {
+	log := lc.logger.Load()
 	for _, w := range warnings {
-		log.Warn(w, zap.String("config", rt.path))
-	}
-	for ws, n := range next.keys.unreadable {
-		metrics.keyLoadFailures.WithLabelValues(ws).Add(float64(n))
+		log.Warn(w, zap.String("config", lc.path))
 	}
 	fps := func(keys []*key) []string {
 		out := make([]string, len(keys))
@@ -268,8 +290,8 @@ func (rt *runtime) logChanges(prev, next *snapshot, warnings []string) {
 		return out
 	}
 	if prev == nil {
-		log.Info("config loaded", zap.String("config", rt.path), zap.Int("workspaces", len(next.workspaces)),
-			zap.Int("tenants", len(next.cfg.Tenants)), zap.String("upstream", next.upstream.scheme+"://"+next.upstream.host))
+		log.Info("config loaded", zap.String("config", lc.path), zap.Int("workspaces", len(next.workspaces)),
+			zap.Int("tenants", len(next.Tenants)), zap.String("upstream", next.upstream.String()))
 		return
 	}
 	for _, ws := range next.workspaces {
@@ -288,9 +310,8 @@ func (rt *runtime) logChanges(prev, next *snapshot, warnings []string) {
 	for _, ws := range prev.workspaces {
 		if next.byName[ws.name] == nil {
 			log.Info("workspace removed", zap.String("workspace", ws.name))
-			forgetWorkspace(ws.name)
 		}
 	}
-	log.Info("config reloaded", zap.String("config", rt.path), zap.Int("workspaces", len(next.workspaces)),
-		zap.Int("tenants", len(next.cfg.Tenants)))
+	log.Info("config reloaded", zap.String("config", lc.path), zap.Int("workspaces", len(next.workspaces)),
+		zap.Int("tenants", len(next.Tenants)))
 }

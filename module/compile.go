@@ -1,0 +1,59 @@
+package restlink
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// plan is a config compiled for serving: every setting parsed and checked
+// exactly once, by compileConfig. A snapshot is a plan plus key material and
+// the live state that outlasts reloads (breakers, counters). The Config it
+// was compiled from stays embedded, for status pages and commands.
+type plan struct {
+	*Config
+	upstream   origin
+	client     *clientPolicy
+	allow      *allowList // nil: every request may pass
+	routing    routingPlan
+	breaker    breakerPlan
+	strip      headerSet // request headers never forwarded
+	workspaces []workspacePlan
+}
+
+// compileConfig is the config compiler: it turns a decoded Config into a
+// plan in one pass, each section compiled by the file that serves it, and
+// reports every problem found, each prefixed with the field it concerns.
+// New config sections plug in here.
+func compileConfig(c *Config) (*plan, error) {
+	var p problems
+	pl := &plan{Config: c}
+	pl.upstream = compileUpstream(c.Upstream, &p)
+	pl.workspaces = compileWorkspaces(c.Workspaces, &p)
+	pl.routing = compileRouting(c.Routing, c.Tenants, c.Workspaces, &p)
+	pl.allow = compileAllowList(c.Allow, &p)
+	pl.breaker = compileBreaker(c.Breaker, &p)
+	pl.client = compileSecurity(c.Security, &p)
+	pl.strip = strippedHeaders(pl.routing.tenantHeader, pl.routing.workspaceIDHeader)
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return pl, nil
+}
+
+// problems collects a compile's errors, each naming its field.
+type problems struct{ errs []error }
+
+// add records a problem with field.
+func (p *problems) add(field, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+}
+
+// err joins the problems; nil if there are none.
+func (p *problems) err() error { return errors.Join(p.errs...) }
+
+// headerSet is a set of canonical header names.
+type headerSet map[string]bool
+
+// has reports whether the set holds name, in any case.
+func (s headerSet) has(name string) bool { return s[http.CanonicalHeaderKey(name)] }

@@ -1,0 +1,95 @@
+package restlink
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// workspace is one configured workspace, ready to serve: its keys and the
+// live state that outlasts reloads while it stays configured.
+type workspace struct {
+	name    string
+	id      int64
+	main    bool
+	keys    []*key // usable keys in config order; empty: NO_USABLE_KEY
+	breaker *breaker
+	stats   *workspaceStats
+}
+
+// workspacePlan is one workspace as compiled from the config.
+type workspacePlan struct {
+	name string
+	id   int64
+	main bool
+	keys []KeySource
+}
+
+// Limits of the workspaces section.
+const (
+	maxKeysPerWorkspace = 8
+	maxNameLength       = 128
+)
+
+// compileWorkspaces checks the workspaces section and returns the
+// workspaces in name order.
+func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePlan {
+	if len(c) == 0 {
+		p.add("workspaces", "at least one workspace is required")
+	}
+	var mains []string
+	ids := make(map[int64]string, len(c))
+	out := make([]workspacePlan, 0, len(c))
+	for _, name := range slices.Sorted(maps.Keys(c)) {
+		wc := c[name]
+		field := "workspaces." + name
+		if err := checkName(name); err != nil {
+			p.add(field, "workspace name %v", err)
+		}
+		if wc.ID <= 0 {
+			p.add(field+".id", "must be a positive integer")
+		} else if other, dup := ids[wc.ID]; dup {
+			p.add(field+".id", "id %d is also the id of workspace %q", wc.ID, other)
+		} else {
+			ids[wc.ID] = name
+		}
+		if wc.Main {
+			mains = append(mains, name)
+		}
+		switch n := len(wc.Keys); {
+		case n == 0:
+			p.add(field+".keys", "at least one key source is required")
+		case n > maxKeysPerWorkspace:
+			p.add(field+".keys", "at most %d key sources are allowed", maxKeysPerWorkspace)
+		}
+		for i, ks := range wc.Keys {
+			if err := ks.validate(); err != nil {
+				p.add(fmt.Sprintf("%s.keys[%d]", field, i), "%v", err)
+			}
+		}
+		out = append(out, workspacePlan{name: name, id: wc.ID, main: wc.Main, keys: wc.Keys})
+	}
+	if len(mains) > 1 {
+		p.add("workspaces", "only one workspace may be main, found %d: %s", len(mains), strings.Join(mains, ", "))
+	}
+	return out
+}
+
+// checkName accepts workspace and tenant names: 1-128 characters from
+// A-Z a-z 0-9 . _ - (they appear in URL paths, headers, logs and metrics).
+func checkName(name string) error {
+	if name == "" || len(name) > maxNameLength {
+		return fmt.Errorf("%q must have 1 to %d characters", name, maxNameLength)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isNameByte(name[i]) {
+			return fmt.Errorf("%q may contain only A-Z a-z 0-9 . _ -", name)
+		}
+	}
+	return nil
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+}
