@@ -1,0 +1,82 @@
+package restlink
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// liveConfigFromYAML is a live config serving a snapshot of yaml (literal
+// keys, no upstream), for tests that need no server.
+func liveConfigFromYAML(t *testing.T, yaml string) *liveConfig {
+	t.Helper()
+	lc := &liveConfig{stats: new(configStats)}
+	lc.current.Store(snapshotOf(t, lc, yaml, nil))
+	return lc
+}
+
+// snapshotOf builds a snapshot of yaml for lc, following prev.
+func snapshotOf(t *testing.T, lc *liveConfig, yaml string, prev *snapshot) *snapshot {
+	t.Helper()
+	pl, err := parseConfig([]byte(yaml), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buildSnapshot(pl, [32]byte{}, loadKeys(pl, nil, nil, time.Now()), nil, prev, lc, time.Now())
+}
+
+// requestSeries gathers reg and returns requests_total by workspace, 2xx.
+func requestSeries(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "restlink_requests_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["class"] == "2xx" {
+				got[labels["workspace"]] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return got
+}
+
+// TestMetricsBelongToTheirConfig: two config files in one Caddy config
+// both name a workspace "main"; their counts are summed, and when one file
+// drops "main", the other's counts are still exported. Counters survive a
+// reload of their own file.
+func TestMetricsBelongToTheirConfig(t *testing.T) {
+	const both = "workspaces:\n  main:\n    id: 1\n    keys: [{value: k1}]\n  other:\n    id: 2\n    keys: [{value: k2}]\n"
+	const onlyMain = "workspaces:\n  main:\n    id: 3\n    keys: [{value: k3}]\n"
+	a, b := liveConfigFromYAML(t, both), liveConfigFromYAML(t, onlyMain)
+	reg := prometheus.NewPedanticRegistry()
+	for _, lc := range []*liveConfig{a, b, a} { // a twice: a second handler of the same file
+		if err := registerMetrics(reg, lc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a.current.Load().byName["main"].stats.countRequest(200)
+	a.current.Load().byName["other"].stats.countRequest(204)
+	b.current.Load().byName["main"].stats.countRequest(200)
+	b.current.Load().byName["main"].stats.countRequest(201)
+	if got := requestSeries(t, reg); got["main"] != 3 || got["other"] != 1 {
+		t.Fatalf("summed series = %v, want main 3, other 1", got)
+	}
+
+	// a reloads without main; b's main keeps being exported, and a's other
+	// keeps its count across the reload.
+	a.current.Store(snapshotOf(t, a, "workspaces:\n  other:\n    id: 2\n    keys: [{value: k2}]\n", a.current.Load()))
+	if got := requestSeries(t, reg); got["main"] != 2 || got["other"] != 1 {
+		t.Errorf("after a dropped main: %v, want main 2 (b's), other 1", got)
+	}
+}
