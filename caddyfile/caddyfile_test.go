@@ -122,17 +122,17 @@ func TestShippedCaddyfile(t *testing.T) {
 	}
 }
 
-// TestReadmeSyntaxMatchesDoc: the README's Caddyfile syntax blocks are the
-// ones documented above the parsers.
-func TestReadmeSyntaxMatchesDoc(t *testing.T) {
-	readme, err := os.ReadFile("../README.md")
+// TestDocsSyntaxMatchesDoc: the configuration page's Caddyfile syntax
+// blocks are the ones documented above the parsers.
+func TestDocsSyntaxMatchesDoc(t *testing.T) {
+	readme, err := os.ReadFile("../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, fn := range []string{"parseRestlink", "parseRestlinkStatus"} {
 		doc := syntaxFromDocComment(t, "caddyfile.go", fn)
 		if doc == "" || !strings.Contains(string(readme), "```caddyfile\n"+doc+"```\n") {
-			t.Errorf("README.md has no ```caddyfile block equal to the syntax above %s:\n%s", fn, doc)
+			t.Errorf("docs/configuration.md has no ```caddyfile block equal to the syntax above %s:\n%s", fn, doc)
 		}
 	}
 }

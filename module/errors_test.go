@@ -4,25 +4,43 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 )
 
-func TestErrorCodeStatuses(t *testing.T) {
-	want := map[ErrorCode]int{
-		CodeInvalidWorkspaceHeader: 400, CodeCrossTenantWorkspace: 403, CodeNoMainWorkspace: 403,
-		CodeTenantRequired: 400, CodeUnknownTenant: 403, CodeConflictingTenant: 400, CodeInvalidPath: 400,
-		CodeRouteNotAllowed: 403, CodeClientNotTrusted: 403, CodeBrowserRequestRejected: 403,
-		CodeMisdirectedHost: 421, CodeBodyTooLarge: 413, CodeCircuitOpen: 503, CodeNoUsableKey: 503,
-		CodeUpstreamUnavailable: 502, CodeUpstreamTimeout: 504,
+// TestErrorCodesMatchTheREADME: the README's error table lists exactly the
+// codes the sidecar answers with, each with its status.
+func TestErrorCodesMatchTheREADME(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(ErrorCodes) != len(want) {
-		t.Fatalf("ErrorCodes has %d codes, the README error table has %d", len(ErrorCodes), len(want))
+	documented := map[ErrorCode]int{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) < 4 {
+			continue
+		}
+		status, err := strconv.Atoi(strings.TrimSpace(cells[1]))
+		if err != nil {
+			continue
+		}
+		documented[ErrorCode(strings.Trim(strings.TrimSpace(cells[2]), "`"))] = status
 	}
 	for _, c := range ErrorCodes {
-		if c.Status() != want[c] {
-			t.Errorf("%s: status %d, want %d", c, c.Status(), want[c])
+		status, ok := documented[c]
+		switch {
+		case !ok:
+			t.Errorf("%s is not in the README's error table", c)
+		case status != c.Status():
+			t.Errorf("%s: the README says %d, the code answers %d", c, status, c.Status())
 		}
+		delete(documented, c)
+	}
+	for c := range documented {
+		t.Errorf("the README's error table lists %s, which the sidecar never answers with", c)
 	}
 }
 
