@@ -92,25 +92,21 @@ func (h *histogram) observe(d time.Duration) {
 
 // The metrics' descriptions. Label values come from the config only.
 var (
-	descRequests = prometheus.NewDesc(namespace+"_requests_total",
-		"Requests handled, by workspace and status class of the answer (1xx-5xx).", []string{"workspace", "class"}, nil)
-	descUpstreamLatency = prometheus.NewDesc(namespace+"_upstream_duration_seconds",
-		"Time from sending a request upstream to its response headers, all key attempts included, by workspace.", []string{"workspace"}, nil)
-	descBreakerState = prometheus.NewDesc(namespace+"_breaker_state",
-		"Circuit breaker state by workspace: 0 closed, 1 half-open, 2 open.", []string{"workspace"}, nil)
-	descBreakerChanges = prometheus.NewDesc(namespace+"_breaker_transitions_total",
-		"Circuit breaker state changes, by workspace and new state.", []string{"workspace", "state"}, nil)
-	descKeyFailovers = prometheus.NewDesc(namespace+"_key_failovers_total",
-		"Requests sent again with the next key after the upstream refused a key with 401, by workspace.", []string{"workspace"}, nil)
-	descKeyLoadFailures = prometheus.NewDesc(namespace+"_key_load_failures_total",
-		"Key sources that could not be read on a reload (the last good key is kept if there is one), by workspace.", []string{"workspace"}, nil)
-	descKeyAge = prometheus.NewDesc(namespace+"_key_age_seconds",
-		"Seconds since the active key of each workspace was loaded.", []string{"workspace"}, nil)
-	descReloads = prometheus.NewDesc(namespace+"_config_reloads_total",
-		"Config and key reloads that changed something (success) or were rejected (failure).", []string{"result"}, nil)
-	descRejections = prometheus.NewDesc(namespace+"_rejections_total",
-		"Requests answered with a sidecar error, by error_code.", []string{"error_code"}, nil)
+	descUpstreamLatency = newDesc("upstream_duration_seconds", "Time from sending a request upstream to its response headers, all key attempts included, by workspace.", "workspace")
+	descBreakerState    = newDesc("breaker_state", "Circuit breaker state by workspace: 0 closed, 1 half-open, 2 open.", "workspace")
+	descKeyFailovers    = newDesc("key_failovers_total", "Requests sent again with the next key after the upstream refused a key with 401, by workspace.", "workspace")
+	descRequests        = newDesc("requests_total", "Requests handled, by workspace and status class of the answer (1xx-5xx).", "workspace", "class")
+	descKeyLoadFailures = newDesc("key_load_failures_total", "Key sources that could not be read on a reload (the last good key is kept if there is one), by workspace.", "workspace")
+	descKeyAge          = newDesc("key_age_seconds", "Seconds since the active key of each workspace was loaded.", "workspace")
+	descBreakerChanges  = newDesc("breaker_transitions_total", "Circuit breaker state changes, by workspace and new state.", "workspace", "state")
+	descReloads         = newDesc("config_reloads_total", "Config and key reloads that changed something (success) or were rejected (failure).", "result")
+	descRejections      = newDesc("rejections_total", "Requests answered with a sidecar error, by error_code.", "error_code")
 )
+
+// newDesc describes a metric of the sidecar's namespace.
+func newDesc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
+}
 
 // collector exports the sidecar's metrics from the live configs it is
 // handed, reading their counters at scrape time. Caddy gives each loaded
