@@ -1,122 +1,182 @@
-// Package restlinktest provides a fake 23 Telecom restlink API for tests,
-// the demo and benchmarks, in the manner of net/http/httptest: API keys
-// bound to workspaces, POST /api/v1/sms/send with body validation,
-// GET /api/v1/sms/{id}, GET /api/v1/user/workspaces refused to API-key
-// requests as upstream does, error bodies with error_code, a record of every
-// request received, and fault injection (statuses, delays, connections
-// closed or reset, redirects, revoked keys).
 package restlinktest
 
 import (
-	"encoding/json"
+	"context"
+	"io"
 	"net/http"
-	"regexp"
-	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// Workspace is a workspace the fake knows, with the API keys bound to it.
-type Workspace struct {
-	ID   int64
-	Name string
-	Main bool
-	Keys []string
+// Defaults of a new Fake.
+const (
+	// DefaultAccountID is the portal account (restlink's user_id, part of
+	// every message ID) of workspaces whose AccountID is 0.
+	DefaultAccountID int64 = 42
+	// DefaultBalance is every account's balance until SetBalance: large
+	// enough for load tests never to meet 402 INSUFFICIENT_BALANCE.
+	DefaultBalance = 1_000_000.0
+	// DefaultPricePerSegment is the cost of one SMS segment, in
+	// DefaultCurrency.
+	DefaultPricePerSegment = 0.0085
+	// DefaultCurrency is the accounts' currency.
+	DefaultCurrency = "EUR"
+)
+
+// Options change how the fake behaves. The zero value of each field keeps
+// the documented default, so Options{} is the fake as New returns it.
+type Options struct {
+	// Now is the fake's clock. It dates requests, messages and balances,
+	// judges HMAC timestamps and key expiry, counts rate-limit windows and
+	// stamps outgoing webhooks. Default: time.Now.
+	Now func() time.Time
+
+	// PricePerSegment is what one SMS segment costs. Default:
+	// DefaultPricePerSegment.
+	PricePerSegment float64
+	// Currency of balances and costs. Default: DefaultCurrency.
+	Currency string
+	// BlockedCountries are country calling codes, without "+" (such as
+	// "7" or "234"), whose recipients a live send reports as
+	// blocked_country instead of sending. Sandbox sends skip the list, as
+	// restlink's do. Default: none.
+	BlockedCountries []string
+	// RateLimit is each account's limit in requests per second, counted in
+	// fixed one-second windows of the fake's clock (restlink does not say
+	// which algorithm it uses; a fixed window is exact to test against).
+	// Requests beyond it answer 429 RATE_LIMIT_EXCEEDED, without
+	// Retry-After. Default: 0, no limit, so that load tests measure the
+	// sidecar rather than the fake.
+	RateLimit int
+
+	// WebhookClient sends the fake's webhooks; set it to trust a
+	// receiver's private CA. Default: a client with Go's default
+	// transport.
+	WebhookClient *http.Client
+	// TimeScale multiplies every webhook duration (the receiver's 5 s
+	// answer deadline, the 10 s and 30 s retry delays, the delivery
+	// delays) so that tests need not wait for them: 0.01 turns 30 s into
+	// 300 ms. Default: 1.
+	TimeScale float64
+	// WebhookTimeout, when set, replaces the scaled 5 s deadline for a
+	// receiver's answer, for tests whose TimeScale would make it too tight
+	// for a loaded machine.
+	WebhookTimeout time.Duration
+	// SimulateDelivery makes every accepted message delivered after
+	// DeliveryDelay (live keys) or SandboxDeliveryDelay (sandbox keys),
+	// scaled by TimeScale: its status turns DELIVRD and, if the
+	// workspace has a delivery URL, a delivery webhook is sent. Default:
+	// off (messages stay "sent").
+	SimulateDelivery bool
+	// DeliveryDelay is how long after a live send its messages are
+	// delivered. Default: 1 s.
+	DeliveryDelay time.Duration
+	// SandboxDeliveryDelay is the same for sandbox sends. Default: 5 s,
+	// the latency restlink's sandbox simulates.
+	SandboxDeliveryDelay time.Duration
+	// ReplayDelivered makes the fake send every webhook it delivered a
+	// second time, freshly signed, as restlink says it may: receivers must
+	// be idempotent by message_id.
+	ReplayDelivered bool
 }
 
-// Request is a request as the fake received it.
-type Request struct {
-	Method      string
-	Path        string // as on the wire (escaped)
-	RawQuery    string
-	Host        string
-	Header      http.Header
-	Body        []byte
-	Key         string // the X-API-Key sent
-	WorkspaceID int64  // the workspace the key is bound to; 0 if none
-	Received    time.Time
+// withDefaults returns o with its zero fields set to the defaults.
+func (o Options) withDefaults() Options {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.PricePerSegment <= 0 {
+		o.PricePerSegment = DefaultPricePerSegment
+	}
+	if o.Currency == "" {
+		o.Currency = DefaultCurrency
+	}
+	o.BlockedCountries = append([]string(nil), o.BlockedCountries...)
+	if o.WebhookClient == nil {
+		o.WebhookClient = &http.Client{}
+	}
+	if o.TimeScale <= 0 {
+		o.TimeScale = 1
+	}
+	if o.DeliveryDelay <= 0 {
+		o.DeliveryDelay = time.Second
+	}
+	if o.SandboxDeliveryDelay <= 0 {
+		o.SandboxDeliveryDelay = 5 * time.Second
+	}
+	return o
+}
+
+// scaled is d multiplied by the time scale.
+func (o Options) scaled(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * o.TimeScale)
 }
 
 // Fake is the fake restlink API. It is an http.Handler; NewServer serves it
-// on loopback. It is safe for concurrent use.
+// on loopback. Create it with New; it is safe for concurrent use. Close it
+// when done to stop the webhooks it may still be sending.
 type Fake struct {
 	mu         sync.Mutex
-	workspaces map[int64]Workspace
-	keys       map[string]int64 // key -> workspace id
-	revoked    map[string]bool
-	requests   []Request
+	opts       Options // with defaults
+	workspaces map[int64]*workspace
+	keys       map[string]*apiKey
+	accounts   map[int64]*account
+	messages   map[string]*message // by message ID, for every workspace
+	nextRow    int64               // the next message's numeric id
+	log        requestLog
 	faults     []*Fault
-	noRecord   bool
-	messages   map[string]int64 // message id -> workspace id
-	nextID     atomic.Int64
+	replays    replayCache
+	hooks      webhookLog
+
+	// background is the context of the simulated deliveries and queued
+	// webhooks; Close cancels it and waits for them.
+	background context.Context
+	stop       context.CancelFunc
 }
 
-// New returns a fake serving the given workspaces.
+// New returns a fake serving the given workspaces, with the default
+// Options.
 func New(workspaces ...Workspace) *Fake {
+	ctx, stop := context.WithCancel(context.Background())
 	f := &Fake{
-		workspaces: make(map[int64]Workspace),
-		keys:       make(map[string]int64),
-		revoked:    make(map[string]bool),
-		messages:   make(map[string]int64),
+		opts:       Options{}.withDefaults(),
+		workspaces: make(map[int64]*workspace),
+		keys:       make(map[string]*apiKey),
+		accounts:   make(map[int64]*account),
+		messages:   make(map[string]*message),
+		replays:    newReplayCache(),
+		background: ctx,
+		stop:       stop,
 	}
 	for _, ws := range workspaces {
-		f.workspaces[ws.ID] = ws
-		for _, k := range ws.Keys {
-			f.keys[k] = ws.ID
-		}
+		f.addWorkspace(ws)
 	}
 	return f
 }
 
-// AddKey binds another key to a workspace (a key created during rotation).
-func (f *Fake) AddKey(key string, workspaceID int64) {
+// SetOptions replaces the fake's options; zero fields take their
+// defaults. It applies to requests and webhooks from now on.
+func (f *Fake) SetOptions(o Options) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.keys[key] = workspaceID
-	delete(f.revoked, key)
+	f.opts = o.withDefaults()
 }
 
-// RevokeKey makes a key answer 401 API_KEY_REVOKED from now on.
-func (f *Fake) RevokeKey(key string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.revoked[key] = true
+// Close stops the simulated deliveries and webhooks still pending and
+// waits for those under way to end. The fake keeps answering requests.
+func (f *Fake) Close() {
+	f.stop()
+	_ = f.WaitWebhooks(context.Background())
 }
 
-// SetRecording turns the record of received requests on (the default) or
-// off (for load tests, where it would grow without bound).
-func (f *Fake) SetRecording(on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.noRecord = !on
+// now reads the fake's clock. f.mu is held.
+func (f *Fake) now() time.Time {
+	return f.opts.Now()
 }
 
-// Requests returns a copy of the requests received so far, in order.
-func (f *Fake) Requests() []Request {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Request(nil), f.requests...)
-}
-
-// Count returns how many requests were received.
-func (f *Fake) Count() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.requests)
-}
-
-// Reset forgets the requests received and removes every fault.
-func (f *Fake) Reset() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.requests = nil
-	f.faults = nil
-}
-
-// ServeHTTP answers like restlink, after recording the request and applying
-// any matching fault.
+// ServeHTTP answers like restlink: it records the request, applies the
+// first matching fault, then authenticates, rate-limits, routes and
+// answers it.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := readAll(r)
 	if err != nil {
@@ -124,124 +184,69 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("X-API-Key")
 	f.mu.Lock()
-	wsID, known := f.keys[key]
-	revoked := f.revoked[key]
-	if !f.noRecord {
-		f.requests = append(f.requests, Request{
-			Method: r.Method, Path: r.URL.EscapedPath(), RawQuery: r.URL.RawQuery, Host: r.Host,
-			Header: r.Header.Clone(), Body: body, Key: key, WorkspaceID: wsID, Received: time.Now(),
-		})
+	now := f.now()
+	var wsID int64
+	if k := f.keys[key]; k != nil {
+		wsID = k.workspaceID
 	}
-	fault := f.matchFault(r.URL.Path, wsID)
-	ws := f.workspaces[wsID]
+	rec := f.log.add(r, body, key, wsID, now)
+	fault := f.matchFault(r.URL.Path, wsID, false)
 	f.mu.Unlock()
 
-	if fault != nil && fault.apply(w, r) {
-		return
-	}
-	switch {
-	case key == "":
-		writeError(w, http.StatusUnauthorized, "MISSING_API_KEY", "the X-API-Key header is required")
-	case !known:
-		writeError(w, http.StatusUnauthorized, "INVALID_API_KEY", "the API key is not valid")
-	case revoked:
-		writeError(w, http.StatusUnauthorized, "API_KEY_REVOKED", "the API key was revoked")
-	default:
-		f.route(w, r, body, ws)
-	}
-}
-
-var messagePath = regexp.MustCompile(`^/api/v1/sms/([A-Za-z0-9_]+)$`)
-
-// route serves an authenticated request for workspace ws.
-func (f *Fake) route(w http.ResponseWriter, r *http.Request, body []byte, ws Workspace) {
-	switch {
-	case r.URL.Path == "/api/v1/sms/send":
-		if r.Method != http.MethodPost {
-			writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "use POST")
-			return
+	if fault != nil {
+		resp, answer := fault.apply(w, r)
+		if !answer {
+			return // the fault dropped the connection
 		}
-		f.send(w, body, ws)
-	case r.URL.Path == "/api/v1/user/workspaces":
-		writeError(w, http.StatusForbidden, "API_KEY_NOT_ALLOWED", "this endpoint requires JWT authentication")
-	case messagePath.MatchString(r.URL.Path) && r.Method == http.MethodGet:
-		id := messagePath.FindStringSubmatch(r.URL.Path)[1]
-		f.mu.Lock()
-		owner, ok := f.messages[id]
-		f.mu.Unlock()
-		if !ok || owner != ws.ID {
-			writeError(w, http.StatusNotFound, "MESSAGE_NOT_FOUND", "no such message in this workspace")
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"message_id": id, "status": "delivered", "workspace_id": ws.ID})
-	default:
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such endpoint")
-	}
-}
-
-// SendRequest is the body of POST /api/v1/sms/send.
-type SendRequest struct {
-	To       []string `json:"to"`
-	Message  string   `json:"message"`
-	SenderID string   `json:"sender_id,omitempty"`
-}
-
-// SendResponse is the answer to a successful send.
-type SendResponse struct {
-	MessageID   string   `json:"message_id"`
-	Status      string   `json:"status"`
-	To          []string `json:"to"`
-	WorkspaceID int64    `json:"workspace_id"`
-	Workspace   string   `json:"workspace"`
-}
-
-var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
-
-func (f *Fake) send(w http.ResponseWriter, body []byte, ws Workspace) {
-	var req SendRequest
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "INVALID_JSON", "the body must be a JSON object with to, message and sender_id")
-		return
-	}
-	if len(req.To) == 0 {
-		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "to must list at least one number")
-		return
-	}
-	for _, n := range req.To {
-		if !e164.MatchString(n) {
-			writeError(w, http.StatusBadRequest, "INVALID_PHONE_NUMBER", "numbers must be in E.164 format, e.g. +14155551234")
+		if resp != nil {
+			f.finish(rec, *resp)
+			resp.write(w)
 			return
 		}
 	}
-	if req.Message == "" || len(req.Message) > 1600 {
-		writeError(w, http.StatusBadRequest, "VALIDATION_ERROR", "message must have 1 to 1600 characters")
-		return
+	resp := f.handle(r, body)
+	f.finish(rec, resp)
+	resp.write(w)
+}
+
+// handle decides the answer to a request that no fault took over.
+func (f *Fake) handle(r *http.Request, body []byte) response {
+	c, refused := f.authenticate(r, body)
+	if refused != nil {
+		return *refused
 	}
-	id := "msg_" + strconv.FormatInt(f.nextID.Add(1), 10)
-	f.mu.Lock()
-	if !f.noRecord {
-		f.messages[id] = ws.ID
+	if refused := f.rateLimit(c); refused != nil {
+		return *refused
 	}
-	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, SendResponse{MessageID: id, Status: "queued", To: req.To, WorkspaceID: ws.ID, Workspace: ws.Name})
+	ep, ok := route(r.Method, r.URL.Path)
+	if !ok {
+		return errorResponse(http.StatusNotFound, codeNotFound, "no such endpoint")
+	}
+	c.param = ep.param
+	if ep.permission == "" {
+		return errorResponse(http.StatusUnauthorized, codeUnauthorized, "this endpoint accepts JWT authentication only")
+	}
+	if !c.key.allows(ep.permission) {
+		return errorResponse(http.StatusForbidden, codeForbidden, "the API key lacks the permission for this endpoint")
+	}
+	return ep.handle(f, c)
 }
 
-// ErrorBody is restlink's error body.
-type ErrorBody struct {
-	ErrorCode   string `json:"error_code"`
-	Description string `json:"description"`
+// call is an authenticated request on its way to an endpoint.
+type call struct {
+	r       *http.Request
+	body    []byte
+	now     time.Time
+	key     *apiKey // a copy, immune to later changes
+	ws      int64
+	account int64
+	param   string // the endpoint's path parameter, such as a message ID
 }
 
-func writeError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, ErrorBody{ErrorCode: code, Description: description})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+// readAll reads a request body whole.
+func readAll(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	return io.ReadAll(r.Body)
 }

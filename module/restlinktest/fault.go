@@ -3,7 +3,6 @@ package restlinktest
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"time"
@@ -13,7 +12,9 @@ import (
 // requests are recorded like any other. Exactly one action is applied, in
 // the order of the fields below; a Delay may precede any of them.
 type Fault struct {
-	// Which requests: a workspace (0: any) and a path (empty: any).
+	// Which requests: a workspace (0: any) and a path (empty: any), as
+	// the fake sees them before authenticating: the workspace is the one
+	// the X-API-Key is bound to, whatever the key's state.
 	WorkspaceID int64
 	Path        string
 	// How many matching requests it applies to; 0: all until removed.
@@ -30,10 +31,24 @@ type Fault struct {
 	ResetAfterHeaders bool
 	// RedirectTo answers 302 with this Location.
 	RedirectTo string
-	// Status answers with this status and an error body with ErrorCode
-	// ("FAULT_INJECTED" if empty).
+	// Bare429 answers 429 with no body, as restlink's per-IP limiter does.
+	Bare429 bool
+	// HTML429 answers 429 with an HTML page, as the edge proxy in front of
+	// restlink does.
+	HTML429 bool
+	// Status answers with this status and restlink's error body with
+	// ErrorCode ("FAULT_INJECTED" if empty).
 	Status    int
 	ErrorCode string
+	// EchoKeyIn answers normally, with the request's X-API-Key copied into
+	// this response header: an upstream (or a proxy on the way) that
+	// echoes credentials.
+	EchoKeyIn string
+	// DBError makes sends that passed validation and the balance check
+	// answer 500 DB_ERROR, as when restlink cannot queue them: nothing is
+	// queued or charged. Only such sends match it and count towards Times;
+	// every other request is answered normally.
+	DBError bool
 
 	used int
 }
@@ -56,11 +71,12 @@ func (f *Fake) Inject(fault Fault) (remove func()) {
 	}
 }
 
-// matchFault finds the first fault for the request and uses it up once.
+// matchFault finds the first fault for the request and uses it up once:
+// a DBError fault when a send is being queued, any other on arrival.
 // f.mu is held.
-func (f *Fake) matchFault(path string, wsID int64) *Fault {
+func (f *Fake) matchFault(path string, wsID int64, queueing bool) *Fault {
 	for i, fault := range f.faults {
-		if (fault.WorkspaceID != 0 && fault.WorkspaceID != wsID) || (fault.Path != "" && fault.Path != path) {
+		if fault.DBError != queueing || (fault.WorkspaceID != 0 && fault.WorkspaceID != wsID) || (fault.Path != "" && fault.Path != path) {
 			continue
 		}
 		fault.used++
@@ -72,15 +88,21 @@ func (f *Fake) matchFault(path string, wsID int64) *Fault {
 	return nil
 }
 
-// apply acts out the fault. It reports whether it answered (or dropped)
-// the request; false means: answer normally.
-func (fault *Fault) apply(w http.ResponseWriter, r *http.Request) bool {
+// edgeRateLimitPage is the kind of page an edge proxy answers 429 with.
+const edgeRateLimitPage = "<html>\r\n<head><title>429 Too Many Requests</title></head>\r\n<body>\r\n<center><h1>429 Too Many Requests</h1></center>\r\n</body>\r\n</html>\r\n"
+
+// apply acts out the fault. It returns the answer to write, or nil to
+// answer normally; answered is false if it dropped the connection.
+func (fault *Fault) apply(w http.ResponseWriter, r *http.Request) (resp *response, answered bool) {
 	if fault.Delay > 0 {
 		select {
 		case <-time.After(fault.Delay):
 		case <-r.Context().Done():
-			return true
+			return nil, false
 		}
+	}
+	if fault.EchoKeyIn != "" {
+		w.Header().Set(fault.EchoKeyIn, r.Header.Get("X-Api-Key"))
 	}
 	switch {
 	case fault.CloseAfterRead:
@@ -88,39 +110,38 @@ func (fault *Fault) apply(w http.ResponseWriter, r *http.Request) bool {
 		if err == nil {
 			_ = conn.Close()
 		}
+		return nil, false
 	case fault.ResetAfterHeaders:
 		conn, buf, err := http.NewResponseController(w).Hijack()
 		if err != nil {
-			return true
+			return nil, false
 		}
 		writePartialResponse(buf)
 		if tcp, ok := conn.(*net.TCPConn); ok {
 			_ = tcp.SetLinger(0) // close with RST
 		}
 		_ = conn.Close()
+		return nil, false
 	case fault.RedirectTo != "":
-		http.Redirect(w, r, fault.RedirectTo, http.StatusFound)
+		return &response{status: http.StatusFound, header: http.Header{"Location": {fault.RedirectTo}}}, true
+	case fault.Bare429:
+		return &response{status: http.StatusTooManyRequests}, true
+	case fault.HTML429:
+		return &response{status: http.StatusTooManyRequests, header: http.Header{"Content-Type": {"text/html"}},
+			raw: []byte(edgeRateLimitPage)}, true
 	case fault.Status != 0:
 		code := fault.ErrorCode
 		if code == "" {
 			code = "FAULT_INJECTED"
 		}
-		writeError(w, fault.Status, code, "fault injected by restlinktest")
-	default:
-		return false
+		return refusal(fault.Status, code, "fault injected by restlinktest"), true
 	}
-	return true
+	return nil, true
 }
 
+// writePartialResponse writes the start of a success answer that never
+// ends: headers promising more body than follows.
 func writePartialResponse(buf *bufio.ReadWriter) {
-	fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"message_id\":")
+	fmt.Fprint(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"status\":true,\"messages\":")
 	_ = buf.Flush()
-}
-
-// readAll reads a request body whole.
-func readAll(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	return io.ReadAll(r.Body)
 }

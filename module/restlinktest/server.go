@@ -24,6 +24,14 @@ func NewTLSServer(workspaces ...Workspace) *Server {
 	return &Server{Fake: f, Server: httptest.NewTLSServer(f)}
 }
 
+// Close stops the fake's background webhooks, then shuts the listener
+// down and waits for the requests in flight, as httptest.Server.Close
+// does.
+func (s *Server) Close() {
+	s.Fake.Close()
+	s.Server.Close()
+}
+
 // CACertPEM returns the TLS server's certificate in PEM form; nil for a
 // plain-HTTP server.
 func (s *Server) CACertPEM() []byte {

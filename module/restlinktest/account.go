@@ -1,0 +1,63 @@
+package restlinktest
+
+import "net/http"
+
+// rateLimit counts an authenticated request against its account's limit,
+// in fixed one-second windows of the fake's clock. The refusal carries no
+// Retry-After: restlink's per-account limiter sends none.
+func (f *Fake) rateLimit(c *call) *response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.opts.RateLimit <= 0 {
+		return nil
+	}
+	a := f.accounts[c.account]
+	if sec := c.now.Unix(); sec != a.window {
+		a.window, a.inWindow = sec, 0
+	}
+	a.inWindow++
+	if a.inWindow > f.opts.RateLimit {
+		return refusal(http.StatusTooManyRequests, codeRateLimited, "the account's rate limit was exceeded")
+	}
+	return nil
+}
+
+// balanceTime is the format of the balance's "updated" field.
+const balanceTime = "2006.01.02 15:04:05"
+
+// BalanceResponse is the answer of GET /user/balance.
+type BalanceResponse struct {
+	Balance  float64 `json:"balance"`
+	Currency string  `json:"currency"`
+	Updated  string  `json:"updated"`
+	// CreditBlocked is true when the balance is 0 or below: sends are
+	// refused until a top-up.
+	CreditBlocked bool `json:"credit_blocked,omitempty"`
+}
+
+// balance serves GET /user/balance for the key's account.
+func (f *Fake) balance(c *call) response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a := f.accounts[c.account]
+	return okResponse(BalanceResponse{
+		Balance: a.balance, Currency: f.opts.Currency,
+		Updated: a.updated.UTC().Format(balanceTime), CreditBlocked: a.balance <= 0,
+	})
+}
+
+// pricing serves GET and POST /user/pricing: the fake has no per-network
+// price list, so it answers the empty list.
+func (f *Fake) pricing(*call) response {
+	return okResponse([]struct{}{})
+}
+
+// pricingEntry serves GET /user/pricing/:id, a stub in restlink too.
+func (f *Fake) pricingEntry(*call) response {
+	return okResponse(struct{}{})
+}
+
+// payments serves GET /user/payments: the fake records no payments.
+func (f *Fake) payments(*call) response {
+	return okResponse([]struct{}{})
+}

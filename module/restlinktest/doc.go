@@ -1,0 +1,30 @@
+// Package restlinktest provides a fake 23 Telecom restlink API for tests,
+// the demo and benchmarks, in the manner of net/http/httptest. It answers
+// as restlink's documentation says, so that code tested against it meets
+// the real contract:
+//
+//   - authentication by X-API-Key, with disabled, expired and
+//     IP-restricted keys, HMAC request signing (X-Timestamp, X-Signature)
+//     with a five-minute window and replay refusal, and per-key
+//     permissions (403 FORBIDDEN when one is missing);
+//   - the endpoints under /api/v1: POST /sms/send with restlink's
+//     validation order, segment count, cost, balance pre-check (402),
+//     blocked countries and sandbox (sk_test_) keys; GET /sms/status/:id,
+//     /sms/messages and /sms/stats; GET /user/balance, /user/pricing and
+//     /user/payments; GET and PUT /user/webhooks, GET /user/webhooks/logs
+//     and POST /user/webhooks/test; JWT-only endpoints refuse API keys;
+//   - restlink's error body {"status": false, "error_code", "description"};
+//   - an optional per-account rate limit (429 RATE_LIMIT_EXCEEDED, with no
+//     Retry-After);
+//   - outgoing webhooks signed as restlink signs them, with its timeout and
+//     retry schedule (scaled for tests), simulated delivery reports, replays
+//     and tampered deliveries;
+//   - a record of every request received with the answer given, and fault
+//     injection: delays, connections closed or reset, redirects, statuses,
+//     the per-IP limiter's bare 429, the edge proxy's HTML 429 and a send's
+//     500 DB_ERROR.
+//
+// The fake is one restlink installation: workspaces belong to portal
+// accounts (DefaultAccountID unless set), each account has a balance and a
+// rate limit of its own, and each API key is bound to one workspace.
+package restlinktest

@@ -1,0 +1,253 @@
+package restlinktest
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Message statuses the fake uses: a message is sent until its simulated
+// delivery report.
+const (
+	statusSent      = "sent"
+	statusDelivered = "DELIVRD"
+)
+
+// message is an accepted recipient of a send.
+type message struct {
+	row        int64 // the list's numeric id
+	id         string
+	telecomID  string
+	workspace  int64
+	sandbox    bool
+	recipient  string
+	senderID   string
+	text       string
+	segments   int
+	cost       float64
+	status     string
+	statusCode string
+	created    time.Time
+	delivered  time.Time
+}
+
+// messageRing is a workspace's latest messages, oldest first.
+type messageRing struct {
+	size  int
+	buf   []*message
+	start int // index of the oldest once full
+}
+
+// push adds m, returning the message it evicted, if any.
+func (r *messageRing) push(m *message) (evicted *message) {
+	if len(r.buf) < r.size {
+		r.buf = append(r.buf, m)
+		return nil
+	}
+	evicted = r.buf[r.start]
+	r.buf[r.start] = m
+	r.start = (r.start + 1) % r.size
+	return evicted
+}
+
+// newest returns the i-th newest message (0: the latest).
+func (r *messageRing) newest(i int) *message {
+	return r.buf[(r.start+len(r.buf)-1-i)%len(r.buf)]
+}
+
+// store keeps m in its workspace's history. f.mu is held.
+func (f *Fake) store(ws *workspace, m *message) {
+	ring := &ws.live
+	if m.sandbox {
+		ring = &ws.sandbox
+	}
+	if old := ring.push(m); old != nil {
+		delete(f.messages, old.id)
+	}
+	f.messages[m.id] = m
+}
+
+// MessageStatus is the message object of GET /sms/status/:id.
+type MessageStatus struct {
+	MessageID        string  `json:"message_id"`
+	TelecomMessageID string  `json:"telecom_message_id"`
+	Recipient        string  `json:"recipient"`
+	Segments         int     `json:"segments"`
+	Message          string  `json:"message"`
+	SenderID         string  `json:"sender_id"`
+	Status           string  `json:"status"`
+	StatusCode       string  `json:"status_code"`
+	Cost             float64 `json:"cost"`
+	CreatedAt        string  `json:"created_at"`
+	// DeliveredAt is null until the message is delivered.
+	DeliveredAt *string `json:"delivered_at"`
+}
+
+// MessageListItem is one message of GET /sms/messages.
+type MessageListItem struct {
+	ID              int64   `json:"id"`
+	ClientMessageID string  `json:"client_message_id"`
+	Recipient       string  `json:"recipient"`
+	SenderID        string  `json:"sender_id"`
+	Message         string  `json:"message"`
+	Status          string  `json:"status"`
+	StatusCode      string  `json:"status_code"`
+	Segments        int     `json:"segments"`
+	Cost            float64 `json:"cost"`
+	CreatedAt       string  `json:"created_at"`
+	DeliveredAt     *string `json:"delivered_at"`
+}
+
+// MessageList is the answer of GET /sms/messages.
+type MessageList struct {
+	Status     bool              `json:"status"`
+	Messages   []MessageListItem `json:"messages"`
+	Total      int               `json:"total"`
+	Page       int               `json:"page"`
+	Limit      int               `json:"limit"`
+	TotalPages int               `json:"total_pages"`
+}
+
+// timestamp formats the times of message records (UTC, RFC 3339).
+func timestamp(t time.Time) string {
+	return t.UTC().Format(time.RFC3339)
+}
+
+// deliveredAt is a message's delivery time, or nil.
+func (m *message) deliveredAt() *string {
+	if m.delivered.IsZero() {
+		return nil
+	}
+	s := timestamp(m.delivered)
+	return &s
+}
+
+// messageStatus serves GET /sms/status/:id. Another workspace's message,
+// or one sent with the other kind of key (sandbox or live), is not found.
+func (f *Fake) messageStatus(c *call) response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := f.messages[c.param]
+	if m == nil || m.workspace != c.ws || m.sandbox != c.key.sandbox() {
+		return errorResponse(http.StatusNotFound, codeNotFound, "no such message")
+	}
+	return okResponse(struct {
+		Status  bool          `json:"status"`
+		Message MessageStatus `json:"message"`
+	}{true, MessageStatus{
+		MessageID: m.id, TelecomMessageID: m.telecomID, Recipient: m.recipient, Segments: m.segments,
+		Message: m.text, SenderID: m.senderID, Status: m.status, StatusCode: m.statusCode, Cost: m.cost,
+		CreatedAt: timestamp(m.created), DeliveredAt: m.deliveredAt(),
+	}})
+}
+
+// Pagination of GET /sms/messages.
+const (
+	defaultPageSize = 25
+	maxPageSize     = 100
+)
+
+// listMessages serves GET /sms/messages: the workspace's messages, newest
+// first, paged. A limit above 100 is cut to 100; filters are not
+// supported and are ignored, as in restlink's sandbox.
+func (f *Fake) listMessages(c *call) response {
+	q := c.r.URL.Query()
+	page, ok := positiveParam(q.Get("page"), 1)
+	if !ok {
+		return errorResponse(http.StatusBadRequest, codeInvalidParams, "page must be a positive integer")
+	}
+	limit, ok := positiveParam(q.Get("limit"), defaultPageSize)
+	if !ok {
+		return errorResponse(http.StatusBadRequest, codeInvalidParams, "limit must be a positive integer")
+	}
+	limit = min(limit, maxPageSize)
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ws := f.workspaces[c.ws]
+	ring := &ws.live
+	if c.key.sandbox() {
+		ring = &ws.sandbox
+	}
+	total := len(ring.buf)
+	list := MessageList{Status: true, Messages: []MessageListItem{}, Total: total, Page: page, Limit: limit,
+		TotalPages: (total + limit - 1) / limit}
+	for i := (page - 1) * limit; i < total && i < page*limit; i++ {
+		m := ring.newest(i)
+		list.Messages = append(list.Messages, MessageListItem{
+			ID: m.row, ClientMessageID: m.id, Recipient: m.recipient, SenderID: m.senderID, Message: m.text,
+			Status: m.status, StatusCode: m.statusCode, Segments: m.segments, Cost: m.cost,
+			CreatedAt: timestamp(m.created), DeliveredAt: m.deliveredAt(),
+		})
+	}
+	return okResponse(list)
+}
+
+// positiveParam parses a query parameter that must be a positive
+// integer; empty takes the default.
+func positiveParam(s string, def int) (int, bool) {
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	return n, err == nil && n > 0
+}
+
+// Stats is the stats object of GET /sms/stats.
+type Stats struct {
+	TotalSent        int     `json:"total_sent"`
+	Sent             int     `json:"sent"`
+	Delivered        int     `json:"delivered"`
+	Undelivered      int     `json:"undelivered"`
+	Pending          int     `json:"pending"`
+	Expired          int     `json:"expired"`
+	NotBilled        int     `json:"not_billed"`
+	Failed           int     `json:"failed"`
+	ClickCount       int     `json:"click_count"`
+	UniqueClickCount int     `json:"unique_click_count"`
+	ActionCount      int     `json:"action_count"`
+	SentRate         float64 `json:"sent_rate"`
+	DeliveryRate     float64 `json:"delivery_rate"`
+	TotalCost        float64 `json:"total_cost"`
+	AvgCostPerMsg    float64 `json:"avg_cost_per_msg"`
+	Currency         string  `json:"currency"`
+}
+
+// stats serves GET /sms/stats: totals over the workspace's message
+// history (of the key's kind), whatever the period asked; the period
+// answered is the default one, the last 7 days.
+func (f *Fake) stats(c *call) response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ws := f.workspaces[c.ws]
+	ring := &ws.live
+	if c.key.sandbox() {
+		ring = &ws.sandbox
+	}
+	s := Stats{Currency: f.opts.Currency}
+	for _, m := range ring.buf {
+		if m.status == statusDelivered {
+			s.Delivered++
+		} else {
+			s.Pending++
+		}
+		s.TotalCost += m.cost
+	}
+	s.Sent = s.Delivered + s.Pending
+	s.TotalSent = s.Sent
+	s.TotalCost = roundCost(s.TotalCost)
+	if s.TotalSent > 0 {
+		s.SentRate = 100
+		s.DeliveryRate = roundCost(float64(s.Delivered) / float64(s.Sent) * 100)
+		s.AvgCostPerMsg = roundCost(s.TotalCost / float64(s.Sent))
+	}
+	day := c.now.UTC()
+	return okResponse(struct {
+		Status bool              `json:"status"`
+		Stats  Stats             `json:"stats"`
+		Period map[string]string `json:"period"`
+	}{true, s, map[string]string{
+		"from": day.AddDate(0, 0, -6).Format(time.DateOnly),
+		"to":   day.Format(time.DateOnly),
+	}})
+}
