@@ -8,19 +8,30 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The same flags as the Dockerfile's build step.
 BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=restlink-sidecar-$(VERSION)"
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzCheckPath FuzzRoute
+FUZZ_TARGETS := FuzzCanonicalPath FuzzRoute
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 
-.PHONY: build test fuzz demo run bench profile check-deploy clean
+.PHONY: build test test-deps fuzz demo run bench profile compat check-deploy clean
 
 ## build: bin/restlink-sidecar, static, version-stamped
 build:
 	CGO_ENABLED=0 go build $(BUILD_FLAGS) -o bin/restlink-sidecar ./cmd/restlink-sidecar
 
+## test-deps: what the tests drive besides Go: real clients (curl, Node's
+## fetch, Python's standard library) and a real redis-server, from Debian
+TEST_TOOLS := curl node python3 redis-server
+test-deps:
+	@missing=""; for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing$$missing from Debian"; \
+	    sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	    $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends curl nodejs python3 redis-server >/dev/null; \
+	  fi
+
 ## test: vet, format check, all tests with the race detector, a bounded
 ## fuzz run of each target; fails on a skipped test
-test:
+test: test-deps
 	go vet ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
@@ -60,6 +71,15 @@ bench: build
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
 	go run ./bench -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION)
+
+## compat: client and protocol compatibility matrix (sidecar, stock Caddy, nginx) on loopback
+compat: build
+	@command -v nginx >/dev/null && command -v node >/dev/null && command -v python3 >/dev/null && command -v curl >/dev/null || { \
+	  echo "installing nginx, nodejs, python3 and curl from Debian"; \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq nginx nodejs python3 curl; }
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
+	go run ./bench/compat
 
 ## profile: a CPU profile of the sidecar under the bench load (.bench/cpu.prof)
 profile: build

@@ -1,5 +1,6 @@
 // Package caddyfile registers the Caddyfile directives of restlink-sidecar,
-// `restlink` and `restlink_status`, and holds the shipped Caddyfile.
+// `restlink`, `restlink_status` and `restlink_guard`, and holds the shipped
+// Caddyfile.
 // Importing it also imports the module.
 package caddyfile
 
@@ -20,6 +21,9 @@ func init() {
 	httpcaddyfile.RegisterDirectiveOrder("restlink_status", httpcaddyfile.Before, "reverse_proxy")
 	httpcaddyfile.RegisterDirective("restlink", parseRestlink)
 	httpcaddyfile.RegisterDirectiveOrder("restlink", httpcaddyfile.Before, "reverse_proxy")
+	// restlink_guard guards what the handle blocks of a site serve.
+	httpcaddyfile.RegisterDirective("restlink_guard", parseRestlinkGuard)
+	httpcaddyfile.RegisterDirectiveOrder("restlink_guard", httpcaddyfile.Before, "handle")
 }
 
 // parseRestlink sets up the restlink handler from Caddyfile tokens. Syntax:
@@ -79,17 +83,43 @@ func parseRestlink(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) 
 // It answers every request that reaches it with the status of that config
 // as JSON; mount it with handle on an operators' loopback site.
 func parseRestlinkStatus(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	h.Next() // consume directive name
 	var handler restlink.StatusHandler
-	if !h.NextArg() {
-		return nil, h.Err("restlink_status needs the path of the restlink config file: restlink_status <config-path>")
-	}
-	handler.ConfigPath = h.Val()
-	if h.NextArg() {
-		return nil, h.ArgErr()
-	}
-	if h.NextBlock(0) {
-		return nil, h.Errf("restlink_status takes no block")
+	if err := parseConfigPathOnly(h, &handler.ConfigPath); err != nil {
+		return nil, err
 	}
 	return h.NewRoute(nil, &handler), nil
+}
+
+// parseRestlinkGuard sets up the restlink guard. Syntax:
+//
+//	restlink_guard <config-path>
+//
+// It refuses, with the sidecar's errors, requests from clients outside the
+// config's trusted_clients, for hosts outside its allowed_hosts, and from
+// web browsers, and passes the others on. It orders itself before handle:
+// put it on an operators' site to guard Caddy's metrics handler.
+func parseRestlinkGuard(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	var handler restlink.Guard
+	if err := parseConfigPathOnly(h, &handler.ConfigPath); err != nil {
+		return nil, err
+	}
+	return h.NewRoute(nil, &handler), nil
+}
+
+// parseConfigPathOnly parses a directive whose only argument is the config
+// path, with no matcher and no block.
+func parseConfigPathOnly(h httpcaddyfile.Helper, path *string) error {
+	h.Next() // consume directive name
+	name := h.Val()
+	if !h.NextArg() {
+		return h.Errf("%s needs the path of the restlink config file: %s <config-path>", name, name)
+	}
+	*path = h.Val()
+	if h.NextArg() {
+		return h.ArgErr()
+	}
+	if h.NextBlock(0) {
+		return h.Errf("%s takes no block", name)
+	}
+	return nil
 }

@@ -71,6 +71,9 @@ func TestParseErrors(t *testing.T) {
 		{"status without config", "restlink_status", "restlink_status needs the path"},
 		{"status with two arguments", "restlink_status /a.yaml /b.yaml", "wrong argument count"},
 		{"status with a block", "restlink_status /a.yaml {\n\tx\n}", "restlink_status takes no block"},
+		{"guard without config", "restlink_guard", "restlink_guard needs the path"},
+		{"guard with two arguments", "restlink_guard /a.yaml /b.yaml", "wrong argument count"},
+		{"guard with a block", "restlink_guard /a.yaml {\n\tx\n}", "restlink_guard takes no block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := adapt(t, "http://:8080 {\n"+tc.directive+"\n}\n")
@@ -129,7 +132,7 @@ func TestDocsSyntaxMatchesDoc(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, fn := range []string{"parseRestlink", "parseRestlinkStatus"} {
+	for _, fn := range []string{"parseRestlink", "parseRestlinkStatus", "parseRestlinkGuard"} {
 		doc := syntaxFromDocComment(t, "caddyfile.go", fn)
 		if doc == "" || !strings.Contains(string(readme), "```caddyfile\n"+doc+"```\n") {
 			t.Errorf("docs/configuration.md has no ```caddyfile block equal to the syntax above %s:\n%s", fn, doc)

@@ -55,13 +55,14 @@ func parseAllowList(rules []string) (*allowList, error) {
 		if isPrefix {
 			check = prefix + "x" // a prefix may end mid-segment: check a path it matches
 		}
-		if reason := checkPath(check); reason != "" {
+		canon, reason := canonicalPath(check)
+		if reason != "" {
 			return nil, fmt.Errorf("rule %d (%q): %s", i, rule, reason)
 		}
 		if isPrefix {
-			a.prefixes = append(a.prefixes, allowPrefix{method: method, prefix: prefix})
+			a.prefixes = append(a.prefixes, allowPrefix{method: method, prefix: strings.TrimSuffix(canon, "x")})
 		} else {
-			a.exact[path] = append(a.exact[path], method)
+			a.exact[canon] = append(a.exact[canon], method)
 		}
 	}
 	return a, nil

@@ -5,16 +5,20 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"strings"
+	"time"
 )
 
 // clientPolicy is the compiled security section: who may use the sidecar.
 type clientPolicy struct {
-	trusted       []netip.Prefix
-	hosts         map[string]struct{} // lower case, without port
-	rejectBrowser bool
-	maxBody       int64
+	trusted         []netip.Prefix
+	hosts           map[string]struct{} // lower case, without port
+	rejectBrowser   bool
+	methods         map[string]bool
+	allowHeader     string // the methods, for the Allow header of a 405
+	maxBody         int64
+	bodyTimeout     time.Duration
+	maxBodyInFlight int64
 }
 
 // compileSecurity checks the security section.
@@ -38,42 +42,73 @@ func compileSecurity(c SecurityConfig, p *problems) *clientPolicy {
 	if c.MaxBodyBytes <= 0 {
 		p.add("security.max_body_bytes", "must be positive")
 	}
-	return newClientPolicy(c)
-}
-
-func newClientPolicy(c SecurityConfig) *clientPolicy {
-	p := &clientPolicy{
-		trusted:       c.TrustedClients,
-		hosts:         make(map[string]struct{}, len(c.AllowedHosts)),
-		rejectBrowser: c.RejectBrowserRequests,
-		maxBody:       c.MaxBodyBytes,
+	if c.BodyTimeout <= 0 {
+		p.add("security.body_timeout", "must be positive")
+	}
+	if c.MaxBodyBytesInFlight < c.MaxBodyBytes {
+		p.add("security.max_body_bytes_in_flight", "must be at least security.max_body_bytes (%d)", c.MaxBodyBytes)
+	}
+	cp := &clientPolicy{
+		trusted:         c.TrustedClients,
+		hosts:           make(map[string]struct{}, len(c.AllowedHosts)),
+		rejectBrowser:   c.RejectBrowserRequests,
+		methods:         make(map[string]bool, len(c.Methods)),
+		allowHeader:     strings.Join(c.Methods, ", "),
+		maxBody:         c.MaxBodyBytes,
+		bodyTimeout:     c.BodyTimeout,
+		maxBodyInFlight: c.MaxBodyBytesInFlight,
 	}
 	for _, h := range c.AllowedHosts {
-		p.hosts[strings.ToLower(h)] = struct{}{}
+		cp.hosts[strings.ToLower(h)] = struct{}{}
 	}
-	return p
+	if len(c.Methods) == 0 {
+		p.add("security.methods", "at least one method is required")
+	}
+	for i, m := range c.Methods {
+		switch {
+		case !isMethodName(m) || strings.ToUpper(m) != m:
+			p.add(fmt.Sprintf("security.methods[%d]", i), "%q is not an upper-case method name", m)
+		case m == http.MethodTrace || m == http.MethodConnect:
+			p.add(fmt.Sprintf("security.methods[%d]", i), "%s is never forwarded: TRACE would echo the key back, CONNECT opens a tunnel", m)
+		}
+		cp.methods[m] = true
+	}
+	return cp
 }
 
-// check refuses requests from untrusted peers, for foreign hosts, from
-// browsers, or announcing a body over the limit. It reads no body.
-func (p *clientPolicy) check(r *http.Request) *rejection {
+// checkPeer refuses requests from untrusted peers, for foreign hosts and
+// from browsers: what every handler of the sidecar refuses. It reads no
+// body.
+func (p *clientPolicy) checkPeer(r *http.Request) *rejection {
 	if !p.trustedPeer(r) {
 		return reject(CodeClientNotTrusted, "the client's address is not in security.trusted_clients")
 	}
-	if _, ok := p.hosts[strings.ToLower(hostWithoutPort(r.Host))]; !ok {
+	// An HTTP/1.0 request may come without Host; browsers always send one,
+	// so a missing Host carries no DNS-rebinding risk.
+	if _, ok := p.hosts[strings.ToLower(hostWithoutPort(r.Host))]; !ok && r.Host != "" {
 		return reject(CodeMisdirectedHost, "the Host header is not one of security.allowed_hosts")
 	}
 	if p.rejectBrowser && isBrowserRequest(r.Header) {
-		return reject(CodeBrowserRequestRejected, "requests from web browsers (with Origin or Sec-Fetch-* headers) are refused")
+		return reject(CodeBrowserRequestRejected, "requests from web browsers (with an Origin or Sec-Fetch-Site header) are refused")
+	}
+	return nil
+}
+
+// check is checkPeer, then what the proxy refuses before reading a body:
+// methods it does not forward, and bodies announced over the limit.
+func (p *clientPolicy) check(r *http.Request) *rejection {
+	if rj := p.checkPeer(r); rj != nil {
+		return rj
+	}
+	if !p.methods[r.Method] {
+		rj := reject(CodeMethodNotAllowed, "the method is not forwarded (security.methods)")
+		rj.allow = p.allowHeader
+		return rj
 	}
 	if r.ContentLength > p.maxBody {
 		return p.bodyTooLarge()
 	}
 	return nil
-}
-
-func (p *clientPolicy) bodyTooLarge() *rejection {
-	return reject(CodeBodyTooLarge, "the request body is larger than "+strconv.FormatInt(p.maxBody, 10)+" bytes (security.max_body_bytes)")
 }
 
 // trustedPeer checks the connection's peer address, never a header.
@@ -108,16 +143,14 @@ func hostWithoutPort(host string) string {
 	return host
 }
 
-// isBrowserRequest reports headers that only browsers send: Origin and the
-// Sec-Fetch-* family (which page scripts cannot remove).
+// isBrowserRequest reports the headers by which browsers give themselves
+// away, which page scripts cannot remove or forge: Sec-Fetch-Site, sent on
+// every request to a loopback or https origin, and Origin, sent on every
+// cross-origin or unsafe request. Server-side clients send neither with
+// their default settings; Node's fetch (undici) does send Sec-Fetch-Mode,
+// which is why that header alone decides nothing.
 func isBrowserRequest(h http.Header) bool {
-	if _, ok := h["Origin"]; ok {
-		return true
-	}
-	for name := range h {
-		if strings.HasPrefix(name, "Sec-Fetch-") {
-			return true
-		}
-	}
-	return false
+	_, origin := h["Origin"]
+	_, site := h["Sec-Fetch-Site"]
+	return origin || site
 }

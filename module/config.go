@@ -132,33 +132,58 @@ type SecurityConfig struct {
 	// Default: [localhost, 127.0.0.1, "[::1]"].
 	AllowedHosts []string `koanf:"allowed_hosts"`
 
-	// Refuse requests carrying Origin or any Sec-Fetch-* header: a web page
-	// must not be able to send through the sidecar. Default: true.
+	// Refuse requests from web browsers: those carrying Origin or
+	// Sec-Fetch-Site, which browsers send (on every request to a loopback
+	// or https origin, and on every cross-origin or unsafe one) and
+	// server-side HTTP clients do not. A web page must not be able to send
+	// through the sidecar. Default: true.
 	RejectBrowserRequests bool `koanf:"reject_browser_requests"`
+
+	// Request methods forwarded; others are answered 405
+	// METHOD_NOT_ALLOWED. TRACE would echo the injected key back, and
+	// CONNECT or made-up methods have no use against a REST API.
+	// Default: [GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS].
+	Methods []string `koanf:"methods"`
 
 	// Largest request body accepted, in bytes. Default: 1048576 (1 MiB).
 	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+
+	// How long a request body may take to arrive whole, from the end of
+	// its headers; a slower one is answered 408 REQUEST_BODY_TIMEOUT and
+	// its connection closed. Apps on the same host send their bodies at
+	// once. Default: 10s.
+	BodyTimeout time.Duration `koanf:"body_timeout"`
+
+	// Request-body bytes held in memory at once, across all requests;
+	// a request whose body would pass it is answered 503
+	// SIDECAR_OVERLOADED. Bodies are held whole (to sign them, check them
+	// against the send policy, and send them again after a 401).
+	// Default: 67108864 (64 MiB).
+	MaxBodyBytesInFlight int64 `koanf:"max_body_bytes_in_flight"`
 }
 
 // defaultConfig holds the defaults, as koanf paths. They are loaded first,
 // so that the file and the environment override them, and so that every
 // setting exists as a path an environment override can name.
 var defaultConfig = map[string]any{
-	"upstream.url":                     "https://restlink23telecom.com",
-	"upstream.timeout":                 "15s",
-	"upstream.ca_file":                 "",
-	"routing.tenant_header":            "X-Tenant",
-	"routing.path_prefix":              "/t/{tenant}",
-	"routing.workspace_id_header":      "X-Workspace-ID",
-	"routing.on_missing":               "main",
-	"breaker.consecutive_failures":     5,
-	"breaker.open_timeout":             "30s",
-	"breaker.half_open_requests":       1,
-	"breaker.failure_statuses":         []any{500, 502, 503, 504},
-	"security.trusted_clients":         []any{"127.0.0.0/8", "::1/128"},
-	"security.allowed_hosts":           []any{"localhost", "127.0.0.1", "[::1]"},
-	"security.reject_browser_requests": true,
-	"security.max_body_bytes":          1 << 20,
+	"upstream.url":                      "https://restlink23telecom.com",
+	"upstream.timeout":                  "15s",
+	"upstream.ca_file":                  "",
+	"routing.tenant_header":             "X-Tenant",
+	"routing.path_prefix":               "/t/{tenant}",
+	"routing.workspace_id_header":       "X-Workspace-ID",
+	"routing.on_missing":                "main",
+	"breaker.consecutive_failures":      5,
+	"breaker.open_timeout":              "30s",
+	"breaker.half_open_requests":        1,
+	"breaker.failure_statuses":          []any{500, 502, 503, 504},
+	"security.trusted_clients":          []any{"127.0.0.0/8", "::1/128"},
+	"security.allowed_hosts":            []any{"localhost", "127.0.0.1", "[::1]"},
+	"security.reject_browser_requests":  true,
+	"security.methods":                  []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+	"security.max_body_bytes":           1 << 20,
+	"security.body_timeout":             "10s",
+	"security.max_body_bytes_in_flight": 64 << 20,
 }
 
 // Validate checks the whole config and reports every problem it finds,

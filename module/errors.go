@@ -30,6 +30,10 @@ const (
 	CodeNoUsableKey            ErrorCode = "NO_USABLE_KEY"
 	CodeUpstreamUnavailable    ErrorCode = "UPSTREAM_UNAVAILABLE"
 	CodeUpstreamTimeout        ErrorCode = "UPSTREAM_TIMEOUT"
+	CodeMethodNotAllowed       ErrorCode = "METHOD_NOT_ALLOWED"
+	CodeRequestBodyTimeout     ErrorCode = "REQUEST_BODY_TIMEOUT"
+	CodeRequestBodyIncomplete  ErrorCode = "REQUEST_BODY_INCOMPLETE"
+	CodeSidecarOverloaded      ErrorCode = "SIDECAR_OVERLOADED"
 )
 
 // ErrorCodes lists every code the sidecar can answer with.
@@ -38,14 +42,20 @@ var ErrorCodes = [...]ErrorCode{
 	CodeTenantRequired, CodeUnknownTenant, CodeConflictingTenant, CodeInvalidPath,
 	CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected,
 	CodeMisdirectedHost, CodeBodyTooLarge, CodeCircuitOpen, CodeNoUsableKey,
-	CodeUpstreamUnavailable, CodeUpstreamTimeout,
+	CodeUpstreamUnavailable, CodeUpstreamTimeout, CodeMethodNotAllowed,
+	CodeRequestBodyTimeout, CodeRequestBodyIncomplete, CodeSidecarOverloaded,
 }
 
 // Status is the HTTP status the sidecar answers with for the code.
 func (c ErrorCode) Status() int {
 	switch c {
-	case CodeInvalidWorkspaceHeader, CodeTenantRequired, CodeConflictingTenant, CodeInvalidPath:
+	case CodeInvalidWorkspaceHeader, CodeTenantRequired, CodeConflictingTenant, CodeInvalidPath,
+		CodeRequestBodyIncomplete:
 		return http.StatusBadRequest
+	case CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case CodeRequestBodyTimeout:
+		return http.StatusRequestTimeout
 	case CodeCrossTenantWorkspace, CodeNoMainWorkspace, CodeUnknownTenant,
 		CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected:
 		return http.StatusForbidden
@@ -53,7 +63,7 @@ func (c ErrorCode) Status() int {
 		return http.StatusMisdirectedRequest
 	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeCircuitOpen, CodeNoUsableKey:
+	case CodeCircuitOpen, CodeNoUsableKey, CodeSidecarOverloaded:
 		return http.StatusServiceUnavailable
 	case CodeUpstreamUnavailable:
 		return http.StatusBadGateway
@@ -72,7 +82,8 @@ const ErrorHeader = "X-Restlink-Sidecar-Error"
 type rejection struct {
 	code        ErrorCode
 	description string
-	retryAfter  int // seconds; set only for CIRCUIT_OPEN
+	retryAfter  int    // seconds; 0: no Retry-After
+	allow       string // the Allow header of a 405
 }
 
 func reject(code ErrorCode, description string) *rejection {
@@ -98,6 +109,9 @@ func writeRejection(w http.ResponseWriter, rj *rejection) {
 	h.Set(ErrorHeader, string(rj.code))
 	if rj.retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(rj.retryAfter))
+	}
+	if rj.allow != "" {
+		h.Set("Allow", rj.allow)
 	}
 	w.WriteHeader(rj.code.Status())
 	_, _ = w.Write(append(body, '\n'))

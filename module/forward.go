@@ -3,8 +3,10 @@ package restlink
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -15,30 +17,11 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 )
 
-// readBody reads the whole request body, up to limit bytes, so that it can
-// be sent again with another key after a 401. tooLarge reports a body over
-// the limit; err is a failure to read from the client.
-func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return nil, false, nil
-	}
-	if r.ContentLength > 0 {
-		body = make([]byte, r.ContentLength) // the client policy checked it against limit
-		_, err = io.ReadFull(r.Body, body)
-		return body, false, err
-	}
-	body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
-	if int64(len(body)) > limit {
-		return nil, true, nil
-	}
-	return body, false, err
-}
-
 // outbound is a request as it goes upstream, prepared once; each attempt
 // sends it with one key.
 type outbound struct {
 	method string
-	path   string // raw, as checked by checkPath
+	path   string // canonical, as checked; put on the wire exactly
 	query  string
 	body   []byte
 	header http.Header // from upstreamHeader
@@ -48,23 +31,22 @@ type outbound struct {
 // header map is shared, which is safe because an attempt is only followed
 // by another once its response body is closed, when the transport is done
 // with the request.
+//
+// The path goes in URL.Opaque, which the transport writes to the request
+// line as it is: with URL.Path and URL.RawPath, Go re-escapes a path
+// holding a character it would escape itself (|, ^, {, raw UTF-8) and then
+// decodes every other escape in it (%3B becomes ;).
 func (o *outbound) send(ctx context.Context, up *upstream, k *key) (*http.Response, error) {
 	o.header["X-Api-Key"] = k.header
 	out := &http.Request{
 		Method:     o.method,
-		URL:        &url.URL{Scheme: up.scheme, Host: up.host, Path: o.path, RawQuery: o.query},
+		URL:        &url.URL{Scheme: up.scheme, Host: up.host, Opaque: o.path, RawQuery: o.query},
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
 		Header:     o.header,
 		Host:       up.host,
 		Body:       http.NoBody,
-	}
-	if strings.IndexByte(o.path, '%') >= 0 {
-		// the path was checked canonical: unescaping cannot fail, and the
-		// raw form is what goes on the wire.
-		out.URL.Path, _ = url.PathUnescape(o.path)
-		out.URL.RawPath = o.path
 	}
 	if body := o.body; len(body) > 0 {
 		out.ContentLength = int64(len(body))
@@ -74,22 +56,94 @@ func (o *outbound) send(ctx context.Context, up *upstream, k *key) (*http.Respon
 	return up.transport.RoundTrip(out.WithContext(ctx))
 }
 
-// copyResponse writes the upstream's response to the client unchanged,
-// minus hop-by-hop headers. readErr reports a body the upstream cut short;
-// what was copied is flushed first, so that the client sees a response cut
-// short, not a connection closed without an answer (which an HTTP client
-// may take as a reason to send a request again). writeErr reports a client
-// that went away.
+// errUpstreamTimeout is the cause of a round trip cancelled because the
+// upstream was silent for upstream.timeout.
+var errUpstreamTimeout = errors.New("upstream timeout")
+
+// upstreamClock bounds the upstream alone: the wait for each attempt's
+// response headers, and each silence within its body, are limited to
+// upstream.timeout. Time spent writing to the app is not counted: a slow
+// reader is the app's business, never the upstream's failure.
+type upstreamClock struct {
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+// newUpstreamClock starts a clock; its context is not the app's request
+// context, so that a request that may send a message runs to its end even
+// if the app hangs up (its outcome is then known, logged and counted).
+func newUpstreamClock(timeout time.Duration) *upstreamClock {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := &upstreamClock{ctx: ctx, cancel: cancel, timeout: timeout}
+	c.timer = time.AfterFunc(timeout, func() { cancel(errUpstreamTimeout) })
+	return c
+}
+
+// wait starts timing a wait for the upstream; pause stops it.
+func (c *upstreamClock) wait()  { c.timer.Reset(c.timeout) }
+func (c *upstreamClock) pause() { c.timer.Stop() }
+
+// timedOut reports whether the clock ran out.
+func (c *upstreamClock) timedOut() bool { return context.Cause(c.ctx) == errUpstreamTimeout }
+
+// stop releases the clock.
+func (c *upstreamClock) stop() {
+	c.timer.Stop()
+	c.cancel(nil)
+}
+
+// timedBody times each read of an upstream body.
+type timedBody struct {
+	io.ReadCloser
+	clock *upstreamClock
+}
+
+func (b *timedBody) Read(p []byte) (int, error) {
+	b.clock.wait()
+	n, err := b.ReadCloser.Read(p)
+	b.clock.pause()
+	return n, err
+}
+
+// droppedResponseHeaders are the upstream's response headers that never
+// reach the app: those that belong to one connection, and credentials an
+// upstream (or a proxy on the way) might echo back, which would hand the
+// app the very key the sidecar keeps from it.
+var droppedResponseHeaders = map[string]bool{
+	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Te": true,
+	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Proxy-Authenticate": true,
+	"X-Api-Key": true, "X-Signature": true,
+}
+
+// copyResponse writes the upstream's response to the client as it came,
+// minus droppedResponseHeaders: the sidecar adds no header of its own (Caddy's
+// Server header is removed; no Content-Type is sniffed and no Date added
+// when the upstream sent none). An event stream, or an answer of unknown
+// length, is flushed at once and after every write, as Caddy's
+// reverse_proxy does, so that long polls and server-sent events arrive as
+// they are sent. readErr reports a body the upstream cut short; what was
+// copied is flushed first, so that the client sees a response cut short,
+// not a connection closed without an answer (which an HTTP client may take
+// as a reason to send a request again). writeErr reports a client that
+// went away.
 func copyResponse(w http.ResponseWriter, resp *http.Response) (readErr, writeErr error) {
 	h := w.Header()
+	delete(h, "Server")
 	for name, vals := range resp.Header {
-		if !hopByHopResponse[name] {
+		if !droppedResponseHeaders[name] {
 			h[name] = vals
 		}
 	}
 	for _, conn := range resp.Header["Connection"] {
 		for _, name := range strings.Split(conn, ",") {
 			delete(h, textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(name)))
+		}
+	}
+	for _, name := range [...]string{"Content-Type", "Date"} {
+		if _, ok := resp.Header[name]; !ok {
+			h[name] = nil // present but empty: net/http then adds none
 		}
 	}
 	if len(resp.Trailer) > 0 {
@@ -100,6 +154,11 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) (readErr, writeErr
 		h["Trailer"] = []string{strings.Join(names, ", ")}
 	}
 	w.WriteHeader(resp.StatusCode)
+	rc := http.NewResponseController(w)
+	stream := resp.ContentLength < 0 || isEventStream(resp.Header)
+	if stream {
+		_ = rc.Flush()
+	}
 
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
@@ -111,6 +170,8 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) (readErr, writeErr
 		var got int
 		got, readErr = io.ReadFull(resp.Body, (*buf)[:n])
 		_, _ = cw.Write((*buf)[:got])
+	case stream:
+		readErr = copyFlushing(cw, rc, resp.Body, *buf)
 	default:
 		_, readErr = io.CopyBuffer(cw, resp.Body, *buf)
 	}
@@ -118,13 +179,44 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) (readErr, writeErr
 		return nil, cw.err
 	}
 	if readErr != nil {
-		_ = http.NewResponseController(w).Flush()
+		_ = rc.Flush()
 		return readErr, nil
 	}
 	for name, vals := range resp.Trailer {
 		h[http.TrailerPrefix+name] = vals
 	}
 	return nil, nil
+}
+
+// copyFlushing copies src to the client, flushing after every write.
+func copyFlushing(cw *clientWriter, rc *http.ResponseController, src io.Reader, buf []byte) error {
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if _, werr := cw.Write(buf[:n]); werr != nil {
+				return nil // cw.err tells
+			}
+			if cw.err = rc.Flush(); cw.err != nil {
+				return nil
+			}
+		}
+		switch {
+		case err == io.EOF:
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// isEventStream reports a text/event-stream answer.
+func isEventStream(h http.Header) bool {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		return false
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
+	return mt == "text/event-stream"
 }
 
 // clientWriter writes to the client and keeps the first write error, so
@@ -153,12 +245,56 @@ func drain(resp *http.Response) {
 	_ = resp.Body.Close()
 }
 
-// upstreamError maps a failed round trip to the sidecar's answer.
-func upstreamError(err error, timeout time.Duration) *rejection {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return reject(CodeUpstreamTimeout, "the upstream did not answer within upstream.timeout ("+timeout.String()+"); the request may have been processed")
+// maxErrorBody bounds how much of a 401 answer is read to learn its
+// error_code.
+const maxErrorBody = 64 << 10
+
+// readErrorCode reads the error_code of an upstream error answer, keeping
+// what it read so that the answer can still be passed on whole.
+func readErrorCode(resp *http.Response) string {
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+	var body struct {
+		ErrorCode string `json:"error_code"`
 	}
-	if errors.As(err, new(reverseproxy.DialError)) {
+	_ = json.Unmarshal(head, &body)
+	return body.ErrorCode
+}
+
+// Reasons an upstream round trip failed, for logs and metrics.
+const (
+	failConnect   = "connect"   // could not connect: the request was not sent
+	failLost      = "lost"      // the connection failed after the request went out
+	failTimeout   = "timeout"   // the upstream was silent for upstream.timeout
+	failTruncated = "truncated" // the answer was cut short
+)
+
+// upstreamFailures lists the reasons, in the order of workspaceStats.upstreamErrors.
+var upstreamFailures = [...]string{failConnect, failLost, failTimeout, failTruncated}
+
+// classifyFailure names why a round trip failed.
+func classifyFailure(err error, clock *upstreamClock, afterHeaders bool) string {
+	switch {
+	case clock.timedOut():
+		return failTimeout
+	case afterHeaders:
+		return failTruncated
+	case errors.As(err, new(reverseproxy.DialError)):
+		return failConnect
+	}
+	return failLost
+}
+
+// upstreamError is the sidecar's answer to a round trip that failed before
+// any response headers came back.
+func upstreamError(reason string, timeout time.Duration) *rejection {
+	switch reason {
+	case failTimeout:
+		return reject(CodeUpstreamTimeout, "the upstream did not answer within upstream.timeout ("+timeout.String()+"); the request may have been processed")
+	case failConnect:
 		return reject(CodeUpstreamUnavailable, "could not connect to the upstream; the request was not sent")
 	}
 	return reject(CodeUpstreamUnavailable, "the connection to the upstream failed; the request may have been processed")

@@ -1,10 +1,15 @@
 package restlink
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
+	"testing/iotest"
+	"time"
 )
 
 func TestUpstreamHeader(t *testing.T) {
@@ -52,29 +57,64 @@ func TestUpstreamHeader(t *testing.T) {
 }
 
 func TestReadBody(t *testing.T) {
+	policy := &clientPolicy{maxBody: 10, bodyTimeout: time.Second, maxBodyInFlight: 1 << 20}
 	for _, tc := range []struct {
 		name      string
-		body      string
-		chunked   bool
-		tooLarge  bool
+		body      io.Reader
+		length    int64 // announced; -1: chunked
+		wantCode  ErrorCode
 		wantBytes int
 	}{
-		{"empty", "", false, false, 0},
-		{"sized", "hello", false, false, 5},
-		{"at limit", strings.Repeat("x", 10), false, false, 10},
-		{"chunked", "hello", true, false, 5},
-		{"chunked at limit", strings.Repeat("x", 10), true, false, 10},
-		{"chunked over limit", strings.Repeat("x", 11), true, true, 0},
+		{"empty", strings.NewReader(""), 0, "", 0},
+		{"sized", strings.NewReader("hello"), 5, "", 5},
+		{"at limit", strings.NewReader(strings.Repeat("x", 10)), 10, "", 10},
+		{"chunked", strings.NewReader("hello"), -1, "", 5},
+		{"chunked at limit", strings.NewReader(strings.Repeat("x", 10)), -1, "", 10},
+		{"chunked over limit", strings.NewReader(strings.Repeat("x", 11)), -1, CodeBodyTooLarge, 0},
+		{"ends early", io.MultiReader(strings.NewReader("he"), iotest.ErrReader(io.ErrUnexpectedEOF)), 5, CodeRequestBodyIncomplete, 0},
+		{"malformed chunks", iotest.ErrReader(errors.New("malformed chunked encoding")), -1, CodeRequestBodyIncomplete, 0},
+		{"too slow", iotest.ErrReader(os.ErrDeadlineExceeded), 5, CodeRequestBodyTimeout, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(tc.body))
-			if tc.chunked {
-				r.ContentLength = -1
+			r := httptest.NewRequest(http.MethodPost, "/", tc.body)
+			r.ContentLength = tc.length
+			var budget bodyBudget
+			body, rj := readBody(httptest.NewRecorder(), r, policy, &budget)
+			switch {
+			case tc.wantCode == "" && (rj != nil || len(body.data) != tc.wantBytes):
+				t.Errorf("got %d bytes, %v; want %d bytes", len(body.data), rj, tc.wantBytes)
+			case tc.wantCode != "" && (rj == nil || rj.code != tc.wantCode):
+				t.Errorf("got %v, want %s", rj, tc.wantCode)
 			}
-			body, tooLarge, err := readBody(r, 10)
-			if err != nil || tooLarge != tc.tooLarge || len(body) != tc.wantBytes {
-				t.Errorf("got %d bytes, tooLarge %v, err %v", len(body), tooLarge, err)
+			if budget.used.Load() != body.held || body.held < int64(len(body.data)) {
+				t.Errorf("budget holds %d, body %d of %d bytes", budget.used.Load(), body.held, len(body.data))
+			}
+			body.release(&budget)
+			if budget.used.Load() != 0 {
+				t.Errorf("budget holds %d after release", budget.used.Load())
 			}
 		})
+	}
+}
+
+// TestReadBodyBudget: memory is taken as data arrives, not as announced,
+// and a body that would take the budget over its limit is refused.
+func TestReadBodyBudget(t *testing.T) {
+	policy := &clientPolicy{maxBody: 1 << 20, bodyTimeout: time.Second, maxBodyInFlight: 100 << 10}
+	var budget bodyBudget
+	stalled := httptest.NewRequest(http.MethodPost, "/", iotest.ErrReader(os.ErrDeadlineExceeded))
+	stalled.ContentLength = 1 << 20
+	held, rj := readBody(httptest.NewRecorder(), stalled, policy, &budget)
+	if rj == nil || held.held > bodyChunk {
+		t.Errorf("a body announced at 1 MiB that never came held %d bytes (%v)", held.held, rj)
+	}
+	big := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("x", 200<<10)))
+	if _, rj := readBody(httptest.NewRecorder(), big, policy, &budget); rj == nil || rj.code != CodeSidecarOverloaded {
+		t.Errorf("a body over the in-flight budget: %v, want SIDECAR_OVERLOADED", rj)
+	}
+	held.release(&budget)
+	small := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(strings.Repeat("x", 50<<10)))
+	if body, rj := readBody(httptest.NewRecorder(), small, policy, &budget); rj != nil || len(body.data) != 50<<10 || body.held > 50<<10+1 {
+		t.Errorf("a 50 KiB body: %v, %d bytes held for %d", rj, body.held, len(body.data))
 	}
 }

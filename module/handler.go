@@ -10,7 +10,6 @@
 package restlink
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"sync"
@@ -68,19 +67,17 @@ func (h *Handler) Validate() error {
 	return nil
 }
 
-// statusClientClosed is logged for a request whose client hung up while
-// sending it (nginx's convention); nothing was sent upstream.
-const statusClientClosed = 499
-
 // exchange is what happened to one request, for its log line and metrics.
 type exchange struct {
 	start      time.Time
 	sel        selection
+	bodyRead   bool // the request body was read whole
 	key        *key
 	attempts   int
 	status     int       // answered to the app (the upstream's, or the sidecar's error)
 	code       ErrorCode // set when the sidecar answered itself
 	reason     string    // its description
+	failure    string    // why the upstream round trip failed, if it did (failConnect, …)
 	upstream   time.Duration
 	clientGone bool // the app hung up before it had the whole answer
 }
@@ -91,7 +88,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	snap := h.live.current.Load()
 	rj, abort := h.serve(w, r, snap, &x)
 	if rj != nil {
+		unread := !x.bodyRead && r.ContentLength != 0
+		if unread {
+			w.Header().Set("Connection", "close")
+		}
+		delete(w.Header(), "Server")
 		writeRejection(w, rj)
+		if unread {
+			// The body was not read: close the connection after the answer
+			// instead of reading the body (net/http would, and a client
+			// waiting for 100 Continue would then wait in vain; a large
+			// unwanted body is not uploaded either).
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		}
 		x.status, x.code, x.reason = rj.code.Status(), rj.code, rj.description
 	}
 	h.observe(r, snap, &x)
@@ -103,19 +112,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	return nil
 }
 
-// serve checks the request and forwards it. It returns the sidecar error to
-// answer, if any, and whether the connection must be aborted because a
-// response was cut short.
+// serve checks the request, reads its body and forwards it. It returns the
+// sidecar error to answer, if any, and whether the connection must be
+// aborted because a response was cut short.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, x *exchange) (*rejection, bool) {
 	if rj := snap.client.check(r); rj != nil {
 		return rj, false
 	}
-	path, query, ok := splitTarget(r.RequestURI)
+	raw, query, ok := splitTarget(r.RequestURI)
 	if !ok {
 		return reject(CodeInvalidPath, "the request target has no path"), false
 	}
-	x.sel.path = path
-	if reason := checkPath(path); reason != "" {
+	x.sel.path = raw
+	path, reason := canonicalPath(raw)
+	if reason != "" {
 		return reject(CodeInvalidPath, reason), false
 	}
 	sel, rj := snap.router.route(r.Header, path, h.Tenant)
@@ -130,29 +140,29 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	if len(ws.keys) == 0 {
 		return reject(CodeNoUsableKey, "no key of workspace "+ws.name+" could be loaded"), false
 	}
+	body, rj := readBody(w, r, snap.client, &h.live.bodies)
+	defer body.release(&h.live.bodies)
+	if rj != nil {
+		return rj, false
+	}
+	x.bodyRead = true
+
+	// Nothing is taken from the breaker before the whole body is in: a
+	// slow client cannot hold a half-open breaker's probe slot.
 	slot, rj := ws.breaker.enter()
 	if rj != nil {
 		return rj, false
 	}
 	defer slot.finish()
+	out := outbound{method: r.Method, path: sel.path, query: query, body: body.data, header: upstreamHeader(r.Header, snap.strip, r.Method)}
+	return h.forward(w, r, snap, ws, &out, x, &slot)
+}
 
-	body, tooLarge, err := readBody(r, snap.client.maxBody)
-	switch {
-	case tooLarge:
-		return snap.client.bodyTooLarge(), false
-	case err != nil:
-		x.clientGone = true
-		return nil, false
-	}
-
-	out := outbound{method: r.Method, path: sel.path, query: query, body: body, header: upstreamHeader(r.Header, snap.strip, r.Method)}
-	// The upstream call is not tied to the app's request: a request that
-	// may send a message runs to its end (within upstream.timeout) even if
-	// the app hangs up, so that its outcome is known, logged and counted,
-	// and the connection stays reusable; a hung-up app never counts against
-	// the breaker. (Caddy's request-scoped values are not needed upstream.)
-	ctx, cancel := context.WithTimeout(context.Background(), snap.Upstream.Timeout)
-	defer cancel()
+// forward sends the request upstream with each of the workspace's keys in
+// turn until one is not refused, and copies the answer to the app.
+func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot, ws *workspace, out *outbound, x *exchange, slot *slot) (*rejection, bool) {
+	clock := newUpstreamClock(snap.Upstream.Timeout)
+	defer clock.stop()
 	var buf [maxKeysPerWorkspace]*key
 	for _, k := range orderKeys(ws.keys, buf[:0]) {
 		if x.attempts > 0 {
@@ -161,21 +171,30 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		x.key = k
 		x.attempts++
 		sent := time.Now()
-		resp, err := out.send(ctx, snap.upstream, k)
+		clock.wait()
+		resp, err := out.send(clock.ctx, snap.upstream, k)
+		clock.pause()
 		x.upstream += time.Since(sent)
 		if err != nil {
+			x.failure = classifyFailure(err, clock, false)
+			ws.stats.countUpstreamFailure(x.failure)
 			slot.outcome = err
-			return upstreamError(err, snap.Upstream.Timeout), false
+			return upstreamError(x.failure, snap.Upstream.Timeout), false
 		}
+		resp.Body = &timedBody{ReadCloser: resp.Body, clock: clock}
 		if resp.StatusCode == http.StatusUnauthorized {
-			// The upstream refused the key and did not act on the request:
-			// demote the key and send the request again with the next one.
-			drain(resp)
-			if !k.demoted.Swap(true) {
-				h.logger.Warn("upstream rejected a key; it will be tried after the workspace's other keys until its material changes",
-					zap.String("workspace", ws.name), zap.String("key", k.fp))
+			if code := readErrorCode(resp); condemnsKey(code) {
+				// The upstream refused this key and did not act on the
+				// request: demote the key and send it with the next one.
+				drain(resp)
+				if !k.demoted.Swap(true) {
+					h.logger.Warn("upstream refused a key; it will be tried after the workspace's other keys until its material changes",
+						zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("upstream_error_code", code))
+				}
+				continue
 			}
-			continue
+			// Any other 401 (a JWT-only endpoint, an address not allowed)
+			// is not the key's fault: the app gets it as it came.
 		}
 		readErr, writeErr := copyResponse(w, resp)
 		_ = resp.Body.Close()
@@ -184,6 +203,8 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		x.status, x.clientGone = resp.StatusCode, writeErr != nil || r.Context().Err() != nil
 		switch {
 		case readErr != nil:
+			x.failure = classifyFailure(readErr, clock, true)
+			ws.stats.countUpstreamFailure(x.failure)
 			slot.outcome = readErr
 		case ws.breaker.isFailureStatus(resp.StatusCode):
 			slot.outcome = errFailureStatus
@@ -193,7 +214,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		return nil, readErr != nil && writeErr == nil
 	}
 	slot.outcome = nil // the upstream answered every attempt: it is healthy
-	return reject(CodeNoUsableKey, "the upstream rejected every key of workspace "+ws.name+" (401)"), false
+	return reject(CodeNoUsableKey, "the upstream refused every key of workspace "+ws.name+" (401)"), false
 }
 
 // observe counts the request and writes its log line.
@@ -214,8 +235,10 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 
 	msg, level := "forwarded request", zapcore.InfoLevel
 	switch {
-	case x.clientGone && x.status == 0:
-		msg, x.status = "client closed the request", statusClientClosed
+	case x.failure == failTruncated:
+		msg, level = "the upstream cut its answer short; the app got it truncated", zapcore.ErrorLevel
+	case x.failure == failTimeout && x.code == "":
+		msg, level = "the upstream stalled mid-answer for upstream.timeout; the app got it truncated", zapcore.ErrorLevel
 	case x.clientGone:
 		msg = "forwarded request; the client closed the connection before the answer"
 	case x.code == CodeCircuitOpen:
@@ -247,6 +270,9 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 	}
 	if x.code != "" {
 		fields = append(fields, zap.String("error_code", string(x.code)), zap.String("reason", x.reason))
+	}
+	if x.failure != "" {
+		fields = append(fields, zap.String("upstream_failure", x.failure))
 	}
 	fields = append(fields, zap.Int("status", x.status), zap.Duration("duration", time.Since(x.start)))
 	ce.Write(fields...) // cores encode fields when written; none keeps them

@@ -8,29 +8,48 @@ import (
 )
 
 // credentialHeaders are the credentials an app may send; they are never
-// forwarded. X-Api-Key is then set to the workspace's key.
-var credentialHeaders = []string{"X-Api-Key", "Authorization", "Proxy-Authorization", "Cookie"}
+// forwarded. X-Api-Key is then set to the workspace's key, and X-Timestamp
+// and X-Signature are set when the key signs its requests.
+var credentialHeaders = []string{"X-Api-Key", "Authorization", "Proxy-Authorization", "Cookie", "X-Timestamp", "X-Signature"}
 
-// alwaysStripped are the request headers never forwarded, in canonical form:
-// credentials; hop-by-hop headers; headers that could make the upstream or
-// a proxy on the way see another host, client, path or method than the
-// sidecar checked; and Expect, since the body is already read.
-var alwaysStripped = append([]string{
-	"Connection", "Proxy-Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade",
-	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
-	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Real-Ip", "X-Original-Url", "X-Rewrite-Url",
-	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
-	"Expect",
-}, credentialHeaders...)
+// strippedExact are the request headers, besides the credentials and the
+// families below, that are never forwarded: hop-by-hop headers; Expect,
+// since the body is already read; and headers that name another host,
+// client, path, method or hop than the ones the sidecar checked.
+var strippedExact = []string{
+	"Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade", "Http2-Settings", "Expect",
+	"Forwarded", "Via", "X-Host", "X-Rewrite-Url", "X-Forwarded", "Max-Forwards",
+}
 
-// hopByHopResponse are response headers that belong to one connection.
-var hopByHopResponse = map[string]bool{
-	"Connection": true, "Proxy-Connection": true, "Keep-Alive": true, "Te": true,
-	"Trailer": true, "Transfer-Encoding": true, "Upgrade": true, "Proxy-Authenticate": true,
+// strippedFamilies are prefixes of request header names never forwarded:
+// the forwarding, client-address, original-request and method-override
+// families that proxies and frameworks read, so that no proxy or framework
+// on the way sees another host, client, path or method than the sidecar
+// checked. They are matched on canonical names.
+var strippedFamilies = [...]string{
+	"X-Forwarded-", "X-Original-", "X-Originating-", "X-Real-", "X-Client-", "X-Cluster-Client-",
+	"True-Client-", "X-Remote-", "X-Proxy-", "Proxy-", "X-Envoy-", "Cf-Connecting-", "Fastly-Client-",
+	"X-Http-Method", "X-Method-Override",
+}
+
+// inStrippedFamily reports a canonical header name in strippedFamilies.
+func inStrippedFamily(name string) bool {
+	if name == "" {
+		return false
+	}
+	switch name[0] {
+	case 'X', 'P', 'T', 'C', 'F':
+		for _, prefix := range strippedFamilies {
+			if strings.HasPrefix(name, prefix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // idempotencyHeaders make Go's transport treat a request as safe to send
-// again by itself; see outgoingHeader.
+// again by itself; see upstreamHeader.
 var idempotencyHeaders = [...]string{"Idempotency-Key", "X-Idempotency-Key"}
 
 // isCredentialHeader reports whether name is one of credentialHeaders.
@@ -38,11 +57,12 @@ func isCredentialHeader(name string) bool {
 	return slices.ContainsFunc(credentialHeaders, func(h string) bool { return strings.EqualFold(h, name) })
 }
 
-// strippedHeaders is the set of request headers never forwarded: the
-// always-stripped ones and the routing headers in use.
+// strippedHeaders is the set of request header names never forwarded,
+// besides the families: the credentials, strippedExact, and the routing
+// headers in use.
 func strippedHeaders(routingHeaders ...string) headerSet {
-	set := make(headerSet, len(alwaysStripped)+len(routingHeaders))
-	for _, h := range alwaysStripped {
+	set := make(headerSet, len(credentialHeaders)+len(strippedExact)+len(routingHeaders))
+	for _, h := range append(slices.Clip(credentialHeaders), strippedExact...) {
 		set[h] = true
 	}
 	for _, h := range routingHeaders {
@@ -54,8 +74,8 @@ func strippedHeaders(routingHeaders ...string) headerSet {
 }
 
 // upstreamHeader turns the app's request header into the header sent
-// upstream, in place: the stripped headers and any the Connection header
-// names are removed; the key is set per attempt by outbound.send. The
+// upstream, in place: the stripped headers and families, and any header
+// the Connection header names, are removed; the key is set per attempt by outbound.send. The
 // header is the request's own, and Caddy's logs use a copy taken before
 // the handlers run, so nothing else sees the change.
 //
@@ -74,7 +94,7 @@ func upstreamHeader(h http.Header, strip headerSet, method string) http.Header {
 		}
 	}
 	for name := range h {
-		if strip[http.CanonicalHeaderKey(name)] {
+		if canonical := http.CanonicalHeaderKey(name); strip[canonical] || inStrippedFamily(canonical) {
 			delete(h, name)
 		}
 	}

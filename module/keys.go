@@ -284,3 +284,18 @@ func activeKey(keys []*key) *key {
 	}
 	return nil
 }
+
+// condemnsKey reports the upstream error codes of a 401 that are the key's
+// own fault, so that the request is sent again with the next key and this
+// one is tried last: an unknown, disabled or expired key, or a key whose
+// signing does not match (a signed key sent unsigned, or signed with the
+// wrong secret). Every other 401 (a JWT-only endpoint, an address not
+// allowed, an account suspended) would answer the same whatever the key,
+// and is passed to the app.
+func condemnsKey(errorCode string) bool {
+	switch errorCode {
+	case "INVALID_API_KEY", "API_KEY_INACTIVE", "API_KEY_EXPIRED", "SIGNATURE_REQUIRED", "INVALID_SIGNATURE":
+		return true
+	}
+	return false
+}

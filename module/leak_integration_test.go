@@ -55,7 +55,7 @@ func TestNoKeyLeaks(t *testing.T) {
 		format filter {
 			wrap json
 			fields {
-				request>headers>X-Api-Key delete
+` + documentedLogFilter(t) + `
 			}
 		}
 	}
@@ -84,6 +84,7 @@ func TestNoKeyLeaks(t *testing.T) {
 		{WorkspaceID: 18, ResetAfterHeaders: true, Times: 1},
 		{WorkspaceID: 18, CloseAfterRead: true, Times: 1},
 		{WorkspaceID: 18, RedirectTo: "http://127.0.0.1:1/", Times: 1},
+		{WorkspaceID: 18, EchoKeyIn: "X-Api-Key", Times: 1},
 	} {
 		sc.fake.Inject(f)
 		send("X-Tenant: acme")
@@ -142,4 +143,21 @@ func TestNoKeyLeaks(t *testing.T) {
 	if reqs := sc.fake.Requests(); len(reqs) == 0 || !strings.Contains(fmt.Sprint(reqs[0].Header), reqs[0].Key[:8]) {
 		t.Error("the upstream's record should hold the key it received")
 	}
+}
+
+// documentedLogFilter returns the fields of the access-log filter that
+// docs/security.md recommends, so that the test checks the filter the docs
+// give.
+func documentedLogFilter(t *testing.T) string {
+	t.Helper()
+	doc, err := os.ReadFile("../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "\t\tfields {\n")
+	fields, _, ok2 := strings.Cut(after, "\t\t}\n")
+	if !ok || !ok2 || !strings.Contains(fields, "X-Api-Key delete") {
+		t.Fatal("docs/security.md has no access-log filter with a fields block")
+	}
+	return fields
 }

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -32,12 +31,20 @@ type liveConfig struct {
 	logger     atomic.Pointer[zap.Logger]
 	lastReload atomic.Pointer[reloadStatus]
 	stats      *configStats
+	bodies     bodyBudget // request bodies held in memory, across snapshots
 	watcher    *watcher
 
 	mu        sync.Mutex    // serialises reloads
 	ctx       caddy.Context // of the newest config that loaded successfully; guarded by mu
 	lastError string        // of the last rejected reload, reported once; guarded by mu
-	now       func() time.Time
+	// rejected is the digest of the last config file content that did not
+	// compile, and why: the periodic check meets an unchanged bad file
+	// again and again, and it is not parsed again. Guarded by mu.
+	rejected struct {
+		sum [sha256.Size]byte
+		err error
+	}
+	now func() time.Time
 }
 
 // reloadStatus is the outcome of the last reload attempt that found a change.
@@ -180,11 +187,14 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 // load builds the snapshot for the files as they are now; nil (and no
 // error) if they hold what prev was built from.
 func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*snapshot, []string, error) {
-	raw, err := os.ReadFile(lc.path)
+	raw, err := readConfigFile(lc.path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading config file: %w", err)
+		return nil, nil, err
 	}
 	sum := sha256.Sum256(raw)
+	if lc.rejected.err != nil && sum == lc.rejected.sum {
+		return nil, nil, lc.rejected.err
+	}
 	var pl *plan
 	var prevKeys *keyLoad
 	if prev != nil {
@@ -195,6 +205,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	}
 	if pl == nil {
 		if pl, err = parseConfig(raw, lc.environ); err != nil {
+			lc.rejected.sum, lc.rejected.err = sum, err
 			return nil, nil, err
 		}
 	}

@@ -3,6 +3,7 @@ package restlink
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"reflect"
@@ -58,11 +59,32 @@ func LoadConfig(path string, environ Environ) (*Config, error) {
 
 // loadPlan reads and compiles the config file at path.
 func loadPlan(path string, environ Environ) (*plan, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(raw, environ)
+}
+
+// maxConfigBytes bounds the config file: a config with 10,000 workspaces,
+// each with its keys and policy, is a few MiB.
+const maxConfigBytes = 16 << 20
+
+// readConfigFile reads the config file, refusing one over maxConfigBytes.
+func readConfigFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config file: %w", err)
 	}
-	return parseConfig(raw, environ)
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config file: %w", err)
+	}
+	if len(raw) > maxConfigBytes {
+		return nil, fmt.Errorf("reading config file: larger than %d MiB", maxConfigBytes>>20)
+	}
+	return raw, nil
 }
 
 // parseConfig decodes config file bytes and compiles them.

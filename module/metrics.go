@@ -29,6 +29,16 @@ type workspaceStats struct {
 	keyFailovers    atomic.Uint64
 	keyLoadFailures atomic.Uint64
 	breakerChanges  [3]atomic.Uint64 // index: the gobreaker.State entered
+	upstreamErrors  [len(upstreamFailures)]atomic.Uint64
+}
+
+// countUpstreamFailure counts a failed round trip by its reason.
+func (s *workspaceStats) countUpstreamFailure(reason string) {
+	for i, r := range upstreamFailures {
+		if r == reason {
+			s.upstreamErrors[i].Add(1)
+		}
+	}
 }
 
 // countRequest counts an answered request under its status class.
@@ -101,6 +111,7 @@ var (
 	descBreakerChanges  = newDesc("breaker_transitions_total", "Circuit breaker state changes, by workspace and new state.", "workspace", "state")
 	descReloads         = newDesc("config_reloads_total", "Config and key reloads that changed something (success) or were rejected (failure).", "result")
 	descRejections      = newDesc("rejections_total", "Requests answered with a sidecar error, by error_code.", "error_code")
+	descUpstreamErrors  = newDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
 // newDesc describes a metric of the sidecar's namespace.
@@ -145,7 +156,7 @@ func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
-		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections} {
+		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors} {
 		ch <- d
 	}
 }
@@ -195,6 +206,7 @@ type scraped struct {
 	keyFailovers    uint64
 	keyLoadFailures uint64
 	breakerChanges  [3]uint64
+	upstreamErrors  [len(upstreamFailures)]uint64
 	breakerState    gobreaker.State
 	hasBreaker      bool
 	keyAge          float64 // NaN: no usable key
@@ -223,6 +235,9 @@ func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64
 	v.keyLoadFailures += s.keyLoadFailures.Load()
 	for i := range s.breakerChanges {
 		v.breakerChanges[i] += s.breakerChanges[i].Load()
+	}
+	for i := range s.upstreamErrors {
+		v.upstreamErrors[i] += s.upstreamErrors[i].Load()
 	}
 	if b != nil {
 		v.hasBreaker = true
@@ -253,6 +268,9 @@ func (sc *scrape) emit(ch chan<- prometheus.Metric) {
 			if n > 0 {
 				ch <- prometheus.MustNewConstMetric(descBreakerChanges, prometheus.CounterValue, float64(n), name, gobreaker.State(state).String())
 			}
+		}
+		for i, reason := range upstreamFailures {
+			ch <- prometheus.MustNewConstMetric(descUpstreamErrors, prometheus.CounterValue, float64(v.upstreamErrors[i]), name, reason)
 		}
 		if v.hasBreaker {
 			ch <- prometheus.MustNewConstMetric(descBreakerState, prometheus.GaugeValue, float64(v.breakerState), name)

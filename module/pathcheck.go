@@ -1,6 +1,9 @@
 package restlink
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // splitTarget splits a raw request target into its path and query, as the
 // client wrote them. An absolute-form target (http://host/path) gives its
@@ -23,53 +26,116 @@ func splitTarget(target string) (path, query string, ok bool) {
 	return path, query, true
 }
 
-// checkPath decides whether a raw path is canonical, so that the sidecar,
-// its allow list and the upstream cannot read it differently. It refuses
-// dot segments ("..", ".", also before a ";"), empty segments ("//";
-// a trailing "/" is fine), backslashes, control characters, and
-// percent-escapes that are malformed, needless (an unreserved character
-// such as %2e or %61) or that hide a separator (%2f, %5c, %25, controls).
-// It returns "" for a canonical path, else the reason.
-func checkPath(path string) string {
-	if path == "" || path[0] != '/' {
-		return "the path must start with /"
+// canonicalPath decides whether a raw request path is safe to route and
+// forward, and returns its canonical form, the one form that the tenant
+// prefix, the allow list and the upstream all see. The rule:
+//
+//   - Percent-escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) are
+//     decoded, as RFC 3986 section 6.2.2.2 allows (%7E from Java's
+//     URLEncoder becomes ~), and the hex digits of the other escapes are
+//     upper-cased (section 6.2.2.1). Nothing else changes: sub-delimiters,
+//     other escapes and raw UTF-8 stay as the app sent them.
+//   - Refused: a path not starting with /; an empty segment (//; a
+//     trailing / is fine); a segment that, percent-decoded and cut at its
+//     first ";", is made of dots and spaces only (".", "..", "..%3B",
+//     "..%20", "%2e%2e;x"); escapes of a separator or of the escape
+//     character itself (%2F, %5C, %25); backslashes; control characters,
+//     raw or escaped; malformed escapes; and a segment whose decoded bytes
+//     are not valid UTF-8 (overlong forms such as %c0%ae, which some
+//     decoders read as ".").
+//
+// It returns the canonical path and "", or "" and the reason for refusing.
+func canonicalPath(raw string) (canon, reason string) {
+	if raw == "" || raw[0] != '/' {
+		return "", "the path must start with /"
 	}
-	segStart := 1
-	for i := 1; i <= len(path); i++ {
-		if i == len(path) || path[i] == '/' {
-			seg := path[segStart:i]
-			if seg == "" && i < len(path) {
-				return "the path has an empty segment (//)"
+	var out []byte    // the canonical form once it differs from raw; nil until then
+	var seg [256]byte // the current segment, decoded, for the UTF-8 and dot checks
+	decoded := seg[:0]
+	needsUTF8 := false
+	for i := 1; i <= len(raw); i++ {
+		if i == len(raw) || raw[i] == '/' {
+			if len(decoded) == 0 && i < len(raw) {
+				return "", "the path has an empty segment (//)"
 			}
-			if name, _, _ := strings.Cut(seg, ";"); name == "." || name == ".." {
-				return "the path has a dot segment (. or ..)"
+			if isDotSegment(decoded) {
+				return "", "the path has a dot segment (. or .., also when percent-encoded or followed by ; or spaces)"
 			}
-			segStart = i + 1
+			if needsUTF8 && !utf8.Valid(decoded) {
+				return "", "the path has bytes that are not valid UTF-8 (such as an overlong %c0%ae)"
+			}
+			decoded, needsUTF8 = seg[:0], false
+			if out != nil && i < len(raw) {
+				out = append(out, '/')
+			}
 			continue
 		}
-		switch c := path[i]; {
+		switch c := raw[i]; {
 		case c == '\\':
-			return "the path has a backslash"
+			return "", "the path has a backslash"
 		case c < 0x20 || c == 0x7f:
-			return "the path has a control character"
+			return "", "the path has a control character"
 		case c == '%':
-			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
-				return "the path has a malformed percent-escape"
+			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+				return "", "the path has a malformed percent-escape"
 			}
-			d := unhex(path[i+1])<<4 | unhex(path[i+2])
+			d := unhex(raw[i+1])<<4 | unhex(raw[i+2])
 			switch {
-			case isUnreserved(d):
-				return "the path percent-encodes a character that needs no encoding (such as %2e for .)"
 			case d == '/' || d == '\\' || d == '%':
-				return "the path percent-encodes a separator (%2f, %5c or %25)"
+				return "", "the path percent-encodes a separator (%2F, %5C or %25)"
 			case d < 0x20 || d == 0x7f:
-				return "the path percent-encodes a control character"
+				return "", "the path percent-encodes a control character"
+			}
+			decoded = append(decoded, d)
+			needsUTF8 = needsUTF8 || d >= 0x80
+			canonical := isUnreserved(d) || isLowerHex(raw[i+1]) || isLowerHex(raw[i+2])
+			if canonical && out == nil {
+				out = append(make([]byte, 0, len(raw)), raw[:i]...)
+			}
+			if out != nil {
+				if isUnreserved(d) {
+					out = append(out, d)
+				} else {
+					out = append(out, '%', upperHex[d>>4], upperHex[d&15])
+				}
 			}
 			i += 2
+		default:
+			decoded = append(decoded, c)
+			needsUTF8 = needsUTF8 || c >= 0x80
+			if out != nil {
+				out = append(out, c)
+			}
 		}
 	}
-	return ""
+	if out == nil {
+		return raw, ""
+	}
+	return string(out), ""
 }
+
+// isDotSegment reports a decoded segment whose name (before its first ";")
+// is made of dots and spaces only, with at least one dot: what some server
+// or other reads as a "." or ".." segment.
+func isDotSegment(seg []byte) bool {
+	dots := 0
+	for _, c := range seg {
+		switch c {
+		case '.':
+			dots++
+		case ' ':
+		case ';':
+			return dots > 0
+		default:
+			return false
+		}
+	}
+	return dots > 0
+}
+
+const upperHex = "0123456789ABCDEF"
+
+func isLowerHex(c byte) bool { return c >= 'a' && c <= 'f' }
 
 func isHex(c byte) bool {
 	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
@@ -86,7 +152,7 @@ func unhex(c byte) byte {
 }
 
 // isUnreserved reports RFC 3986 unreserved characters: they never need
-// percent-encoding, so an escaped one can only be an attempt to disguise.
+// percent-encoding, so an escaped one means the same as the character.
 func isUnreserved(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
 }

@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSplitTarget(t *testing.T) {
@@ -28,81 +29,104 @@ func TestSplitTarget(t *testing.T) {
 	}
 }
 
-func TestCheckPath(t *testing.T) {
+func TestCanonicalPath(t *testing.T) {
 	for _, tc := range []struct {
-		path string
-		ok   bool
+		path, want string // want "": refused
 	}{
-		{"/", true},
-		{"/api/v1/sms/send", true},
-		{"/api/v1/sms/", true},
-		{"/t/acme/api/v1/sms/send", true},
-		{"/api/v1/messages/%20x", true},
-		{"/api/v1/%C3%A9", true},
-		{"/api/v1/a;b", true},
-		{"/api/v1/..a/b.", true},
-		{"/api/v1/...", true},
-		{"", false},
-		{"api/v1", false},
-		{"//api/v1", false},
-		{"/api//v1", false},
-		{"/api/../user/workspaces", false},
-		{"/api/./v1", false},
-		{"/api/v1/..", false},
-		{"/api/v1/.", false},
-		{"/api/..;x/v1", false},
-		{"/api/.;x/v1", false},
-		{"/api/%2e%2e/v1", false},
-		{"/api/%2E%2E/v1", false},
-		{"/api/.%2e/v1", false},
-		{"/api/%2e/v1", false},
-		{"/t%2Facme/x", false},
-		{"/t%2facme/x", false},
-		{"/t/acme%5cx", false},
-		{"/t/acme\\..\\x", false},
-		{"/api/%252e%252e/v1", false},
-		{"/api/%61pi", false},
-		{"/api/%7e", false},
-		{"/api/%00", false},
-		{"/api/%0a", false},
-		{"/api/\x00", false},
-		{"/api/\x7f", false},
-		{"/api/%", false},
-		{"/api/%4", false},
-		{"/api/%zz", false},
+		{"/", "/"},
+		{"/api/v1/sms/send", "/api/v1/sms/send"},
+		{"/api/v1/sms/", "/api/v1/sms/"},
+		{"/t/acme/api/v1/sms/send", "/t/acme/api/v1/sms/send"},
+		{"/api/v1/messages/%20x", "/api/v1/messages/%20x"},
+		{"/api/v1/%C3%A9", "/api/v1/%C3%A9"},
+		{"/api/v1/%c3%a9", "/api/v1/%C3%A9"},
+		{"/api/v1/é", "/api/v1/é"},
+		{"/api/v1/a;b", "/api/v1/a;b"},
+		{"/api/v1/..a/b.", "/api/v1/..a/b."},
+		{"/api/v1/a..", "/api/v1/a.."},
+		{"/api/%61pi", "/api/api"},
+		{"/api/%7e/%7E", "/api/~/~"},
+		{"/api/a%2Db%5f", "/api/a-b_"},
+		{"/api/v1/sms/..%3B|/admin", ""},
+		{"/api/v1/sms/%3B|^{\"/x", "/api/v1/sms/%3B|^{\"/x"},
+		{"/api/v1/sms/%3b%3d%26%40%2b", "/api/v1/sms/%3B%3D%26%40%2B"},
+		{"/api/v1/sms/(a)!*'[b]", "/api/v1/sms/(a)!*'[b]"},
+		{"", ""},
+		{"api/v1", ""},
+		{"//api/v1", ""},
+		{"/api//v1", ""},
+		{"/api/../user/workspaces", ""},
+		{"/api/./v1", ""},
+		{"/api/v1/..", ""},
+		{"/api/v1/.", ""},
+		{"/api/v1/...", ""},
+		{"/api/..;x/v1", ""},
+		{"/api/.;x/v1", ""},
+		{"/api/..%3B/..%3B/user/workspaces", ""},
+		{"/api/..%3b/v1", ""},
+		{"/api/..%20/v1", ""},
+		{"/api/%20..%20/v1", ""},
+		{"/api/%c0%ae%c0%ae/v1", ""},
+		{"/api/%C0%AE/v1", ""},
+		{"/api/%ff/v1", ""},
+		{"/api/\xff/v1", ""},
+		{"/api/%2e%2e/v1", ""},
+		{"/api/%2E%2E/v1", ""},
+		{"/api/.%2e/v1", ""},
+		{"/api/%2e/v1", ""},
+		{"/t%2Facme/x", ""},
+		{"/t%2facme/x", ""},
+		{"/t/acme%5cx", ""},
+		{"/t/acme\\..\\x", ""},
+		{"/api/%252e%252e/v1", ""},
+		{"/api/%00", ""},
+		{"/api/%0a", ""},
+		{"/api/\x00", ""},
+		{"/api/\x7f", ""},
+		{"/api/%", ""},
+		{"/api/%4", ""},
+		{"/api/%zz", ""},
 	} {
-		reason := checkPath(tc.path)
-		if (reason == "") != tc.ok {
-			t.Errorf("checkPath(%q) = %q, want ok=%v", tc.path, reason, tc.ok)
+		got, reason := canonicalPath(tc.path)
+		if got != tc.want || (reason == "") != (tc.want != "") {
+			t.Errorf("canonicalPath(%q) = %q, %q; want %q", tc.path, got, reason, tc.want)
 		}
 	}
 }
 
-// FuzzCheckPath checks the property the sidecar relies on: a path that
-// passes has the same segments whether it is read raw or decoded, so the
-// tenant prefix, the allow list and the upstream cannot disagree.
-func FuzzCheckPath(f *testing.F) {
+// FuzzCanonicalPath checks the properties the sidecar relies on for a path
+// it accepts: its canonical form is canonical (canonicalising it again
+// changes nothing); decoding it changes no segment boundary; and no
+// segment decodes to a dot segment, a backslash, a %, a control character
+// or invalid UTF-8. So the tenant prefix, the allow list and the upstream
+// cannot read it differently.
+func FuzzCanonicalPath(f *testing.F) {
 	for _, seed := range []string{
 		"/api/v1/sms/send", "/t/acme/api/v1/sms/send", "/a/../b", "/a/%2e%2e/b", "/a%2fb", "//a",
-		"/a/%252e", "/a;b/..;c", "/%41", "/a\\b", "/é/%C3%A9", "/a/", "/",
+		"/a/%252e", "/a;b/..;c", "/%41", "/a\\b", "/é/%C3%A9", "/a/", "/", "/a/..%3B/b", "/%c0%ae",
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
-		if checkPath(path) != "" {
+		canon, reason := canonicalPath(path)
+		if reason != "" {
 			return
 		}
-		decoded, err := url.PathUnescape(path)
-		if err != nil {
-			t.Fatalf("accepted %q, which does not decode: %v", path, err)
+		if again, reason := canonicalPath(canon); again != canon || reason != "" {
+			t.Fatalf("canonical form %q of %q is not canonical: %q %q", canon, path, again, reason)
 		}
-		raw, dec := strings.Split(path, "/"), strings.Split(decoded, "/")
+		decoded, err := url.PathUnescape(canon)
+		if err != nil {
+			t.Fatalf("accepted %q, whose canonical form %q does not decode: %v", path, canon, err)
+		}
+		raw, dec := strings.Split(canon, "/"), strings.Split(decoded, "/")
 		if len(raw) != len(dec) {
 			t.Fatalf("accepted %q: decoding changes its segments to %q", path, decoded)
 		}
 		for i, seg := range dec {
 			name, _, _ := strings.Cut(seg, ";")
-			if name == "." || name == ".." || strings.ContainsAny(seg, "\\%\x00") || (seg == "" && i > 0 && i < len(dec)-1) {
+			if strings.Trim(name, ". ") == "" && strings.Contains(name, ".") || strings.ContainsAny(seg, "\\%\x00") ||
+				(seg == "" && i > 0 && i < len(dec)-1) || !utf8.ValidString(seg) {
 				t.Fatalf("accepted %q: decoded segment %d is %q", path, i, seg)
 			}
 		}

@@ -139,10 +139,11 @@ func parsePathPrefix(tmpl string) (string, error) {
 	if strings.ContainsAny(literal, "{}*%") {
 		return "", errors.New("only the last segment may be a placeholder, and it must be {tenant}")
 	}
-	if reason := checkPath(literal + "/"); reason != "" {
+	canon, reason := canonicalPath(literal + "/")
+	if reason != "" {
 		return "", errors.New(reason)
 	}
-	return literal + "/", nil
+	return canon, nil
 }
 
 // route picks the workspace for a request whose raw path has passed

@@ -150,7 +150,8 @@ func FuzzRoute(f *testing.F) {
 	f.Add("/t/initech", "", "20", "initech")
 	f.Add("/t//x", "ACME", "0018", "acme")
 	f.Fuzz(func(t *testing.T, path, tenant, wsID, pinned string) {
-		if checkPath(path) != "" {
+		path, reason := canonicalPath(path)
+		if reason != "" {
 			return
 		}
 		h := http.Header{}

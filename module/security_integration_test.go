@@ -72,7 +72,7 @@ func TestHostileRequests(t *testing.T) {
 		{"absolute-form to a foreign host", "", post("http://evil.example:" + sitePort + "/api/v1/sms/send"), 421, "MISDIRECTED_HOST"},
 		{"origin", "", post("/api/v1/sms/send", "Origin: http://localhost:3000"), 403, "BROWSER_REQUEST_REJECTED"},
 		{"cross-site fetch", "", post("/api/v1/sms/send", "Sec-Fetch-Site: cross-site"), 403, "BROWSER_REQUEST_REJECTED"},
-		{"no-cors fetch", "", post("/api/v1/sms/send", "Sec-Fetch-Mode: no-cors"), 403, "BROWSER_REQUEST_REJECTED"},
+		{"same-origin fetch", "", post("/api/v1/sms/send", "Sec-Fetch-Site: same-origin", "Sec-Fetch-Mode: cors"), 403, "BROWSER_REQUEST_REJECTED"},
 		{"untrusted client address", "127.0.0.2", post("/api/v1/sms/send"), 403, "CLIENT_NOT_TRUSTED"},
 		{"announced body too large", "", "POST /api/v1/sms/send HTTP/1.1\r\nHost: localhost\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n", 413, "BODY_TOO_LARGE"},
 		{"chunked body too large", "", "POST /api/v1/sms/send HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
@@ -96,6 +96,7 @@ func TestHostileRequests(t *testing.T) {
 		{"absolute-form to another local listener", post("http://" + otherHost + "/api/v1/sms/send")},
 		{"X-Forwarded-Host", post("/api/v1/sms/send", "X-Forwarded-Host: "+otherHost, "X-Forwarded-Proto: https", "Forwarded: host="+otherHost)},
 		{"method override", post("/api/v1/sms/send", "X-HTTP-Method-Override: DELETE")},
+		{"Sec-Fetch-Mode alone, as Node's fetch sends it", post("/api/v1/sms/send", "Sec-Fetch-Mode: cors")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc.fake.Reset()

@@ -33,7 +33,7 @@ func (StatusHandler) CaddyModule() caddy.ModuleInfo {
 // ServeHTTP writes the status document.
 func (s *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	snap := s.live.current.Load()
-	if rj := snap.client.check(r); rj != nil {
+	if rj := snap.client.checkPeer(r); rj != nil {
 		writeRejection(w, rj)
 		return nil
 	}

@@ -13,6 +13,15 @@ import (
 // took well over 100 ms to parse, most of it comparing keys. This parser
 // reads the document as a yaml.Node tree, which is linear, and builds the
 // map itself, still refusing duplicate keys.
+//
+// It also refuses what a config file has no use for and what could hurt:
+//   - anchors and aliases (&name, *name): an alias that refers to itself
+//     recurses without end, and a few hundred bytes of nested aliases
+//     ("billion laughs") expand to gigabytes;
+//   - null values (a key with nothing after it, such as a section whose
+//     entries are all commented out): a null list would otherwise mean
+//     "not set", and for a list that restricts (allow, countries) that
+//     silently means "everything". Remove the key to get its default.
 type yamlParser struct{}
 
 // Unmarshal parses a YAML document whose top level is a mapping.
@@ -21,17 +30,14 @@ func (yamlParser) Unmarshal(b []byte) (map[string]any, error) {
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, err
 	}
-	if doc.Kind == 0 {
-		return map[string]any{}, nil // an empty file
+	if doc.Kind == 0 || len(doc.Content) == 0 || doc.Content[0].Tag == "!!null" {
+		return map[string]any{}, nil // an empty file, or only comments
 	}
 	v, err := nodeValue(&doc)
 	if err != nil {
 		return nil, err
 	}
-	switch m := v.(type) {
-	case nil:
-		return map[string]any{}, nil // only comments, or null
-	case map[string]any:
+	if m, ok := v.(map[string]any); ok {
 		return m, nil
 	}
 	return nil, errors.New("the file must hold a YAML mapping (setting: value)")
@@ -45,15 +51,18 @@ func (yamlParser) Marshal(m map[string]any) ([]byte, error) {
 // nodeValue converts a node to the values koanf expects: map[string]any,
 // []any and scalars resolved as yaml.v3 resolves them.
 func nodeValue(n *yaml.Node) (any, error) {
+	if n.Anchor != "" {
+		return nil, fmt.Errorf("line %d: anchors (&name) are not supported; write each value out", n.Line)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil, nil
-		}
 		return nodeValue(n.Content[0])
 	case yaml.AliasNode:
-		return nodeValue(n.Alias)
+		return nil, fmt.Errorf("line %d: aliases (*name) are not supported; write the value out", n.Line)
 	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return nil, fmt.Errorf("line %d: a value is missing (null); remove the key to use its default, or give it a value", n.Line)
+		}
 		var v any
 		if err := n.Decode(&v); err != nil {
 			return nil, fmt.Errorf("line %d: %w", n.Line, err)
