@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DefaultProbeInterval is how often, by default, a Fallback asks a shared
+// store that went down whether it is back.
+const DefaultProbeInterval = 500 * time.Millisecond
+
+// OnError is what a Fallback does with admissions while its shared store
+// is unavailable.
+type OnError int
+
+// OnError values.
+const (
+	// OnErrorLocal admits against the local store, each limit divided by
+	// the fleet size (the zero value).
+	OnErrorLocal OnError = iota
+	// OnErrorRefuse refuses admissions (and markers) with an error that
+	// wraps ErrUnavailable.
+	OnErrorRefuse
+)
+
+// String returns the mode as it is configured: "local" or "refuse".
+func (m OnError) String() string {
+	switch m {
+	case OnErrorLocal:
+		return "local"
+	case OnErrorRefuse:
+		return "refuse"
+	}
+	return fmt.Sprintf("on_error(%d)", int(m))
+}
+
+// SharedStore is a store shared by a fleet, which a Fallback can probe.
+// Redis is one.
+type SharedStore interface {
+	Store
+	// Ping reports whether the store answers.
+	Ping(ctx context.Context) error
+}
+
+// FallbackOptions tunes a Fallback. The zero value falls back locally for
+// a fleet of one.
+type FallbackOptions struct {
+	// Mode is what admissions do while the shared store is down.
+	Mode OnError
+	// FleetSize is how many sidecars share the limits: while it serves
+	// from the local store, each sidecar takes its share, Max and Burst
+	// divided by it (rounded up) and pacing intervals multiplied by it.
+	// Less than 1 means 1.
+	FleetSize int
+	// ProbeInterval is how often the shared store is pinged while it is
+	// down. Default: 500ms.
+	ProbeInterval time.Duration
+	// OnChange, if set, is called once when the shared store goes down
+	// (with the error that showed it) and once when it is back (with a
+	// nil error), never twice in a row with the same availability. It is
+	// called from the request or probe that saw the change and must not
+	// block.
+	OnChange func(available bool, err error)
+}
+
+// FallbackStatus describes a Fallback for status pages and metrics.
+type FallbackStatus struct {
+	// Available is true while calls go to the shared store.
+	Available bool
+	// Since is when Available last changed (or the Fallback was made).
+	Since time.Time
+	// Failures counts the shared-store calls and probes that failed as
+	// unavailable; Outages counts the times it went down.
+	Failures int64
+	Outages  int64
+	// Mode is the configured on_error mode.
+	Mode OnError
+}
+
+// Fallback is a Store that uses a shared store while it answers and a
+// local one while it does not. After the first call that finds the shared
+// store unavailable, it stops trying it (no request waits for a dead
+// Redis) and probes it in the background every ProbeInterval, switching
+// back as soon as it answers.
+//
+// While the shared store is down, admissions follow Mode; Usage, Reserve
+// and ClaimSecond always use the local store, and markers use it in mode
+// local and fail in mode refuse. A Ticket is settled by the store that
+// issued it: a ticket of the shared store, while it is down, cannot be
+// settled, and Settle returns an error wrapping ErrUnavailable (its
+// charges stay, and its idempotency record reads as unknown once its
+// in-flight time is over: conservative, never a double send).
+type Fallback struct {
+	shared     SharedStore
+	local      Store
+	mode       OnError
+	fleet      int64
+	probeEvery time.Duration
+	onChange   func(bool, error)
+
+	down     atomic.Bool
+	failures atomic.Int64
+
+	// change serializes changes of availability with their OnChange
+	// calls, so that the calls come in order; mu guards the fields below
+	// it, which Status reads (OnChange may call Status).
+	change  sync.Mutex
+	mu      sync.Mutex
+	since   time.Time
+	outages int64
+	closed  bool
+
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ Store = (*Fallback)(nil)
+
+// NewFallback returns a Fallback over shared and local. Closing it closes
+// both.
+func NewFallback(shared SharedStore, local Store, opts FallbackOptions) *Fallback {
+	probe := opts.ProbeInterval
+	if probe <= 0 {
+		probe = DefaultProbeInterval
+	}
+	return &Fallback{
+		shared:     shared,
+		local:      local,
+		mode:       opts.Mode,
+		fleet:      int64(max(opts.FleetSize, 1)),
+		probeEvery: probe,
+		onChange:   opts.OnChange,
+		since:      time.Now(),
+		done:       make(chan struct{}),
+	}
+}
+
+// Status returns the Fallback's availability and counts.
+func (f *Fallback) Status() FallbackStatus {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return FallbackStatus{
+		Available: !f.down.Load(),
+		Since:     f.since,
+		Failures:  f.failures.Load(),
+		Outages:   f.outages,
+		Mode:      f.mode,
+	}
+}
+
+// unavailable reports whether a shared-store call failed as unavailable; if
+// so, it marks the store down.
+func (f *Fallback) unavailable(err error) bool {
+	if err == nil || !errors.Is(err, ErrUnavailable) {
+		return false
+	}
+	f.failures.Add(1)
+	f.markDown(err)
+	return true
+}
+
+// markDown marks the shared store down, once per outage, and starts the
+// probe.
+func (f *Fallback) markDown(err error) {
+	if f.down.Load() {
+		return // the requests that failed with the first wait for nothing
+	}
+	f.change.Lock()
+	defer f.change.Unlock()
+	f.mu.Lock()
+	if f.closed || !f.down.CompareAndSwap(false, true) {
+		f.mu.Unlock()
+		return
+	}
+	f.since = time.Now()
+	f.outages++
+	f.wg.Add(1)
+	f.mu.Unlock()
+	if f.onChange != nil {
+		f.onChange(false, err)
+	}
+	go f.probe()
+}
+
+// probe pings the shared store every probeEvery until it answers, then
+// marks it available again.
+func (f *Fallback) probe() {
+	defer f.wg.Done()
+	tick := time.NewTicker(f.probeEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-f.done:
+			return
+		case <-tick.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), f.probeEvery)
+		err := f.shared.Ping(ctx)
+		cancel()
+		if err != nil {
+			f.failures.Add(1)
+			continue
+		}
+		f.change.Lock()
+		f.mu.Lock()
+		closed := f.closed
+		if !closed {
+			f.down.Store(false)
+			f.since = time.Now()
+		}
+		f.mu.Unlock()
+		if !closed && f.onChange != nil {
+			f.onChange(true, nil)
+		}
+		f.change.Unlock()
+		return
+	}
+}
+
+// Admit admits with the shared store, or while it is down, as Mode says.
+func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
+	if !f.down.Load() {
+		d, err := f.shared.Admit(ctx, a)
+		if !f.unavailable(err) {
+			return d, err
+		}
+	}
+	if f.mode == OnErrorRefuse {
+		return Decision{}, fmt.Errorf("admitting: shared %w", ErrUnavailable)
+	}
+	if f.fleet > 1 && len(a.Limits) > 0 {
+		limits := make([]Limit, len(a.Limits))
+		for i, l := range a.Limits {
+			l.Max = ceilDiv(l.Max, f.fleet)
+			limits[i] = l
+		}
+		a.Limits = limits
+	}
+	return f.local.Admit(ctx, a)
+}
+
+// Settle settles a ticket with the store that issued it.
+func (f *Fallback) Settle(ctx context.Context, t Ticket, s Settlement) error {
+	if t.Idempotency == "" && len(t.Charges) == 0 {
+		return nil // nothing to settle, wherever it came from
+	}
+	if t.issuer == f.local {
+		return f.local.Settle(ctx, t, s)
+	}
+	if f.down.Load() {
+		return fmt.Errorf("settling: shared %w", ErrUnavailable)
+	}
+	err := f.shared.Settle(ctx, t, s)
+	f.unavailable(err)
+	return err
+}
+
+// Usage reads the shared counters, or the local ones while it is down.
+func (f *Fallback) Usage(ctx context.Context, scope string, limits []Limit, now time.Time) ([]int64, error) {
+	if !f.down.Load() {
+		v, err := f.shared.Usage(ctx, scope, limits, now)
+		if !f.unavailable(err) {
+			return v, err
+		}
+	}
+	return f.local.Usage(ctx, scope, limits, now)
+}
+
+// Reserve paces with the shared bucket, or while it is down with a local
+// one that gives this sidecar its share of the rate.
+func (f *Fallback) Reserve(ctx context.Context, p Pace, now time.Time) (time.Duration, bool, time.Duration, error) {
+	if !f.down.Load() {
+		wait, ok, retry, err := f.shared.Reserve(ctx, p, now)
+		if !f.unavailable(err) {
+			return wait, ok, retry, err
+		}
+	}
+	if f.fleet > 1 {
+		p.Interval *= time.Duration(f.fleet)
+		p.Burst = ceilDiv(max(p.Burst, 1), f.fleet)
+	}
+	return f.local.Reserve(ctx, p, now)
+}
+
+// ClaimSecond claims with the shared store, or the local one while it is
+// down.
+func (f *Fallback) ClaimSecond(ctx context.Context, key string, now time.Time, maxAhead, ttl time.Duration) (int64, bool, error) {
+	if !f.down.Load() {
+		sec, ok, err := f.shared.ClaimSecond(ctx, key, now, maxAhead, ttl)
+		if !f.unavailable(err) {
+			return sec, ok, err
+		}
+	}
+	return f.local.ClaimSecond(ctx, key, now, maxAhead, ttl)
+}
+
+// ClaimMarker claims with the shared store, or while it is down as Mode
+// says.
+func (f *Fallback) ClaimMarker(ctx context.Context, key string, pendingTTL time.Duration) (MarkerState, error) {
+	if !f.down.Load() {
+		st, err := f.shared.ClaimMarker(ctx, key, pendingTTL)
+		if !f.unavailable(err) {
+			return st, err
+		}
+	}
+	if f.mode == OnErrorRefuse {
+		return 0, fmt.Errorf("claiming marker: shared %w", ErrUnavailable)
+	}
+	return f.local.ClaimMarker(ctx, key, pendingTTL)
+}
+
+// ConfirmMarker confirms with the shared store, or while it is down as
+// Mode says.
+func (f *Fallback) ConfirmMarker(ctx context.Context, key string, ttl time.Duration) error {
+	if !f.down.Load() {
+		err := f.shared.ConfirmMarker(ctx, key, ttl)
+		if !f.unavailable(err) {
+			return err
+		}
+	}
+	if f.mode == OnErrorRefuse {
+		return fmt.Errorf("confirming marker: shared %w", ErrUnavailable)
+	}
+	return f.local.ConfirmMarker(ctx, key, ttl)
+}
+
+// ReleaseMarker releases with the shared store, or while it is down as
+// Mode says.
+func (f *Fallback) ReleaseMarker(ctx context.Context, key string) error {
+	if !f.down.Load() {
+		err := f.shared.ReleaseMarker(ctx, key)
+		if !f.unavailable(err) {
+			return err
+		}
+	}
+	if f.mode == OnErrorRefuse {
+		return fmt.Errorf("releasing marker: shared %w", ErrUnavailable)
+	}
+	return f.local.ReleaseMarker(ctx, key)
+}
+
+// Close stops the probe and closes both stores.
+func (f *Fallback) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil
+	}
+	f.closed = true
+	close(f.done)
+	f.mu.Unlock()
+	f.wg.Wait()
+	return errors.Join(f.shared.Close(), f.local.Close())
+}

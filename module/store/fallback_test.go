@@ -1,0 +1,333 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/redistest"
+)
+
+// flakyShared is a shared store that can be switched off: every call
+// fails with ErrUnavailable while it is down.
+type flakyShared struct {
+	Store
+	down  atomic.Bool
+	calls atomic.Int64
+}
+
+var errFlaky = fmt.Errorf("flaky: %w", ErrUnavailable)
+
+func (f *flakyShared) fail() error {
+	f.calls.Add(1)
+	if f.down.Load() {
+		return errFlaky
+	}
+	return nil
+}
+
+func (f *flakyShared) Ping(context.Context) error { return f.fail() }
+
+func (f *flakyShared) Admit(ctx context.Context, a Admission) (Decision, error) {
+	if err := f.fail(); err != nil {
+		return Decision{}, err
+	}
+	return f.Store.Admit(ctx, a)
+}
+
+func (f *flakyShared) Settle(ctx context.Context, t Ticket, s Settlement) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.Settle(ctx, t, s)
+}
+
+func (f *flakyShared) Reserve(ctx context.Context, p Pace, now time.Time) (time.Duration, bool, time.Duration, error) {
+	if err := f.fail(); err != nil {
+		return 0, false, 0, err
+	}
+	return f.Store.Reserve(ctx, p, now)
+}
+
+func (f *flakyShared) ClaimSecond(ctx context.Context, key string, now time.Time, ahead, ttl time.Duration) (int64, bool, error) {
+	if err := f.fail(); err != nil {
+		return 0, false, err
+	}
+	return f.Store.ClaimSecond(ctx, key, now, ahead, ttl)
+}
+
+func (f *flakyShared) ClaimMarker(ctx context.Context, key string, ttl time.Duration) (MarkerState, error) {
+	if err := f.fail(); err != nil {
+		return 0, err
+	}
+	return f.Store.ClaimMarker(ctx, key, ttl)
+}
+
+// changes records OnChange calls.
+type changes struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (c *changes) record(available bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.events = append(c.events, fmt.Sprintf("%v:%v", available, errors.Is(err, ErrUnavailable)))
+}
+
+func (c *changes) get() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]string(nil), c.events...)
+}
+
+// waitAvailable waits until f is available again, at most limit.
+func waitAvailable(t *testing.T, f *Fallback, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for !f.Status().Available {
+		if time.Since(start) > limit {
+			t.Fatalf("the shared store was not used again within %v", limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// TestFallbackModes checks what each mode does while the shared store is
+// down, and the switch back.
+func TestFallbackModes(t *testing.T) {
+	ctx := context.Background()
+	limit := Limit{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute}
+	pace := Pace{Key: "acct", Interval: 100 * time.Millisecond, Burst: 2, MaxWait: time.Second}
+
+	t.Run("local", func(t *testing.T) {
+		shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+		var ch changes
+		f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3, ProbeInterval: 10 * time.Millisecond, OnChange: ch.record})
+		defer f.Close()
+
+		before := admit(t, f, Admission{Scope: "acme", Limits: []Limit{limit}, Charge: true, Now: base})
+		shared.down.Store(true)
+
+		// Admission: the first call finds the store down and is served
+		// locally, with the limit divided by the fleet size: ceil(10/3) = 4.
+		admitted := 0
+		for range 6 {
+			if d := admit(t, f, Admission{Scope: "acme", Limits: []Limit{limit}, Charge: true, Now: base}); d.Verdict == Admitted {
+				admitted++
+			}
+		}
+		if admitted != 4 {
+			t.Errorf("admitted %d locally, want 4 (a third of 10, rounded up)", admitted)
+		}
+		if st := f.Status(); st.Available || st.Outages != 1 || st.Failures < 1 || st.Mode != OnErrorLocal {
+			t.Errorf("status while down %+v", st)
+		}
+		callsWhileDown := shared.calls.Load()
+		admit(t, f, Admission{Scope: "acme", Limits: []Limit{limit}, Charge: true, Now: base})
+		if shared.calls.Load() > callsWhileDown+1 { // the probe may have run meanwhile
+			t.Error("a request tried the shared store while it was marked down")
+		}
+
+		// Pacing: the interval is multiplied by 3 and the burst divided.
+		waits := []time.Duration{}
+		for range 2 {
+			w, ok, _, err := f.Reserve(ctx, pace, base)
+			if err != nil || !ok {
+				t.Fatal(ok, err)
+			}
+			waits = append(waits, w)
+		}
+		if waits[0] != 0 || waits[1] != 300*time.Millisecond {
+			t.Errorf("local waits %v, want [0 300ms]", waits)
+		}
+		if _, ok, err := f.ClaimSecond(ctx, "sig", base, time.Second, time.Minute); !ok || err != nil {
+			t.Errorf("ClaimSecond while down: %v %v", ok, err)
+		}
+		if st, err := f.ClaimMarker(ctx, "evt", time.Minute); err != nil || st != MarkerNew {
+			t.Errorf("ClaimMarker while down: %v %v", st, err)
+		}
+		if err := f.ConfirmMarker(ctx, "evt", time.Hour); err != nil {
+			t.Errorf("ConfirmMarker while down: %v", err)
+		}
+		if err := f.Settle(ctx, before.Ticket, Settlement{Refund: true}); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("settling a shared ticket while down: %v, want ErrUnavailable", err)
+		}
+		local := admit(t, f, Admission{Scope: "other", Limits: []Limit{limit}, Charge: true, Now: base})
+
+		shared.down.Store(false)
+		waitAvailable(t, f, 2*time.Second)
+		if err := f.Settle(ctx, local.Ticket, Settlement{Refund: true}); err != nil {
+			t.Errorf("settling a local ticket after recovery: %v", err)
+		}
+		if err := f.Settle(ctx, before.Ticket, Settlement{Refund: true}); err != nil {
+			t.Errorf("settling a shared ticket after recovery: %v", err)
+		}
+		if got := usage(t, f, "acme", []Limit{limit}, base); got[0] != 0 {
+			t.Errorf("shared counter %d after the refund, want 0", got[0])
+		}
+		if got, want := ch.get(), []string{"false:true", "true:false"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("OnChange calls %v, want %v", got, want)
+		}
+	})
+
+	t.Run("refuse", func(t *testing.T) {
+		shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+		f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{Mode: OnErrorRefuse, ProbeInterval: time.Hour})
+		defer f.Close()
+		shared.down.Store(true)
+		for i := range 2 { // the call that finds it down, and one after
+			_, err := f.Admit(ctx, Admission{Scope: "acme", Limits: []Limit{limit}, Charge: true, Now: base})
+			if !errors.Is(err, ErrUnavailable) {
+				t.Errorf("Admit %d: %v, want ErrUnavailable", i, err)
+			}
+		}
+		if _, ok, _, err := f.Reserve(ctx, pace, base); err != nil || !ok {
+			t.Errorf("Reserve falls back in mode refuse too: %v %v", ok, err)
+		}
+		if _, ok, err := f.ClaimSecond(ctx, "sig", base, time.Second, time.Minute); err != nil || !ok {
+			t.Errorf("ClaimSecond falls back in mode refuse too: %v %v", ok, err)
+		}
+		if _, err := f.ClaimMarker(ctx, "evt", time.Minute); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("ClaimMarker: %v, want ErrUnavailable", err)
+		}
+		if err := f.ConfirmMarker(ctx, "evt", time.Minute); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("ConfirmMarker: %v, want ErrUnavailable", err)
+		}
+		if err := f.ReleaseMarker(ctx, "evt"); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("ReleaseMarker: %v, want ErrUnavailable", err)
+		}
+		if st := f.Status(); st.Mode != OnErrorRefuse || st.Mode.String() != "refuse" {
+			t.Errorf("mode %v", st.Mode)
+		}
+	})
+
+	t.Run("other_errors_pass_through", func(t *testing.T) {
+		shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+		f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{})
+		defer f.Close()
+		if _, err := f.Admit(ctx, Admission{Limits: []Limit{limit}}); err == nil || errors.Is(err, ErrUnavailable) {
+			t.Errorf("a bad admission: %v", err)
+		}
+		if !f.Status().Available {
+			t.Error("a bad admission marked the shared store down")
+		}
+	})
+}
+
+// TestFallbackRedisOutage kills Redis under load: in mode local no
+// error reaches the callers (but for settling shared tickets), OnChange
+// is called once each way, and the shared store is used again within
+// 2 s of Redis's return.
+func TestFallbackRedisOutage(t *testing.T) {
+	srv := redistest.Start(t)
+	shared := newRedis(t, RedisOptions{URL: srv.URL})
+	var ch changes
+	f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3, OnChange: ch.record})
+	defer f.Close()
+
+	var stop atomic.Bool
+	var calls atomic.Int64
+	errs := make(chan error, 100)
+	report := func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			ctx := context.Background()
+			for i := 0; !stop.Load(); i++ {
+				now := time.Now()
+				key := strconv.Itoa(w) + ":" + strconv.Itoa(i)
+				d, err := f.Admit(ctx, Admission{
+					Scope:       "acme",
+					Idempotency: &IdempotencyClaim{Key: "acme:" + key, TTL: time.Minute},
+					Limits:      []Limit{{Key: "rate:acme", Cost: 1, Max: 1 << 40, Window: time.Minute}},
+					Charge:      true,
+					Now:         now,
+				})
+				if err != nil {
+					report(fmt.Errorf("Admit: %w", err))
+					continue
+				}
+				if err := f.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 202}, TTL: time.Minute}); err != nil && !errors.Is(err, ErrUnavailable) {
+					report(fmt.Errorf("Settle: %w", err))
+				}
+				if _, _, _, err := f.Reserve(ctx, Pace{Key: "acct", Interval: time.Microsecond, MaxWait: time.Second}, now); err != nil {
+					report(fmt.Errorf("Reserve: %w", err))
+				}
+				if _, _, err := f.ClaimSecond(ctx, key, now, time.Second, time.Minute); err != nil {
+					report(fmt.Errorf("ClaimSecond: %w", err))
+				}
+				if _, err := f.ClaimMarker(ctx, key, time.Minute); err != nil {
+					report(fmt.Errorf("ClaimMarker: %w", err))
+				}
+				if err := f.ConfirmMarker(ctx, key, time.Minute); err != nil {
+					report(fmt.Errorf("ConfirmMarker: %w", err))
+				}
+				calls.Add(1)
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+
+	time.Sleep(300 * time.Millisecond)
+	srv.Kill()
+	time.Sleep(600 * time.Millisecond)
+	if f.Status().Available {
+		t.Error("the fallback did not notice Redis is gone")
+	}
+	during := calls.Load()
+	time.Sleep(200 * time.Millisecond)
+	if calls.Load() == during {
+		t.Error("no calls completed while Redis was down")
+	}
+	srv.Restart()
+	took := waitAvailable(t, f, 2*time.Second)
+	t.Logf("back to Redis %v after its restart", took)
+	time.Sleep(200 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("a caller got an error in mode local: %v", err)
+	}
+
+	if got, want := ch.get(), []string{"false:true", "true:false"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("OnChange calls %v, want %v (once per outage)", got, want)
+	}
+	if st := f.Status(); !st.Available || st.Outages != 1 || st.Failures == 0 {
+		t.Errorf("status after the outage %+v", st)
+	}
+	n, err := inspector(t, srv).Exists(context.Background(), "restlink:{acme}:w:rate:acme").Result()
+	if err != nil || n != 1 {
+		t.Errorf("the restarted Redis holds no counter (%d, %v): admissions did not go back to it", n, err)
+	}
+}
+
+// TestFallbackRedisRefuse: in mode refuse, admissions fail with
+// ErrUnavailable once Redis is gone.
+func TestFallbackRedisRefuse(t *testing.T) {
+	srv := redistest.Start(t)
+	f := NewFallback(newRedis(t, RedisOptions{URL: srv.URL}), NewMemory(MemoryOptions{}), FallbackOptions{Mode: OnErrorRefuse})
+	defer f.Close()
+	a := Admission{Scope: "acme", Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute}}, Charge: true, Now: time.Now()}
+	if _, err := f.Admit(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	srv.Kill()
+	for i := range 2 {
+		if _, err := f.Admit(context.Background(), a); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("Admit %d with Redis gone: %v, want ErrUnavailable", i, err)
+		}
+	}
+}

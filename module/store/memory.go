@@ -1,0 +1,156 @@
+package store
+
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// memoryShards is how many independently locked parts a Memory store has.
+// An admission locks only the shard of its scope, so tenants rarely wait
+// for one another.
+const memoryShards = 32
+
+// defaultSweepInterval is how often, by default, a shard of a Memory store
+// drops its expired entries.
+const defaultSweepInterval = 30 * time.Second
+
+// MemoryOptions tunes a Memory store. The zero value is ready to use.
+type MemoryOptions struct {
+	// SweepInterval is how often each part of the store drops expired
+	// counters, records, buckets, claims and markers. The sweep runs
+	// inside a call that finds it due, so an idle store costs nothing.
+	// Default: 30s.
+	SweepInterval time.Duration
+}
+
+// Memory is a Store kept in this process: limits are per sidecar. It is
+// split into shards by scope (and by key for pacing, signing and
+// markers), each under its own mutex, so an admission is atomic across
+// its limits while tenants proceed in parallel. Only non-empty window
+// steps are kept and expired entries are swept, so memory stays bounded
+// by what is live.
+type Memory struct {
+	seed   maphash.Seed
+	every  int64 // sweep interval, ns
+	claims atomic.Uint64
+	// clock reads the time for the calls that are not given one
+	// (markers, and settlements without Now). Tests replace it.
+	clock  func() time.Time
+	shards [memoryShards]memoryShard
+}
+
+var _ Store = (*Memory)(nil)
+
+// scopedKey names a counter or record within a scope.
+type scopedKey struct {
+	scope, key string
+}
+
+// memoryShard is one independently locked part of a Memory store.
+type memoryShard struct {
+	mu      sync.Mutex
+	windows map[scopedKey]*windowCounter
+	days    map[scopedKey]*dayCounter
+	records map[scopedKey]memoryRecord
+	paces   map[string]int64 // theoretical arrival time, Unix ns
+	seconds map[string]*secondClaims
+	markers map[string]memoryMarker
+	// sweepAt is when (on the callers' clock) the shard is next swept;
+	// markerSweepAt is the same for markers, on the store's clock.
+	sweepAt       int64
+	markerSweepAt int64
+	_             [64]byte // keeps neighbouring shards' locks on separate cache lines
+}
+
+// NewMemory returns an empty Memory store.
+func NewMemory(opts MemoryOptions) *Memory {
+	every := opts.SweepInterval
+	if every <= 0 {
+		every = defaultSweepInterval
+	}
+	m := &Memory{seed: maphash.MakeSeed(), every: int64(every), clock: time.Now}
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.windows = make(map[scopedKey]*windowCounter)
+		s.days = make(map[scopedKey]*dayCounter)
+		s.records = make(map[scopedKey]memoryRecord)
+		s.paces = make(map[string]int64)
+		s.seconds = make(map[string]*secondClaims)
+		s.markers = make(map[string]memoryMarker)
+	}
+	return m
+}
+
+// shard returns the shard that holds key.
+func (m *Memory) shard(key string) *memoryShard {
+	return &m.shards[maphash.String(m.seed, key)%memoryShards]
+}
+
+// Close releases nothing: a Memory store holds no outside resources. It
+// is safe to keep using the store after Close.
+func (m *Memory) Close() error { return nil }
+
+// sweepIfDue drops the shard's expired entries (all but markers) when its
+// sweep is due at now (Unix ns), or when the clock went back by more
+// than two intervals. The caller holds the lock.
+func (s *memoryShard) sweepIfDue(now, every int64) {
+	if now < s.sweepAt && now >= s.sweepAt-2*every {
+		return
+	}
+	s.sweepAt = now + every
+	for k, w := range s.windows {
+		if w.expiry() <= now {
+			delete(s.windows, k)
+		}
+	}
+	for k, d := range s.days {
+		if (d.day+1)*dayNanos <= now {
+			delete(s.days, k)
+		}
+	}
+	for k, r := range s.records {
+		if r.expires <= now {
+			delete(s.records, k)
+		}
+	}
+	for k, tat := range s.paces {
+		if tat <= now {
+			delete(s.paces, k)
+		}
+	}
+	for k, c := range s.seconds {
+		if c.expiry() <= now {
+			delete(s.seconds, k)
+		}
+	}
+}
+
+// sweepMarkersIfDue is sweepIfDue for markers, whose times come from the
+// store's clock rather than the caller's.
+func (s *memoryShard) sweepMarkersIfDue(now, every int64) {
+	if now < s.markerSweepAt && now >= s.markerSweepAt-2*every {
+		return
+	}
+	s.markerSweepAt = now + every
+	for k, mk := range s.markers {
+		if mk.expires <= now {
+			delete(s.markers, k)
+		}
+	}
+}
+
+// size counts the shard's entries, for tests of boundedness.
+func (s *memoryShard) size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.windows) + len(s.days) + len(s.records) + len(s.paces) + len(s.seconds) + len(s.markers)
+	for _, w := range s.windows {
+		n += len(w.steps)
+	}
+	for _, c := range s.seconds {
+		n += len(c.secs)
+	}
+	return n
+}

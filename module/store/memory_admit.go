@@ -1,0 +1,253 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Admit decides an admission under the lock of its scope's shard: the
+// idempotency record is read, then each limit is checked and charged in
+// turn; a refusal (or a dry run) takes back what this admission charged
+// before the lock is released, so nothing is ever half done. Charging as
+// it checks means a key repeated within one admission (a recipient
+// listed twice) is checked with its earlier charges counted.
+func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
+	if err := validateAdmission(&a); err != nil {
+		return Decision{}, err
+	}
+	now := a.Now.UnixNano()
+	s := m.shard(a.Scope)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepIfDue(now, m.every)
+
+	if c := a.Idempotency; c != nil {
+		if r, ok := s.records[scopedKey{a.Scope, c.Key}]; ok && r.expires > now {
+			return Decision{Verdict: recordVerdict(r, c, now), Record: r.record}, nil
+		}
+	}
+
+	for i := range a.Limits {
+		if d, refused := s.tryCharge(a.Scope, &a.Limits[i], now); refused {
+			s.uncharge(a.Scope, a.Limits[:i], now)
+			d.Refused = i
+			return d, nil
+		}
+	}
+
+	t := Ticket{Scope: a.Scope, issuer: m}
+	if a.Charge {
+		t.Charges = memoryCharges(a.Limits, now)
+	} else {
+		s.uncharge(a.Scope, a.Limits, now)
+	}
+	if c := a.Idempotency; c != nil {
+		t.Idempotency = c.Key
+		t.claim = m.claims.Add(1)
+		s.records[scopedKey{a.Scope, c.Key}] = memoryRecord{
+			hash:    c.BodyHash,
+			state:   recordInFlight,
+			owner:   t.claim,
+			started: now,
+			expires: now + int64(c.TTL),
+		}
+	}
+	return Decision{Verdict: Admitted, Ticket: t}, nil
+}
+
+// recordVerdict answers a claim from the live record r: a different body
+// reuses the key; otherwise the record's state decides.
+func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {
+	switch {
+	case r.hash != c.BodyHash:
+		return KeyReused
+	case r.state == recordCompleted:
+		return Replay
+	case r.state == recordUnknown:
+		return OutcomeUnknown
+	case c.InFlightFor > 0 && now-r.started > int64(c.InFlightFor):
+		return OutcomeUnknown
+	}
+	return InProgress
+}
+
+// tryCharge adds limit l's Cost to its counter at now if it fits, and
+// otherwise returns the refusal. The caller holds the lock.
+func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bool) {
+	k := scopedKey{scope, l.Key}
+	if l.Window == 0 {
+		day := dayOf(now)
+		d := s.days[k]
+		var v int64
+		if d != nil && d.day == day {
+			v = d.n
+		}
+		if v+l.Cost > l.Max {
+			return Decision{Verdict: Refused, Current: v, RetryAfter: untilMidnight(now)}, true
+		}
+		if l.Cost == 0 {
+			return Decision{}, false
+		}
+		if d == nil {
+			d = &dayCounter{}
+			s.days[k] = d
+		}
+		d.day, d.n = day, v+l.Cost
+		return Decision{}, false
+	}
+	step := windowStep(l.Window)
+	cur := floorDiv(now, step)
+	w := s.windows[k]
+	var v int64
+	var steps []stepCount
+	if w != nil && w.step == step {
+		v, steps = w.value(cur), w.steps
+	}
+	if v+l.Cost > l.Max {
+		retry := windowRetryAfter(steps, v, l.Cost, l.Max, cur, step, now)
+		return Decision{Verdict: Refused, Current: v, RetryAfter: retry}, true
+	}
+	if l.Cost == 0 {
+		return Decision{}, false
+	}
+	if w == nil {
+		w = &windowCounter{step: step}
+		s.windows[k] = w
+	} else if w.step != step {
+		w.step, w.steps = step, w.steps[:0]
+	}
+	w.add(cur, l.Cost)
+	return Decision{}, false
+}
+
+// uncharge takes back what tryCharge added for limits at now. The caller
+// holds the lock.
+func (s *memoryShard) uncharge(scope string, limits []Limit, now int64) {
+	for i := range limits {
+		l := &limits[i]
+		if l.Cost == 0 {
+			continue
+		}
+		if l.Window == 0 {
+			s.refund(scope, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), day: true})
+		} else {
+			s.refund(scope, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
+		}
+	}
+}
+
+// memoryCharges lists the charges of limits at now, for the Ticket.
+func memoryCharges(limits []Limit, now int64) []Charge {
+	n := 0
+	for i := range limits {
+		if limits[i].Cost > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	charges := make([]Charge, 0, n)
+	for i := range limits {
+		l := &limits[i]
+		switch {
+		case l.Cost == 0:
+		case l.Window == 0:
+			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), day: true})
+		default:
+			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
+		}
+	}
+	return charges
+}
+
+// Settle refunds the ticket's charges if asked, and completes, marks
+// unknown or releases its idempotency record if the record is still the
+// one this ticket claimed.
+func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
+	if t.Idempotency == "" && len(t.Charges) == 0 {
+		return nil
+	}
+	if t.issuer != Store(m) {
+		return errForeignTicket
+	}
+	now := st.Now
+	if now.IsZero() {
+		now = m.clock()
+	}
+	s := m.shard(t.Scope)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.Refund {
+		for _, c := range t.Charges {
+			s.refund(t.Scope, c)
+		}
+	}
+	if t.Idempotency == "" {
+		return nil
+	}
+	k := scopedKey{t.Scope, t.Idempotency}
+	r, ok := s.records[k]
+	if !ok || r.owner != t.claim {
+		return nil // expired, and perhaps claimed anew: not ours to settle
+	}
+	switch st.Outcome {
+	case Release:
+		delete(s.records, k)
+		return nil
+	case Completed:
+		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)
+	case Unknown:
+		r.state = recordUnknown
+	}
+	if st.TTL > 0 {
+		r.expires = now.UnixNano() + int64(st.TTL)
+	}
+	s.records[k] = r
+	return nil
+}
+
+// refund takes back one charge, never below zero; a charge whose step or
+// day is over has nothing left to take back. The caller holds the lock.
+func (s *memoryShard) refund(scope string, c Charge) {
+	k := scopedKey{scope, c.Key}
+	if c.day {
+		if d := s.days[k]; d != nil && d.day == c.bucket {
+			d.n = max(d.n-c.Amount, 0)
+		}
+		return
+	}
+	if w := s.windows[k]; w != nil {
+		w.sub(c.bucket, c.Amount)
+	}
+}
+
+// Usage reads each limit's counter at now without charging it.
+func (m *Memory) Usage(_ context.Context, scope string, limits []Limit, now time.Time) ([]int64, error) {
+	if err := validateScope("reading usage", scope); err != nil {
+		return nil, err
+	}
+	if err := validateLimits("reading usage", limits); err != nil {
+		return nil, err
+	}
+	n := now.UnixNano()
+	s := m.shard(scope)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, len(limits))
+	for i := range limits {
+		l := &limits[i]
+		k := scopedKey{scope, l.Key}
+		if l.Window == 0 {
+			if d := s.days[k]; d != nil && d.day == dayOf(n) {
+				out[i] = d.n
+			}
+			continue
+		}
+		step := windowStep(l.Window)
+		if w := s.windows[k]; w != nil && w.step == step {
+			out[i] = w.value(floorDiv(n, step))
+		}
+	}
+	return out, nil
+}

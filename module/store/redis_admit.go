@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// Admit runs the admission script: the idempotency check, every limit,
+// and then the charges and the record, in one atomic step.
+func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
+	if err := validateAdmission(&a); err != nil {
+		return Decision{}, err
+	}
+	if a.Idempotency == nil && len(a.Limits) == 0 {
+		return Decision{Verdict: Admitted, Ticket: Ticket{Scope: a.Scope, issuer: r}}, nil
+	}
+	now := a.Now.UnixNano()
+	base := r.scoped(a.Scope)
+	keys := make([]string, 0, 1+len(a.Limits))
+	args := make([]any, 0, 7+7*len(a.Limits))
+	args = append(args, flag(a.Charge), flag(a.Idempotency != nil), now/1e6)
+	var owner uint64
+	if c := a.Idempotency; c != nil {
+		owner = rand.Uint64()
+		keys = append(keys, base+"i:"+c.Key)
+		args = append(args, string(c.BodyHash[:]), ceilMillis(c.TTL), millisOrZero(c.InFlightFor), strconv.FormatUint(owner, 10))
+	} else {
+		args = append(args, "", 0, 0, "")
+	}
+	charges := make([]Charge, 0, len(a.Limits))
+	for i := range a.Limits {
+		l := &a.Limits[i]
+		if l.Window == 0 {
+			key := base + "d:" + time.Unix(0, now).UTC().Format("20060102") + ":" + l.Key
+			keys = append(keys, key)
+			args = append(args, "d", l.Cost, l.Max, "", 0, 0, ceilMillis(untilMidnight(now)))
+			if l.Cost > 0 {
+				charges = append(charges, Charge{Key: key, Amount: l.Cost})
+			}
+			continue
+		}
+		step := windowStep(l.Window)
+		cur := floorDiv(now, step)
+		field := strconv.FormatInt(cur, 10)
+		key := base + "w:" + l.Key
+		keys = append(keys, key)
+		args = append(args, "w", l.Cost, l.Max, field, step, now-cur*step,
+			ceilMillis(time.Duration((cur+windowSteps)*step-now)))
+		if l.Cost > 0 {
+			charges = append(charges, Charge{Key: key, Field: field, Amount: l.Cost})
+		}
+	}
+
+	res, err := r.run(ctx, r.admit, keys, args...)
+	if err != nil {
+		return Decision{}, r.fail(ctx, "admitting", err)
+	}
+	reply, ok := res.([]any)
+	if !ok || len(reply) == 0 {
+		return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
+	}
+	verdict, _ := reply[0].(int64)
+	switch Verdict(verdict) {
+	case Admitted:
+		t := Ticket{Scope: a.Scope, issuer: r}
+		if a.Charge && len(charges) > 0 {
+			t.Charges = charges
+		}
+		if a.Idempotency != nil {
+			t.Idempotency, t.claim = a.Idempotency.Key, owner
+		}
+		return Decision{Verdict: Admitted, Ticket: t}, nil
+	case Refused:
+		if len(reply) < 4 {
+			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
+		}
+		i, _ := reply[1].(int64)
+		v, _ := reply[2].(int64)
+		retry, _ := reply[3].(int64)
+		if i < 0 || int(i) >= len(a.Limits) {
+			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
+		}
+		if a.Limits[i].Window == 0 {
+			retry = int64(untilMidnight(now))
+		}
+		return Decision{Verdict: Refused, Refused: int(i), Current: v, RetryAfter: time.Duration(retry)}, nil
+	case Replay:
+		var raw string
+		if len(reply) >= 5 {
+			raw, _ = reply[4].(string)
+		}
+		rec := new(Record)
+		if err := json.Unmarshal([]byte(raw), rec); err != nil {
+			return Decision{}, fmt.Errorf("admitting: reading the remembered answer: %w", err)
+		}
+		return Decision{Verdict: Replay, Record: rec}, nil
+	case InProgress, KeyReused, OutcomeUnknown:
+		return Decision{Verdict: Verdict(verdict)}, nil
+	}
+	return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
+}
+
+// Settle runs the settlement script.
+func (r *Redis) Settle(ctx context.Context, t Ticket, s Settlement) error {
+	refund := s.Refund && len(t.Charges) > 0
+	if t.Idempotency == "" && !refund {
+		return nil
+	}
+	if t.issuer != Store(r) {
+		return errForeignTicket
+	}
+	var outcome string
+	switch s.Outcome {
+	case Release:
+		outcome = "release"
+	case Completed:
+		outcome = "completed"
+	case Unknown:
+		outcome = "unknown"
+	default:
+		return fmt.Errorf("settling: unknown outcome %d", s.Outcome)
+	}
+	var rec []byte
+	if s.Outcome == Completed && t.Idempotency != "" {
+		var err error
+		if rec, err = json.Marshal(recordOrEmpty(s.Record)); err != nil {
+			return fmt.Errorf("settling: encoding the answer: %w", err)
+		}
+	}
+	keys := make([]string, 0, 1+len(t.Charges))
+	args := make([]any, 0, 6+2*len(t.Charges))
+	args = append(args, flag(refund), flag(t.Idempotency != ""), outcome,
+		strconv.FormatUint(t.claim, 10), millisOrZero(s.TTL), rec)
+	if t.Idempotency != "" {
+		keys = append(keys, r.scoped(t.Scope)+"i:"+t.Idempotency)
+	}
+	if refund {
+		for _, c := range t.Charges {
+			keys = append(keys, c.Key)
+			args = append(args, c.Field, c.Amount)
+		}
+	}
+	if _, err := r.run(ctx, r.settle, keys, args...); err != nil {
+		return r.fail(ctx, "settling", err)
+	}
+	return nil
+}
+
+// Usage runs the usage script.
+func (r *Redis) Usage(ctx context.Context, scope string, limits []Limit, now time.Time) ([]int64, error) {
+	if err := validateScope("reading usage", scope); err != nil {
+		return nil, err
+	}
+	if err := validateLimits("reading usage", limits); err != nil {
+		return nil, err
+	}
+	if len(limits) == 0 {
+		return []int64{}, nil
+	}
+	n := now.UnixNano()
+	base := r.scoped(scope)
+	keys := make([]string, len(limits))
+	args := make([]any, 0, 2*len(limits))
+	for i := range limits {
+		l := &limits[i]
+		if l.Window == 0 {
+			keys[i] = base + "d:" + now.UTC().Format("20060102") + ":" + l.Key
+			args = append(args, "d", 0)
+			continue
+		}
+		keys[i] = base + "w:" + l.Key
+		args = append(args, "w", floorDiv(n, windowStep(l.Window)))
+	}
+	res, err := r.run(ctx, r.usage, keys, args...)
+	if err != nil {
+		return nil, r.fail(ctx, "reading usage", err)
+	}
+	reply, ok := res.([]any)
+	if !ok || len(reply) != len(limits) {
+		return nil, errors.New("reading usage: unexpected script reply")
+	}
+	out := make([]int64, len(limits))
+	for i, v := range reply {
+		out[i], _ = v.(int64)
+	}
+	return out, nil
+}
+
+// recordOrEmpty stores a nil Record as an empty one, so that a replay
+// still finds a record.
+func recordOrEmpty(r *Record) *Record {
+	if r == nil {
+		return &Record{}
+	}
+	return r
+}
+
+// flag is a boolean script argument.
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// millisOrZero is ceilMillis for a duration whose zero (or less) means
+// "not set": it stays 0.
+func millisOrZero(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return ceilMillis(d)
+}
+
+// ceilMillis is d in whole milliseconds, rounded up, at least 1: PEXPIRE
+// with 0 would delete the key at once.
+func ceilMillis(d time.Duration) int64 {
+	return max(int64((d+time.Millisecond-1)/time.Millisecond), 1)
+}

@@ -1,0 +1,248 @@
+package store
+
+// The Lua scripts of the Redis store. Redis runs each atomically. Times
+// and step numbers are computed in Go and passed as arguments: Lua
+// numbers are doubles, exact only up to 2^53, so the scripts see times in
+// ms or µs and window offsets in ns relative to a step, never absolute ns.
+//
+// A key may appear twice in one admission (a recipient listed twice): the
+// check counts the admission's earlier charges of the key as if they were
+// in the current step.
+//
+// A sliding-window counter is a hash from step number to count. A step
+// is live when cur-60 < step <= cur+60: the upper bound admits the steps
+// of a sidecar whose clock is slightly ahead, and drops those left by an
+// earlier configuration with another window length, whose step numbers
+// are far away.
+
+// admitScript decides an admission.
+//
+//	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per limit.
+//	ARGV: charge ("1"/"0"), has record ("1"/"0"), now (ms), body hash,
+//	      record ttl (ms), in-flight time (ms, 0 = whole ttl), owner token,
+//	      then per limit: kind ("w" window, "d" day), cost, max,
+//	      current step, step length (ns), now's offset in its step (ns),
+//	      counter ttl (ms).
+//
+// It returns {verdict} or, refused, {1, limit index (0-based), value,
+// retry after (ns; the caller computes it for day limits)} or, replayed,
+// {2, 0, 0, 0, record}. Verdict numbers are those of the Verdict type.
+const admitScript = `
+local now = tonumber(ARGV[3])
+local k0 = 0
+if ARGV[2] == '1' then
+  k0 = 1
+  local r = redis.call('HMGET', KEYS[1], 's', 'h', 't', 'r')
+  if r[1] then
+    if r[2] ~= ARGV[4] then return {4} end
+    if r[1] == 'c' then return {2, 0, 0, 0, r[4] or ''} end
+    if r[1] == 'u' then return {5} end
+    local inflight = tonumber(ARGV[6])
+    if inflight > 0 and now - tonumber(r[3]) > inflight then return {5} end
+    return {3}
+  end
+end
+local n = (#ARGV - 7) / 7
+local stale = {}
+local pending = {}
+for j = 1, n do
+  local b = 7 + (j - 1) * 7
+  local key = KEYS[k0 + j]
+  local cost = tonumber(ARGV[b + 2])
+  local max = tonumber(ARGV[b + 3])
+  local earlier = pending[key] or 0
+  pending[key] = earlier + cost
+  if ARGV[b + 1] == 'd' then
+    local v = tonumber(redis.call('GET', key) or '0') + earlier
+    if v + cost > max then return {1, j - 1, v, 0} end
+  else
+    local cur = tonumber(ARGV[b + 4])
+    local step = tonumber(ARGV[b + 5])
+    local flat = redis.call('HGETALL', key)
+    local v = earlier
+    local live = {}
+    local old = {}
+    for i = 1, #flat, 2 do
+      local idx = tonumber(flat[i])
+      if idx > cur - 60 and idx <= cur + 60 then
+        local c = tonumber(flat[i + 1])
+        v = v + c
+        live[#live + 1] = {idx, c}
+      else
+        old[#old + 1] = flat[i]
+      end
+    end
+    if v + cost > max then
+      local retry = 60 * step
+      if cost <= max then
+        retry = retry - tonumber(ARGV[b + 6])
+        table.sort(live, function(x, y) return x[1] < y[1] end)
+        local freed = 0
+        for _, s in ipairs(live) do
+          freed = freed + s[2]
+          if v - freed + cost <= max then
+            retry = (s[1] + 60 - cur) * step - tonumber(ARGV[b + 6])
+            break
+          end
+        end
+      end
+      return {1, j - 1, v, retry}
+    end
+    stale[j] = old
+  end
+end
+if ARGV[1] == '1' then
+  for j = 1, n do
+    local b = 7 + (j - 1) * 7
+    local key = KEYS[k0 + j]
+    if ARGV[b + 2] ~= '0' then
+      if ARGV[b + 1] == 'd' then
+        redis.call('INCRBY', key, ARGV[b + 2])
+      else
+        local old = stale[j]
+        if #old > 0 then redis.call('HDEL', key, unpack(old)) end
+        redis.call('HINCRBY', key, ARGV[b + 4], ARGV[b + 2])
+      end
+      redis.call('PEXPIRE', key, ARGV[b + 7])
+    end
+  end
+end
+if k0 == 1 then
+  redis.call('HSET', KEYS[1], 's', 'f', 'h', ARGV[4], 't', ARGV[3], 'o', ARGV[7])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
+return {0}
+`
+
+// settleScript settles a ticket.
+//
+//	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per charge.
+//	ARGV: refund ("1"/"0"), has record ("1"/"0"), outcome ("release",
+//	      "completed", "unknown"), owner token, ttl (ms, "0" keeps it),
+//	      record, then per charge: field ("" for a day counter), amount.
+//
+// The record is settled only if the ticket's claim still owns it; a
+// refund never takes a counter below zero, and a step or day already
+// gone has nothing to refund.
+const settleScript = `
+local k0 = 0
+if ARGV[2] == '1' then
+  k0 = 1
+  if redis.call('HGET', KEYS[1], 'o') == ARGV[4] then
+    if ARGV[3] == 'release' then
+      redis.call('DEL', KEYS[1])
+    else
+      if ARGV[3] == 'completed' then
+        redis.call('HSET', KEYS[1], 's', 'c', 'r', ARGV[6])
+      else
+        redis.call('HSET', KEYS[1], 's', 'u')
+      end
+      if ARGV[5] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
+    end
+  end
+end
+if ARGV[1] == '1' then
+  local n = (#ARGV - 6) / 2
+  for j = 1, n do
+    local key = KEYS[k0 + j]
+    local field = ARGV[5 + 2 * j]
+    local amount = tonumber(ARGV[6 + 2 * j])
+    if field == '' then
+      local v = tonumber(redis.call('GET', key))
+      if v and v > 0 then redis.call('DECRBY', key, math.min(v, amount)) end
+    else
+      local v = tonumber(redis.call('HGET', key, field))
+      if v then
+        if v <= amount then
+          redis.call('HDEL', key, field)
+        else
+          redis.call('HINCRBY', key, field, -amount)
+        end
+      end
+    end
+  end
+end
+return 1
+`
+
+// usageScript reads counters without charging them.
+//
+//	KEYS: one per limit.
+//	ARGV: per limit: kind ("w"/"d"), current step.
+const usageScript = `
+local out = {}
+for j = 1, #KEYS do
+  if ARGV[2 * j - 1] == 'd' then
+    out[j] = tonumber(redis.call('GET', KEYS[j]) or '0')
+  else
+    local cur = tonumber(ARGV[2 * j])
+    local flat = redis.call('HGETALL', KEYS[j])
+    local v = 0
+    for i = 1, #flat, 2 do
+      local idx = tonumber(flat[i])
+      if idx > cur - 60 and idx <= cur + 60 then v = v + tonumber(flat[i + 1]) end
+    end
+    out[j] = v
+  end
+end
+return out
+`
+
+// reserveScript takes a slot in a pacing bucket: the gcra function, in µs.
+//
+//	KEYS: the bucket.
+//	ARGV: now (µs), interval (µs), burst, max wait (µs).
+//
+// It returns {1, wait} or, refused, {0, wait}. The bucket's key expires
+// once its arrival time has passed, when it would read as new anyway.
+const reserveScript = `
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local wait = tat - now - (tonumber(ARGV[3]) - 1) * interval
+if wait > tonumber(ARGV[4]) then return {0, wait} end
+if wait < 0 then wait = 0 end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+return {1, wait}
+`
+
+// claimSecondScript claims a signing second.
+//
+//	KEYS: the sorted set of claimed seconds.
+//	ARGV: now (s), max ahead (s), ttl (s), key ttl (ms).
+//
+// It returns {1, second} or, with every second up to now+max ahead
+// taken, {0, 0}.
+const claimSecondScript = `
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - tonumber(ARGV[3])))
+for s = now, now + tonumber(ARGV[2]) do
+  local m = string.format('%d', s)
+  if not redis.call('ZSCORE', KEYS[1], m) then
+    redis.call('ZADD', KEYS[1], m, m)
+    redis.call('PEXPIRE', KEYS[1], ARGV[4])
+    return {1, s}
+  end
+end
+return {0, 0}
+`
+
+// claimMarkerScript claims a marker: absent, it is set pending for
+// ARGV[1] ms (0 is returned); pending gives 1, done 2.
+const claimMarkerScript = `
+local v = redis.call('GET', KEYS[1])
+if not v then
+  redis.call('SET', KEYS[1], 'p', 'PX', ARGV[1])
+  return 0
+end
+if v == 'd' then return 2 end
+return 1
+`
+
+// releaseMarkerScript deletes a marker that is still pending.
+const releaseMarkerScript = `
+if redis.call('GET', KEYS[1]) == 'p' then return redis.call('DEL', KEYS[1]) end
+return 0
+`
