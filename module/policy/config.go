@@ -1,0 +1,105 @@
+package policy
+
+import "time"
+
+// Config is the policy section of the sidecar's config file: the rules
+// that every SMS send must pass before it leaves the host. Without a
+// default and without tenant entries there is no policy, and sends pass
+// unchecked.
+//
+//	policy:
+//	  default:
+//	    countries: [GB, IE]
+//	    deny_prefixes: ["+882", "+883"]
+//	    rate: {recipients: 600, per: 1m}
+//	    daily_segments: 50000
+//	  tenants:
+//	    acme: {countries: [GB], daily_segments: 2000}
+//	    staging-app: {dry_run: true}
+type Config struct {
+	// The path whose POST requests are sends, as forwarded upstream
+	// (after any tenant prefix is removed). It must start with /api/v1/.
+	// Default: /api/v1/sms/send.
+	SendPath string `koanf:"send_path"`
+
+	// Rules for every tenant without its own entry in tenants, and the
+	// base that tenant entries inherit from. Absent: tenants without an
+	// entry have no policy.
+	Default *RulesConfig `koanf:"default"`
+
+	// Tenant name -> rules of that tenant. Each name must be a tenant the
+	// config defines. An entry inherits every field of default it does
+	// not set itself; without a default, it inherits nothing.
+	Tenants map[string]RulesConfig `koanf:"tenants"`
+}
+
+// RulesConfig is the send policy of a tenant, or the default. Every field
+// is optional: an absent field is inherited from default (in a tenant
+// entry), or else is no rule at all.
+type RulesConfig struct {
+	// enforce: refused sends are answered with an error and not sent.
+	// shadow: every send is decided, counted and reported, but sent
+	// anyway; use it to try rules out on live traffic. Default: enforce.
+	Mode string `koanf:"mode"`
+
+	// Destination regions allowed, as ISO 3166-1 alpha-2 codes in upper
+	// case (GB, IE, US). A number is placed by the numbering plan, not by
+	// its calling code alone: +1 809 is DO, not US, and +44 7781 is GG,
+	// not GB. Numbers the plan cannot place in a country (international
+	// networks such as +882, numbers that fit no region of their code) are
+	// refused when this list is set. An empty list allows no destination:
+	// every send is refused. Absent: every destination is allowed.
+	Countries []string `koanf:"countries"`
+
+	// E.164 prefixes ("+" and 1 to 15 digits) refused whatever their
+	// country, e.g. premium or satellite ranges. An empty list denies
+	// nothing, and so lifts an inherited list. Absent: none.
+	DenyPrefixes []string `koanf:"deny_prefixes"`
+
+	// Most recipients one send may have, 1 to 100. restlink itself
+	// refuses more than 100. Absent: 100.
+	MaxRecipients *int `koanf:"max_recipients"`
+
+	// Most recipients the tenant may send to within a sliding window.
+	// A send counts once per entry of its "to" list. Absent: no limit.
+	Rate *RateConfig `koanf:"rate"`
+
+	// Most SMS segments the tenant may send per UTC day, counting each
+	// recipient's segments (a 2-segment message to 3 numbers counts 6).
+	// At least 1. Absent: no cap.
+	DailySegments *int64 `koanf:"daily_segments"`
+
+	// Most messages the tenant may send to any one number within a
+	// sliding window, against floods of a single recipient (a form
+	// abused to pump SMS to one number). Absent: no limit.
+	PerRecipient *PerRecipientConfig `koanf:"per_recipient"`
+
+	// Answer sends locally with a success response in restlink's shape
+	// (marked "sandbox": true, with message ids starting dryrun_) and send
+	// nothing. The other rules still apply, but their limits are not
+	// charged. Default: false.
+	DryRun *bool `koanf:"dry_run"`
+}
+
+// RateConfig is a sliding-window limit on recipients. A tenant entry that
+// sets it replaces the inherited one whole: both fields are required.
+type RateConfig struct {
+	// Recipients allowed within the window, at least 1.
+	Recipients int64 `koanf:"recipients"`
+
+	// The window's length, at least 1s, e.g. 1m. Changing it starts a
+	// new count.
+	Per time.Duration `koanf:"per"`
+}
+
+// PerRecipientConfig is a sliding-window limit on messages to any one
+// number. A tenant entry that sets it replaces the inherited one whole:
+// both fields are required.
+type PerRecipientConfig struct {
+	// Messages allowed to one number within the window, at least 1.
+	Messages int64 `koanf:"messages"`
+
+	// The window's length, at least 1s, e.g. 1h. Changing it starts a
+	// new count.
+	Per time.Duration `koanf:"per"`
+}
