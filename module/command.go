@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,8 +12,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/caddyserver/caddy/v2"
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
 func init() {
@@ -48,6 +52,22 @@ a source cannot be read.`,
 			cmd.RunE = runCommand(func(out io.Writer, path string) error {
 				return listKeys(out, path, defaultEnviron, time.Now())
 			})
+			cmd.AddCommand(&cobra.Command{
+				Use:   "verify <config.yaml>",
+				Short: "Probes every key now and exits 1 if any is invalid (a pre-deploy check)",
+				Long: `
+Reads every key source of a restlink-sidecar config (as a start-up would) and
+probes each key with the config's rotation.probe, signed if the key has a
+secret, against the config's upstream. Prints workspace, source, fingerprint,
+kind and verdict: valid (2xx, or 403 FORBIDDEN: the key authenticated),
+invalid (a 401 naming the key), or inconclusive (anything else). Exits 1 if
+any key is invalid or a source cannot be read: run it in CI/CD before a new
+key or config is deployed.`,
+				Args: cobra.ExactArgs(1),
+				RunE: runCommand(func(out io.Writer, path string) error {
+					return verifyKeys(context.Background(), out, path, defaultEnviron)
+				}),
+			})
 		},
 	})
 	caddycmd.RegisterCommand(caddycmd.Command{
@@ -72,6 +92,45 @@ an httpGet probe cannot reach).`,
 			}
 		},
 	})
+}
+
+// verifyKeys probes every key of a config and prints the verdicts.
+func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ) error {
+	pl, keys, err := inspect(path, environ)
+	if err != nil {
+		return err
+	}
+	cctx, cancel := caddy.NewContext(caddy.Context{Context: ctx})
+	defer cancel()
+	up, err := newUpstream(cctx, pl.upstream, pl.Upstream, nil)
+	if err != nil {
+		return err
+	}
+	defer up.close()
+	claims := store.NewMemory(store.MemoryOptions{})
+	defer claims.Close()
+	sign := func(ctx context.Context, k *key, method, path string) (string, string, error) {
+		return signRequest(ctx, claims, k, method, path, nil, time.Now())
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WORKSPACE\tFINGERPRINT\tKIND\tSIGNED\tVERDICT\tUPSTREAM ANSWER")
+	invalid := 0
+	for _, ws := range pl.workspaces {
+		for _, k := range keys.keys[ws.name] {
+			v := probeKey(ctx, up, pl.rotation, k, sign)
+			if v.result == verdictInvalid {
+				invalid++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", ws.name, k.fp, k.kind, k.secret != nil, v.result, v.reason)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if invalid > 0 {
+		return fmt.Errorf("%d key(s) invalid", invalid)
+	}
+	return nil
 }
 
 // defaultStatusURL is where the shipped Caddyfile serves restlink_status.
@@ -154,18 +213,24 @@ func listKeys(out io.Writer, path string, environ Environ, now time.Time) error 
 	}
 	lookup := environ.lookup()
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKSPACE\t#\tSOURCE\tLOCATION\tFINGERPRINT\tFILE AGE\tPROBLEMS")
+	fmt.Fprintln(tw, "WORKSPACE\t#\tSOURCE\tLOCATION\tKIND\tFINGERPRINT\tSECRET\tFILE AGE\tPROBLEMS")
 	failed := 0
 	for _, ws := range pl.workspaces {
-		name := ws.name
 		for i, src := range ws.keys {
-			fp, age, problems := "-", "-", []string{}
-			material, warnings, err := readKey(src, lookup)
+			fp, kind, secret, age, problems := "-", "-", "-", "-", []string{}
+			material, secretMaterial, warnings, err := readKey(src, lookup)
+			if err == nil {
+				kind, fp = keyKind(material), Fingerprint(material)
+				if secretMaterial != "" {
+					secret = Fingerprint(secretMaterial)
+				}
+				if envErr := checkEnvironment(ws.environment, kind); envErr != nil {
+					err = fmt.Errorf("refused: %w", envErr)
+				}
+			}
 			if err != nil {
 				failed++
 				problems = append(problems, err.Error())
-			} else {
-				fp = Fingerprint(material)
 			}
 			problems = append(problems, warnings...)
 			if src.kind() == sourceFile {
@@ -173,14 +238,14 @@ func listKeys(out io.Writer, path string, environ Environ, now time.Time) error 
 					age = now.Sub(fi.ModTime()).Round(time.Second).String()
 				}
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", name, i, src.kind(), src.location(), fp, age, strings.Join(problems, "; "))
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ws.name, i, src.kind(), src.location(), kind, fp, secret, age, strings.Join(problems, "; "))
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d key source(s) cannot be read", failed)
+		return fmt.Errorf("%d key source(s) cannot be read or are refused", failed)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ type plan struct {
 	allow      *allowList // nil: every request may pass
 	routing    routingPlan
 	breaker    breakerPlan
+	rotation   rotationPlan
 	strip      headerSet // request headers never forwarded
 	workspaces []workspacePlan
 }
@@ -34,6 +35,7 @@ func compileConfig(c *Config) (*plan, error) {
 	pl.allow = compileAllowList(c.Allow, &p)
 	pl.breaker = compileBreaker(c.Breaker, &p)
 	pl.client = compileSecurity(c.Security, &p)
+	pl.rotation = compileRotation(c.Rotation, &p)
 	pl.strip = strippedHeaders(pl.routing.tenantHeader, pl.routing.workspaceIDHeader)
 	if err := p.err(); err != nil {
 		return nil, err

@@ -34,6 +34,9 @@ type Config struct {
 
 	// Who may use the sidecar, and how.
 	Security SecurityConfig `koanf:"security"`
+
+	// How new key values are checked before they go live.
+	Rotation RotationConfig `koanf:"rotation"`
 }
 
 // UpstreamConfig says where and how requests are forwarded.
@@ -64,22 +67,44 @@ type WorkspaceConfig struct {
 	Main bool `koanf:"main"`
 
 	// Key sources, first = active; later ones are tried in turn when the
-	// upstream answers 401 (rotation overlap). At least one, at most 8.
+	// upstream refuses a key (rotation overlap). At least one, at most 8.
 	Keys []KeySource `koanf:"keys"`
+
+	// Which kind of key the workspace accepts: "live" refuses sandbox keys
+	// (sk_test_…), so that production never runs on a key that sends
+	// nothing; "test" accepts only sandbox keys, so that a staging
+	// workspace can never send a live SMS; "any" accepts every key. A key
+	// of the wrong kind is refused at load, like an unreadable one.
+	// Default: any.
+	Environment string `koanf:"environment"`
 }
 
-// KeySource says where one API key is read from. Exactly one field is set.
-type KeySource struct {
-	// Path of a file holding the key; surrounding white space is trimmed.
-	// Watched: a change is picked up without a restart.
+// Source says where a secret is read from: an API key, a key's signing
+// secret, a webhook signing secret. Exactly one field is set.
+type Source struct {
+	// Path of a file holding the secret; surrounding white space is
+	// trimmed. Watched: a change is picked up without a restart.
 	File string `koanf:"file"`
 
-	// Name of an environment variable holding the key. Read at start-up
+	// Name of an environment variable holding the secret. Read at start-up
 	// and on reloads; a change needs a restart of the process.
 	Env string `koanf:"env"`
 
-	// The key itself. For local trials only: a warning is logged.
+	// The secret itself, in the config file. For local trials only: a
+	// warning is logged.
 	Value string `koanf:"value"`
+}
+
+// KeySource is one API key of a workspace: where it is read from, and its
+// signing secret if the key was created with HMAC signature verification.
+type KeySource struct {
+	Source `koanf:",squash"`
+
+	// The key's HMAC signing secret, from the same kinds of source. A key
+	// with a secret signs every request it carries (X-Timestamp and
+	// X-Signature); a key without one sends neither. The key and its
+	// secret are one pair: rotate them together.
+	Secret *Source `koanf:"secret"`
 }
 
 // RoutingConfig says how a request names its tenant or workspace.
@@ -162,6 +187,29 @@ type SecurityConfig struct {
 	MaxBodyBytesInFlight int64 `koanf:"max_body_bytes_in_flight"`
 }
 
+// RotationConfig says how a new key value is verified. When a key source
+// yields a new value (a file changed, a reload), the sidecar probes it with
+// one request of its own; until the probe says the new value is valid, the
+// value it replaces keeps serving. An invalid value never becomes active.
+type RotationConfig struct {
+	// Verify new key values before they replace the ones in use. At
+	// start-up, with no value to keep, keys serve at once and are verified
+	// in the background; an invalid one is then tried last, as if refused.
+	// Default: true.
+	Verify bool `koanf:"verify"`
+
+	// The probe: "GET <path>", a read-only request the upstream answers
+	// for a valid key. 2xx or 403 FORBIDDEN (valid but without that
+	// permission) prove the key; a 401 naming the key refutes it; anything
+	// else decides nothing and is retried with backoff. The default needs
+	// the balance.read permission; any GET path may be used.
+	// Default: GET /api/v1/user/balance.
+	Probe string `koanf:"probe"`
+
+	// How long a probe may take. Default: 5s.
+	ProbeTimeout time.Duration `koanf:"probe_timeout"`
+}
+
 // defaultConfig holds the defaults, as koanf paths. They are loaded first,
 // so that the file and the environment override them, and so that every
 // setting exists as a path an environment override can name.
@@ -184,6 +232,9 @@ var defaultConfig = map[string]any{
 	"security.max_body_bytes":           1 << 20,
 	"security.body_timeout":             "10s",
 	"security.max_body_bytes_in_flight": 64 << 20,
+	"rotation.verify":                   true,
+	"rotation.probe":                    "GET /api/v1/user/balance",
+	"rotation.probe_timeout":            "5s",
 }
 
 // Validate checks the whole config and reports every problem it finds,

@@ -34,6 +34,8 @@ const (
 	CodeRequestBodyTimeout     ErrorCode = "REQUEST_BODY_TIMEOUT"
 	CodeRequestBodyIncomplete  ErrorCode = "REQUEST_BODY_INCOMPLETE"
 	CodeSidecarOverloaded      ErrorCode = "SIDECAR_OVERLOADED"
+	CodeReplayWindowFull       ErrorCode = "REPLAY_WINDOW_FULL"
+	CodeStoreUnavailable       ErrorCode = "STORE_UNAVAILABLE"
 )
 
 // ErrorCodes lists every code the sidecar can answer with.
@@ -44,6 +46,7 @@ var ErrorCodes = [...]ErrorCode{
 	CodeMisdirectedHost, CodeBodyTooLarge, CodeCircuitOpen, CodeNoUsableKey,
 	CodeUpstreamUnavailable, CodeUpstreamTimeout, CodeMethodNotAllowed,
 	CodeRequestBodyTimeout, CodeRequestBodyIncomplete, CodeSidecarOverloaded,
+	CodeReplayWindowFull, CodeStoreUnavailable,
 }
 
 // Status is the HTTP status the sidecar answers with for the code.
@@ -63,8 +66,10 @@ func (c ErrorCode) Status() int {
 		return http.StatusMisdirectedRequest
 	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeCircuitOpen, CodeNoUsableKey, CodeSidecarOverloaded:
+	case CodeCircuitOpen, CodeNoUsableKey, CodeSidecarOverloaded, CodeStoreUnavailable:
 		return http.StatusServiceUnavailable
+	case CodeReplayWindowFull:
+		return http.StatusTooManyRequests
 	case CodeUpstreamUnavailable:
 		return http.StatusBadGateway
 	case CodeUpstreamTimeout:

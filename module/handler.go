@@ -10,6 +10,7 @@
 package restlink
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
@@ -80,6 +81,7 @@ type exchange struct {
 	failure    string    // why the upstream round trip failed, if it did (failConnect, …)
 	upstream   time.Duration
 	clientGone bool // the app hung up before it had the whole answer
+	shared     bool // answered with an identical request's upstream answer (see collapser)
 }
 
 // ServeHTTP forwards the request or answers it with a sidecar error.
@@ -115,7 +117,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 // serve checks the request, reads its body and forwards it. It returns the
 // sidecar error to answer, if any, and whether the connection must be
 // aborted because a response was cut short.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, x *exchange) (*rejection, bool) {
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, x *exchange) (rj *rejection, abort bool) {
 	if rj := snap.client.check(r); rj != nil {
 		return rj, false
 	}
@@ -146,6 +148,29 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		return rj, false
 	}
 	x.bodyRead = true
+	out := outbound{method: r.Method, path: sel.path, query: query, body: body.data, header: upstreamHeader(r.Header, snap.strip, r.Method)}
+
+	if collapsible(ws, &out) {
+		k := collapseKey(ws, &out)
+		call, leader := h.live.collapse.join(k)
+		if !leader {
+			if answer := call.wait(r.Context()); answer != nil {
+				answer.write(w)
+				x.status, x.shared = answer.status, true
+				return nil, false
+			}
+		} else {
+			cw := &capturingWriter{ResponseWriter: w}
+			w = cw
+			defer func() {
+				var answer *sharedAnswer
+				if rj == nil && !abort && x.failure == "" && !x.clientGone {
+					answer = cw.answer()
+				}
+				h.live.collapse.finish(k, call, answer)
+			}()
+		}
+	}
 
 	// Nothing is taken from the breaker before the whole body is in: a
 	// slow client cannot hold a half-open breaker's probe slot.
@@ -154,8 +179,18 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		return rj, false
 	}
 	defer slot.finish()
-	out := outbound{method: r.Method, path: sel.path, query: query, body: body.data, header: upstreamHeader(r.Header, snap.strip, r.Method)}
 	return h.forward(w, r, snap, ws, &out, x, &slot)
+}
+
+// collapsible reports a request that may share an identical one's upstream
+// request (see collapser): a GET or HEAD with no body, for a workspace
+// whose key signs.
+func collapsible(ws *workspace, out *outbound) bool {
+	if out.method != http.MethodGet && out.method != http.MethodHead || len(out.body) > 0 {
+		return false
+	}
+	k := activeKey(ws.keys)
+	return k != nil && k.secret != nil
 }
 
 // forward sends the request upstream with each of the workspace's keys in
@@ -163,13 +198,19 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot, ws *workspace, out *outbound, x *exchange, slot *slot) (*rejection, bool) {
 	clock := newUpstreamClock(snap.Upstream.Timeout)
 	defer clock.stop()
-	var buf [maxKeysPerWorkspace]*key
-	for _, k := range orderKeys(ws.keys, buf[:0]) {
-		if x.attempts > 0 {
+	var buf [maxKeysPerWorkspace * 2]*key // active keys, then candidates
+	keys := orderKeys(ws.keys, buf[:0])
+	resigned := false // a signed key refused once with INVALID_SIGNATURE was tried again
+	for i := 0; i < len(keys); i++ {
+		k := keys[i]
+		if x.attempts > 0 && !resigned {
 			ws.stats.keyFailovers.Add(1)
 		}
 		x.key = k
 		x.attempts++
+		if rj := h.sign(clock, out, k); rj != nil {
+			return rj, false
+		}
 		sent := time.Now()
 		clock.wait()
 		resp, err := out.send(clock.ctx, snap.upstream, k)
@@ -183,14 +224,23 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 		}
 		resp.Body = &timedBody{ReadCloser: resp.Body, clock: clock}
 		if resp.StatusCode == http.StatusUnauthorized {
-			if code := readErrorCode(resp); condemnsKey(code) {
+			code := readErrorCode(resp)
+			if code == "INVALID_SIGNATURE" && k.secret != nil && !resigned {
+				// restlink answers a replayed (timestamp, signature) pair
+				// so too, and another process without a shared store may
+				// have sent an identical request in the same second: sign
+				// it afresh, in another second, before blaming the key.
+				drain(resp)
+				resigned = true
+				i--
+				continue
+			}
+			resigned = false
+			if condemnsKey(code) {
 				// The upstream refused this key and did not act on the
 				// request: demote the key and send it with the next one.
 				drain(resp)
-				if !k.demoted.Swap(true) {
-					h.logger.Warn("upstream refused a key; it will be tried after the workspace's other keys until its material changes",
-						zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("upstream_error_code", code))
-				}
+				h.demote(ws, k, code)
 				continue
 			}
 			// Any other 401 (a JWT-only endpoint, an address not allowed)
@@ -215,6 +265,46 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 	}
 	slot.outcome = nil // the upstream answered every attempt: it is healthy
 	return reject(CodeNoUsableKey, "the upstream refused every key of workspace "+ws.name+" (401)"), false
+}
+
+// sign sets an attempt's signing headers: those of k's signature if it
+// signs, none otherwise. Every attempt is signed afresh.
+func (h *Handler) sign(clock *upstreamClock, out *outbound, k *key) *rejection {
+	if k.secret == nil {
+		delete(out.header, headerTimestamp)
+		delete(out.header, headerSignature)
+		return nil
+	}
+	ts, sig, err := signRequest(clock.ctx, h.live.store, k, out.method, out.path, out.body, time.Now())
+	switch {
+	case errors.Is(err, errReplayWindowFull):
+		rj := reject(CodeReplayWindowFull, "more identical signed requests than restlink's 5-minute replay window has seconds for; retry after the time in Retry-After")
+		rj.retryAfter = 1
+		return rj
+	case err != nil:
+		h.logger.Error("signing a request failed", zap.String("key", k.fp), zap.Error(err))
+		return reject(CodeStoreUnavailable, "the store of signing timestamps could not be reached; nothing was sent")
+	}
+	out.header[headerTimestamp], out.header[headerSignature] = []string{ts}, []string{sig}
+	return nil
+}
+
+// demote tries a key refused by the upstream last, from now on, and says
+// why, once.
+func (h *Handler) demote(ws *workspace, k *key, code string) {
+	if !k.demote(code) {
+		return
+	}
+	ws.stats.countDemotion(code)
+	msg := "upstream refused a key; it will be tried after the workspace's other keys until its material changes"
+	if misconfigured(code) {
+		msg = "upstream refused a key's signature (the key is misconfigured); it will be tried after the workspace's other keys until its material changes"
+	}
+	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("upstream_error_code", code)}
+	if k.secretFP != "" {
+		fields = append(fields, zap.String("secret", k.secretFP))
+	}
+	h.logger.Warn(msg, fields...)
 }
 
 // observe counts the request and writes its log line.
@@ -273,6 +363,9 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 	}
 	if x.failure != "" {
 		fields = append(fields, zap.String("upstream_failure", x.failure))
+	}
+	if x.shared {
+		fields = append(fields, zap.Bool("shared_answer", true))
 	}
 	fields = append(fields, zap.Int("status", x.status), zap.Duration("duration", time.Since(x.start)))
 	ce.Write(fields...) // cores encode fields when written; none keeps them

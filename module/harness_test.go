@@ -43,6 +43,8 @@ tenants:
 breaker:
   consecutive_failures: 3
   open_timeout: 1s
+rotation:
+  verify: false # the verification tests turn it on; here its probes would add to the requests counted
 `
 )
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,75 +13,22 @@ import (
 	"time"
 )
 
-// Key source kinds, as shown in logs and status output.
-const (
-	sourceFile  = "file"
-	sourceEnv   = "env"
-	sourceValue = "value"
-)
-
-// validate checks that exactly one field is set, and a variable's name.
+// validate checks a key source and its secret's.
 func (ks KeySource) validate() error {
-	set := 0
-	for _, v := range []string{ks.File, ks.Env, ks.Value} {
-		if v != "" {
-			set++
+	if err := ks.Source.validate(); err != nil {
+		return err
+	}
+	if ks.Secret != nil {
+		if err := ks.Secret.validate(); err != nil {
+			return fmt.Errorf("secret: %w", err)
 		}
-	}
-	if set != 1 {
-		return errors.New("exactly one of file, env or value must be set")
-	}
-	if ks.Env != "" && !isEnvName(ks.Env) {
-		return fmt.Errorf("env %q is not an environment variable name", ks.Env)
 	}
 	return nil
 }
 
-func isEnvName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// kind is which of the source's fields is set.
-func (ks KeySource) kind() string {
-	switch {
-	case ks.File != "":
-		return sourceFile
-	case ks.Env != "":
-		return sourceEnv
-	}
-	return sourceValue
-}
-
-// location is the file path or variable name; "" for a literal value.
-func (ks KeySource) location() string {
-	switch ks.kind() {
-	case sourceFile:
-		return ks.File
-	case sourceEnv:
-		return ks.Env
-	}
-	return ""
-}
-
-// describe names the source for messages, never showing a literal value.
-func (ks KeySource) describe() string {
-	switch ks.kind() {
-	case sourceFile:
-		return "key file " + ks.File
-	case sourceEnv:
-		return "environment variable " + ks.Env
-	}
-	return "literal key value"
-}
-
 // identity tells sources apart across reloads: the last good key of a source
-// is kept when it cannot be read.
+// is kept when it cannot be read, and a new value is checked against the
+// value it replaces.
 func (ks KeySource) identity(workspace string, index int) string {
 	if ks.kind() == sourceValue {
 		return "value:" + workspace + "#" + strconv.Itoa(index)
@@ -90,51 +36,18 @@ func (ks KeySource) identity(workspace string, index int) string {
 	return ks.kind() + ":" + ks.location()
 }
 
-// readKey reads a source's key material. Warnings are for the operator
-// (permissions, literal keys); errors never contain key material or file
-// content.
-func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material string, warnings []string, err error) {
-	switch ks.kind() {
-	case sourceFile:
-		fi, err := os.Stat(ks.File)
-		if err != nil {
-			return "", nil, fmt.Errorf("reading key file: %w", err)
-		}
-		if !fi.Mode().IsRegular() {
-			return "", nil, fmt.Errorf("reading key file %s: not a regular file", ks.File)
-		}
-		if perm := fi.Mode().Perm(); perm&0o007 != 0 || (perm&0o070 != 0 && !groupIsOwn(fi)) {
-			warnings = append(warnings, fmt.Sprintf("key file %s is readable by group or others (mode %04o); restrict it to the sidecar's user (chmod 600, or defaultMode: 0400 for a Kubernetes Secret)", ks.File, perm))
-		}
-		b, err := os.ReadFile(ks.File)
-		if err != nil {
-			return "", warnings, fmt.Errorf("reading key file: %w", err)
-		}
-		material = string(b)
-	case sourceEnv:
-		v, ok := lookupEnv(ks.Env)
-		if !ok {
-			return "", nil, fmt.Errorf("environment variable %s is not set", ks.Env)
-		}
-		material = v
-	default:
-		warnings = append(warnings, "a literal key value is in the config file; use a key file or environment variable outside local trials")
-		material = ks.Value
+// readKey reads a source's key and, if it has one, its signing secret.
+func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material, secret string, warnings []string, err error) {
+	material, warnings, err = ks.Source.read("key", lookupEnv)
+	if err != nil || ks.Secret == nil {
+		return material, "", warnings, err
 	}
-	material = strings.TrimSpace(material)
-	if material == "" {
-		return "", warnings, fmt.Errorf("%s is empty", ks.describe())
-	}
-	for i := 0; i < len(material); i++ {
-		if c := material[i]; c < 0x21 || c > 0x7e {
-			return "", warnings, fmt.Errorf("%s holds a character that cannot be sent in an HTTP header (at byte %d)", ks.describe(), i)
-		}
-	}
-	return material, warnings, nil
+	secret, more, err := ks.Secret.read("signing secret", lookupEnv)
+	return material, secret, append(warnings, more...), err
 }
 
-// Fingerprint is how logs, metrics and status show a key: the first 8 hex
-// digits of its SHA-256.
+// Fingerprint is how logs, metrics and status show a key or a secret: the
+// first 8 hex digits of its SHA-256.
 func Fingerprint(material string) string {
 	return fingerprintOf(sha256.Sum256([]byte(material)))
 }
@@ -143,98 +56,245 @@ func fingerprintOf(sum [sha256.Size]byte) string {
 	return hex.EncodeToString(sum[:4])
 }
 
-// key is one loaded API key of a workspace, immutable once built.
-type key struct {
-	source    KeySource // where it was read from
-	header    []string  // the X-API-Key header value, ready to set; never logged
-	fp        string    // Fingerprint of the material
-	stale     bool      // the source could not be read on the last reload: this is its last good key
-	*keyState           // shared by every snapshot holding the same material
+// Kinds of key, from restlink's prefixes; nothing after the prefix is ever
+// shown.
+const (
+	kindLive    = "live"    // sk_prod_…
+	kindTest    = "test"    // sk_test_…: sandbox, sends nothing
+	kindUnknown = "unknown" // another prefix
+)
+
+// keyKind is the kind of a key, from its prefix.
+func keyKind(material string) string {
+	switch {
+	case strings.HasPrefix(material, "sk_prod_"):
+		return kindLive
+	case strings.HasPrefix(material, "sk_test_"):
+		return kindTest
+	}
+	return kindUnknown
 }
 
-// keyState is what the sidecar learns about a key material while it runs;
-// it survives reloads for as long as the material stays configured.
+// Values of workspaces.<name>.environment.
+const (
+	environmentAny  = "any"
+	environmentLive = "live"
+	environmentTest = "test"
+)
+
+// checkEnvironment refuses a key of the wrong kind for a workspace's
+// environment: a live workspace takes no sandbox key, and a test workspace
+// only sandbox keys (a key of unknown kind might be live).
+func checkEnvironment(environment, kind string) error {
+	switch {
+	case environment == environmentLive && kind == kindTest:
+		return errors.New("it is a sandbox key (sk_test_…) and the workspace's environment is live")
+	case environment == environmentTest && kind != kindTest:
+		return fmt.Errorf("it is a %s key, not a sandbox key (sk_test_…), and the workspace's environment is test", kind)
+	}
+	return nil
+}
+
+// key is one loaded API key of a workspace, with its signing secret if it
+// has one; immutable once built.
+type key struct {
+	source   KeySource // where it was read from
+	header   []string  // the X-API-Key header value, ready to set; never logged
+	secret   []byte    // the HMAC signing secret; nil: the key does not sign. Never logged
+	fp       string    // Fingerprint of the key
+	secretFP string    // Fingerprint of the secret; "" if none
+	kind     string    // kindLive, kindTest or kindUnknown
+	stale    bool      // the source could not be read on the last reload: this is its last good value
+	// candidate marks a new value of its source that is not verified yet:
+	// the value it replaces is still active; replaced says which side of
+	// the pair changed ("key", "secret" or "key and secret").
+	candidate bool
+	replaced  string
+	*keyState // shared by every snapshot holding the same pair
+}
+
+// keyState is what the sidecar learns about a key value (a key and its
+// secret together) while it runs; it survives reloads for as long as the
+// value stays configured.
 type keyState struct {
-	sum      [sha256.Size]byte // SHA-256 of the material; never shown
-	loadedAt time.Time         // first time this material was loaded
-	demoted  atomic.Bool       // the upstream answered 401 with it: try it after the others
+	id       [sha256.Size]byte // SHA-256 of the key and its secret; never shown
+	keySum   [sha256.Size]byte // SHA-256 of the key alone
+	loadedAt time.Time         // first time this value was loaded
+	// demoted: the upstream refused the key (demotion says with which
+	// error_code): it is tried after the workspace's other keys until its
+	// material changes.
+	demoted  atomic.Bool
+	demotion atomic.Pointer[string]
+	// verification is the last verdict of a probe; nil until one came.
+	verification atomic.Pointer[verdict]
+	probe        probeState
+}
+
+// demote marks the key refused for reason (an upstream error_code); it
+// reports whether it was not already demoted.
+func (k *key) demote(reason string) bool {
+	k.demotion.Store(&reason)
+	return !k.demoted.Swap(true)
+}
+
+// demotionReason is why the key was demoted; "" if it is not.
+func (k *key) demotionReason() string {
+	if r := k.demotion.Load(); r != nil && k.demoted.Load() {
+		return *r
+	}
+	return ""
+}
+
+// sourceKeys is what one key source holds: the active value, and a new
+// value awaiting verification.
+type sourceKeys struct {
+	active    *key // nil when the source never had a usable value
+	candidate *key
 }
 
 // keyLoad is the outcome of loading every key source of one config.
 type keyLoad struct {
-	keys       map[string][]*key // workspace name -> usable keys, config order
-	bySource   map[string]*key   // KeySource.identity -> its key (for the next reload)
-	unreadable map[string]int    // workspace name -> sources that could not be read
+	keys       map[string][]*key      // workspace name -> keys to try: active ones, then candidates
+	refused    map[string][]*key      // workspace name -> candidates a probe found invalid (never tried)
+	bySource   map[string]*sourceKeys // KeySource.identity -> its keys (for the next reload)
+	unreadable map[string]int         // workspace name -> sources that could not be read (or were refused)
 	warnings   []string
 	errs       []error // sources that could not be read and had no last good key
 }
 
-// loadKeys reads every key source of a compiled config. prev is the load of the config
-// being replaced (nil at start-up): a source that cannot be read falls back
-// to its key in prev, with a warning; one with no key in prev is reported
-// in errs and its workspace goes without it. Material already in prev
-// keeps its keyState (load time, demotion).
+// loadKeys reads every key source of a compiled config. prev is the load of
+// the config being replaced (nil at start-up):
+//   - A source that cannot be read, or holds a key of the wrong kind for
+//     its workspace's environment, keeps its active value from prev, with
+//     a warning; one with none is reported in errs, and its workspace goes
+//     without it.
+//   - With verification on, a new value does not replace the active one
+//     until a probe found it valid: it is a candidate, tried only after
+//     every active key. An invalid candidate is never tried. A source with
+//     no active value (start-up, a source just added) uses its value at
+//     once; it is verified in the background.
+//   - Values already known keep their keyState (load time, demotion,
+//     verdicts).
 func loadKeys(pl *plan, lookupEnv func(string) (string, bool), prev *keyLoad, now time.Time) *keyLoad {
 	states := make(map[[sha256.Size]byte]*keyState)
 	if prev != nil {
-		for _, k := range prev.bySource {
-			states[k.sum] = k.keyState
+		for _, sk := range prev.bySource {
+			for _, k := range []*key{sk.active, sk.candidate} {
+				if k != nil {
+					states[k.id] = k.keyState
+				}
+			}
 		}
 	}
 	out := &keyLoad{
 		keys:       make(map[string][]*key, len(pl.workspaces)),
-		bySource:   make(map[string]*key),
+		refused:    make(map[string][]*key),
+		bySource:   make(map[string]*sourceKeys),
 		unreadable: make(map[string]int),
 	}
 	for _, ws := range pl.workspaces {
-		name := ws.name
+		var candidates []*key
 		for i, src := range ws.keys {
-			field := fmt.Sprintf("workspaces.%s.keys[%d]", name, i)
-			id := src.identity(name, i)
-			material, warnings, err := readKey(src, lookupEnv)
+			field := fmt.Sprintf("workspaces.%s.keys[%d]", ws.name, i)
+			id := src.identity(ws.name, i)
+			var before *sourceKeys
+			if prev != nil {
+				before = prev.bySource[id]
+			}
+			material, secret, warnings, err := readKey(src, lookupEnv)
 			for _, w := range warnings {
 				out.warnings = append(out.warnings, field+": "+w)
 			}
-			if err != nil {
-				out.unreadable[name]++
+			if err == nil {
+				if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {
+					err = fmt.Errorf("%s refused: %w", src.describe("key"), envErr)
+				}
 			}
-			var k *key
+			var sk sourceKeys
 			switch {
-			case err == nil:
-				k = newKey(src, material, states, now)
-			case prev != nil && prev.bySource[id] != nil:
-				lg := *prev.bySource[id]
+			case err != nil && before != nil && before.active != nil:
+				lg := *before.active
 				lg.stale = true
-				k = &lg
+				sk.active = &lg
+				out.unreadable[ws.name]++
 				out.warnings = append(out.warnings, fmt.Sprintf("%s: %v; keeping its last good key %s", field, err, lg.fp))
-			default:
+			case err != nil:
+				out.unreadable[ws.name]++
 				out.errs = append(out.errs, fmt.Errorf("%s: %w", field, err))
 				continue
+			default:
+				sk = nextKeys(src, material, secret, before, pl.Rotation.Verify, states, now)
 			}
-			out.bySource[id] = k
-			if !slices.ContainsFunc(out.keys[name], func(o *key) bool { return o.sum == k.sum }) {
-				out.keys[name] = append(out.keys[name], k) // the same material twice is tried once
+			out.bySource[id] = &sk
+			if !slices.ContainsFunc(out.keys[ws.name], func(o *key) bool { return o.id == sk.active.id }) {
+				out.keys[ws.name] = append(out.keys[ws.name], sk.active) // the same value twice is tried once
+			}
+			switch c := sk.candidate; {
+			case c != nil && c.isInvalid():
+				out.refused[ws.name] = append(out.refused[ws.name], c)
+			case c != nil:
+				candidates = append(candidates, c)
 			}
 		}
+		out.keys[ws.name] = append(out.keys[ws.name], candidates...)
 	}
 	return out
 }
 
-// newKey builds the key for material read from src, sharing the keyState
-// of material already known.
-func newKey(src KeySource, material string, states map[[sha256.Size]byte]*keyState, now time.Time) *key {
-	sum := sha256.Sum256([]byte(material))
-	st := states[sum]
-	if st == nil {
-		st = &keyState{sum: sum, loadedAt: now}
-		states[sum] = st
+// nextKeys decides what a source that yielded material serves now, given
+// what it served before.
+func nextKeys(src KeySource, material, secret string, before *sourceKeys, verify bool, states map[[sha256.Size]byte]*keyState, now time.Time) sourceKeys {
+	k := newKey(src, material, secret, states, now)
+	switch {
+	case !verify || before == nil || before.active == nil:
+		return sourceKeys{active: k} // nothing to keep: serve it (verified in the background)
+	case k.id == before.active.id:
+		return sourceKeys{active: k} // unchanged (or changed back): any candidate is dropped
+	case k.isValid():
+		return sourceKeys{active: k} // a verified candidate is promoted
 	}
-	return &key{
+	k.candidate = true
+	k.replaced = replacedSide(before.active, k)
+	return sourceKeys{active: before.active, candidate: k}
+}
+
+// replacedSide says which side of a key pair a new value changed.
+func replacedSide(old, next *key) string {
+	keyChanged, secretChanged := old.keySum != next.keySum, old.secretFP != next.secretFP
+	switch {
+	case keyChanged && secretChanged:
+		return "key and secret"
+	case secretChanged:
+		return "secret"
+	}
+	return "key"
+}
+
+// newKey builds the key for material and secret read from src, sharing the
+// keyState of a value already known.
+func newKey(src KeySource, material, secret string, states map[[sha256.Size]byte]*keyState, now time.Time) *key {
+	keySum := sha256.Sum256([]byte(material))
+	id := keySum
+	if secret != "" {
+		id = sha256.Sum256([]byte(material + "\x00" + secret))
+	}
+	st := states[id]
+	if st == nil {
+		st = &keyState{id: id, keySum: keySum, loadedAt: now}
+		states[id] = st
+	}
+	k := &key{
 		source:   src,
 		header:   []string{material},
-		fp:       fingerprintOf(sum),
+		fp:       fingerprintOf(keySum),
+		kind:     keyKind(material),
 		keyState: st,
 	}
+	if secret != "" {
+		k.secret = []byte(secret)
+		k.secretFP = Fingerprint(secret)
+	}
+	return k
 }
 
 // checkSharedKeys reports key material configured for two workspaces: a key
@@ -244,18 +304,19 @@ func checkSharedKeys(keys map[string][]*key) error {
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(keys)) {
 		for _, k := range keys[name] {
-			if other, ok := owner[k.sum]; ok && other != name {
+			if other, ok := owner[k.keySum]; ok && other != name {
 				errs = append(errs, fmt.Errorf("workspaces %s and %s have the same key (fingerprint %s); each key is bound to one workspace", other, name, k.fp))
 				continue
 			}
-			owner[k.sum] = name
+			owner[k.keySum] = name
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // orderKeys returns the keys to try, in order: keys not demoted first, then
-// demoted ones, each group in config order. buf avoids an allocation.
+// demoted ones, each group in the workspace's order (active keys, then
+// candidates). buf avoids an allocation.
 func orderKeys(keys []*key, buf []*key) []*key {
 	out := buf[:0]
 	for _, k := range keys {
@@ -298,4 +359,10 @@ func condemnsKey(errorCode string) bool {
 		return true
 	}
 	return false
+}
+
+// misconfigured reports the codes that say the key's signing is set up
+// wrong in the sidecar, rather than the key being dead upstream.
+func misconfigured(errorCode string) bool {
+	return errorCode == "SIGNATURE_REQUIRED" || errorCode == "INVALID_SIGNATURE"
 }

@@ -32,19 +32,19 @@ func TestReadKey(t *testing.T) {
 		wantErr  string
 		wantWarn string
 	}{
-		{"file trimmed", KeySource{File: write("a.key", "\n  file-key\t\n", 0o600)}, "file-key", "", ""},
-		{"file readable by others", KeySource{File: write("b.key", "k", 0o644)}, "k", "", "readable by group or others (mode 0644)"},
-		{"file missing", KeySource{File: filepath.Join(dir, "missing.key")}, "", "no such file", ""},
-		{"file empty", KeySource{File: write("c.key", " \n", 0o600)}, "", "is empty", ""},
-		{"file is a directory", KeySource{File: dir}, "", "not a regular file", ""},
-		{"file with two lines", KeySource{File: write("d.key", "abc\ndef", 0o600)}, "", "cannot be sent in an HTTP header (at byte 3)", ""},
-		{"env trimmed", KeySource{Env: "KEY_SET"}, "env-key", "", ""},
-		{"env unset", KeySource{Env: "KEY_UNSET"}, "", "KEY_UNSET is not set", ""},
-		{"env empty", KeySource{Env: "KEY_EMPTY"}, "", "KEY_EMPTY is empty", ""},
-		{"literal", KeySource{Value: "lit"}, "lit", "", "literal key value"},
+		{"file trimmed", KeySource{Source: Source{File: write("a.key", "\n  file-key\t\n", 0o600)}}, "file-key", "", ""},
+		{"file readable by others", KeySource{Source: Source{File: write("b.key", "k", 0o644)}}, "k", "", "readable by group or others (mode 0644)"},
+		{"file missing", KeySource{Source: Source{File: filepath.Join(dir, "missing.key")}}, "", "no such file", ""},
+		{"file empty", KeySource{Source: Source{File: write("c.key", " \n", 0o600)}}, "", "is empty", ""},
+		{"file is a directory", KeySource{Source: Source{File: dir}}, "", "not a regular file", ""},
+		{"file with two lines", KeySource{Source: Source{File: write("d.key", "abc\ndef", 0o600)}}, "", "cannot be sent in an HTTP header (at byte 3)", ""},
+		{"env trimmed", KeySource{Source: Source{Env: "KEY_SET"}}, "env-key", "", ""},
+		{"env unset", KeySource{Source: Source{Env: "KEY_UNSET"}}, "", "KEY_UNSET is not set", ""},
+		{"env empty", KeySource{Source: Source{Env: "KEY_EMPTY"}}, "", "KEY_EMPTY is empty", ""},
+		{"literal", KeySource{Source: Source{Value: "lit"}}, "lit", "", "literal key value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, warnings, err := readKey(tc.src, lookup)
+			got, _, warnings, err := readKey(tc.src, lookup)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -63,7 +63,7 @@ func TestReadKey(t *testing.T) {
 
 // TestReadKeyErrorsHoldNoKey: a key with a bad byte is reported by position.
 func TestReadKeyErrorsHoldNoKey(t *testing.T) {
-	_, _, err := readKey(KeySource{Value: "rl_live_SECRET secret"}, nil)
+	_, _, _, err := readKey(KeySource{Source: Source{Value: "rl_live_SECRET secret"}}, nil)
 	if err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("err = %v", err)
 	}
@@ -74,7 +74,7 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	a, b := filepath.Join(dir, "a.key"), filepath.Join(dir, "b.key")
 	os.WriteFile(a, []byte("key-a1"), 0o600)
 	os.WriteFile(b, []byte("key-b1"), 0o600)
-	cfg, err := parseConfig([]byte("workspaces:\n  w:\n    id: 1\n    keys:\n      - file: "+a+"\n      - file: "+b+"\n"), noEnv)
+	cfg, err := parseConfig([]byte("rotation: {verify: false}\nworkspaces:\n  w:\n    id: 1\n    keys:\n      - file: "+a+"\n      - file: "+b+"\n"), noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +137,9 @@ func TestCheckSharedKeys(t *testing.T) {
 
 func TestOrderKeys(t *testing.T) {
 	states := map[[32]byte]*keyState{}
-	k1 := newKey(KeySource{Value: "1"}, "one", states, time.Now())
-	k2 := newKey(KeySource{Value: "2"}, "two", states, time.Now())
-	k3 := newKey(KeySource{Value: "3"}, "three", states, time.Now())
+	k1 := newKey(KeySource{Source: Source{Value: "1"}}, "one", "", states, time.Now())
+	k2 := newKey(KeySource{Source: Source{Value: "2"}}, "two", "", states, time.Now())
+	k3 := newKey(KeySource{Source: Source{Value: "3"}}, "three", "", states, time.Now())
 	keys := []*key{k1, k2, k3}
 	var buf [maxKeysPerWorkspace]*key
 	order := func() string {
@@ -171,7 +171,7 @@ func TestKeyFileGroupAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(path, 0o640)
-	if _, warnings, err := readKey(KeySource{File: path}, nil); err != nil || len(warnings) != 0 {
+	if _, _, warnings, err := readKey(KeySource{Source: Source{File: path}}, nil); err != nil || len(warnings) != 0 {
 		t.Errorf("own group: %v %v", warnings, err)
 	}
 	other := 65534
@@ -182,7 +182,7 @@ func TestKeyFileGroupAccess(t *testing.T) {
 		t.Logf("cannot give the file another group (%v); the foreign-group case needs root", err)
 		return
 	}
-	if _, warnings, _ := readKey(KeySource{File: path}, nil); len(warnings) != 1 {
+	if _, _, warnings, _ := readKey(KeySource{Source: Source{File: path}}, nil); len(warnings) != 1 {
 		t.Errorf("foreign group: warnings %v", warnings)
 	}
 }

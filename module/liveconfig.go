@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
 	"github.com/sony/gobreaker/v2"
 	"go.uber.org/zap"
 )
@@ -31,7 +33,10 @@ type liveConfig struct {
 	logger     atomic.Pointer[zap.Logger]
 	lastReload atomic.Pointer[reloadStatus]
 	stats      *configStats
-	bodies     bodyBudget // request bodies held in memory, across snapshots
+	bodies     bodyBudget  // request bodies held in memory, across snapshots
+	collapse   collapser   // identical signed GETs in flight
+	store      store.Store // counters, claims and records that outlive snapshots
+	prober     *prober
 	watcher    *watcher
 
 	mu        sync.Mutex    // serialises reloads
@@ -101,11 +106,14 @@ func (c *configRef) Cleanup() error {
 // file. The caller must release it with liveConfigs.Delete(path).
 func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveConfig, error) {
 	val, loaded, err := liveConfigs.LoadOrNew(path, func() (caddy.Destructor, error) {
-		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), now: time.Now}
+		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), store: store.NewMemory(store.MemoryOptions{}), now: time.Now}
 		lc.logger.Store(ctx.Logger())
 		if err := lc.reload(ctx, true); err != nil {
+			_ = lc.store.Close()
 			return nil, err
 		}
+		lc.prober = newProber(lc)
+		lc.prober.kick()
 		lc.watcher = newWatcher(func() { _ = lc.reload(caddy.Context{}, false) }, lc.logger.Load, watchPoll)
 		lc.watcher.setFiles(lc.watchedFiles(lc.current.Load()))
 		return lc, nil
@@ -130,6 +138,10 @@ func (lc *liveConfig) Destruct() error {
 	if lc.watcher != nil {
 		lc.watcher.close()
 	}
+	if lc.prober != nil {
+		lc.prober.close()
+	}
+	_ = lc.store.Close()
 	if s := lc.current.Load(); s != nil {
 		s.upstream.close()
 	}
@@ -180,6 +192,9 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 	}
 	if lc.watcher != nil {
 		lc.watcher.setFiles(lc.watchedFiles(next))
+	}
+	if lc.prober != nil {
+		lc.prober.kick()
 	}
 	return nil
 }
@@ -240,9 +255,12 @@ func sameKeys(a, b *keyLoad) bool {
 	if len(a.bySource) != len(b.bySource) || len(a.errs) != len(b.errs) {
 		return false
 	}
+	same := func(x, y *key) bool {
+		return x == nil && y == nil || x != nil && y != nil && x.id == y.id && x.stale == y.stale
+	}
 	for id, k := range a.bySource {
 		o := b.bySource[id]
-		if o == nil || o.sum != k.sum || o.stale != k.stale {
+		if o == nil || !same(o.active, k.active) || !same(o.candidate, k.candidate) {
 			return false
 		}
 	}
@@ -257,6 +275,9 @@ func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 		for _, ks := range ws.keys {
 			if ks.File != "" {
 				files = append(files, ks.File)
+			}
+			if ks.Secret != nil && ks.Secret.File != "" {
+				files = append(files, ks.Secret.File)
 			}
 		}
 	}

@@ -30,15 +30,36 @@ type workspaceStats struct {
 	keyLoadFailures atomic.Uint64
 	breakerChanges  [3]atomic.Uint64 // index: the gobreaker.State entered
 	upstreamErrors  [len(upstreamFailures)]atomic.Uint64
+	verifications   [len(verdicts)]atomic.Uint64
+	demotions       [len(demotionReasons)]atomic.Uint64
+}
+
+// demotionReasons are the upstream error codes a key is demoted for, in the
+// order of workspaceStats.demotions.
+var demotionReasons = [...]string{"INVALID_API_KEY", "API_KEY_INACTIVE", "API_KEY_EXPIRED", "SIGNATURE_REQUIRED", "INVALID_SIGNATURE"}
+
+// countVerification counts a probe's verdict.
+func (s *workspaceStats) countVerification(result string) {
+	countIn(s.verifications[:], verdicts[:], result)
+}
+
+// countDemotion counts a key demoted for reason.
+func (s *workspaceStats) countDemotion(reason string) {
+	countIn(s.demotions[:], demotionReasons[:], reason)
+}
+
+// countIn adds one to the counter of label in labels.
+func countIn(counters []atomic.Uint64, labels []string, label string) {
+	for i, l := range labels {
+		if l == label {
+			counters[i].Add(1)
+		}
+	}
 }
 
 // countUpstreamFailure counts a failed round trip by its reason.
 func (s *workspaceStats) countUpstreamFailure(reason string) {
-	for i, r := range upstreamFailures {
-		if r == reason {
-			s.upstreamErrors[i].Add(1)
-		}
-	}
+	countIn(s.upstreamErrors[:], upstreamFailures[:], reason)
 }
 
 // countRequest counts an answered request under its status class.
@@ -111,6 +132,8 @@ var (
 	descBreakerChanges  = newDesc("breaker_transitions_total", "Circuit breaker state changes, by workspace and new state.", "workspace", "state")
 	descReloads         = newDesc("config_reloads_total", "Config and key reloads that changed something (success) or were rejected (failure).", "result")
 	descRejections      = newDesc("rejections_total", "Requests answered with a sidecar error, by error_code.", "error_code")
+	descVerifications   = newDesc("key_verifications_total", "Probes of key values, by workspace and verdict: valid, invalid, inconclusive (retried).", "workspace", "result")
+	descDemotions       = newDesc("key_demotions_total", "Keys tried last after the upstream refused them (or a probe found them invalid), by workspace and the upstream's error_code.", "workspace", "reason")
 	descUpstreamErrors  = newDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
@@ -156,7 +179,8 @@ func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
-		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors} {
+		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors,
+		descVerifications, descDemotions} {
 		ch <- d
 	}
 }
@@ -207,6 +231,8 @@ type scraped struct {
 	keyLoadFailures uint64
 	breakerChanges  [3]uint64
 	upstreamErrors  [len(upstreamFailures)]uint64
+	verifications   [len(verdicts)]uint64
+	demotions       [len(demotionReasons)]uint64
 	breakerState    gobreaker.State
 	hasBreaker      bool
 	keyAge          float64 // NaN: no usable key
@@ -236,9 +262,9 @@ func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64
 	for i := range s.breakerChanges {
 		v.breakerChanges[i] += s.breakerChanges[i].Load()
 	}
-	for i := range s.upstreamErrors {
-		v.upstreamErrors[i] += s.upstreamErrors[i].Load()
-	}
+	sumInto(v.upstreamErrors[:], s.upstreamErrors[:])
+	sumInto(v.verifications[:], s.verifications[:])
+	sumInto(v.demotions[:], s.demotions[:])
 	if b != nil {
 		v.hasBreaker = true
 		v.breakerState = max(v.breakerState, b.State())
@@ -269,9 +295,9 @@ func (sc *scrape) emit(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(descBreakerChanges, prometheus.CounterValue, float64(n), name, gobreaker.State(state).String())
 			}
 		}
-		for i, reason := range upstreamFailures {
-			ch <- prometheus.MustNewConstMetric(descUpstreamErrors, prometheus.CounterValue, float64(v.upstreamErrors[i]), name, reason)
-		}
+		emitByLabel(ch, descUpstreamErrors, v.upstreamErrors[:], upstreamFailures[:], name)
+		emitByLabel(ch, descVerifications, v.verifications[:], verdicts[:], name)
+		emitByLabel(ch, descDemotions, v.demotions[:], demotionReasons[:], name)
 		if v.hasBreaker {
 			ch <- prometheus.MustNewConstMetric(descBreakerState, prometheus.GaugeValue, float64(v.breakerState), name)
 		}
@@ -284,4 +310,18 @@ func (sc *scrape) emit(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(sc.reloads[reloadSucceeded]), "success")
 	ch <- prometheus.MustNewConstMetric(descReloads, prometheus.CounterValue, float64(sc.reloads[reloadFailed]), "failure")
+}
+
+// sumInto adds counters to sums.
+func sumInto(sums []uint64, counters []atomic.Uint64) {
+	for i := range counters {
+		sums[i] += counters[i].Load()
+	}
+}
+
+// emitByLabel emits one counter series per label, for a workspace.
+func emitByLabel(ch chan<- prometheus.Metric, desc *prometheus.Desc, values []uint64, labels []string, workspace string) {
+	for i, label := range labels {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(values[i]), workspace, label)
+	}
 }

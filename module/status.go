@@ -62,19 +62,32 @@ type WorkspaceStatus struct {
 	ID      int64         `json:"id"`
 	Main    bool          `json:"main"`
 	Tenants int           `json:"tenants"`
-	Keys    []KeyStatus   `json:"keys"` // in the order they are tried
+	Keys    []KeyStatus   `json:"keys"` // in the order they are tried; then new values found invalid, never tried
 	Breaker BreakerStatus `json:"breaker"`
 }
 
 // KeyStatus describes one key without showing it.
 type KeyStatus struct {
 	Fingerprint string    `json:"fingerprint"`
+	Kind        string    `json:"kind"`               // live, test or unknown, from the key's prefix
 	Source      string    `json:"source"`             // file, env or value
 	Location    string    `json:"location,omitempty"` // file path or variable name
+	Secret      string    `json:"secret,omitempty"`   // the signing secret's fingerprint; absent: the key does not sign
 	LoadedAt    time.Time `json:"loaded_at"`
-	Active      bool      `json:"active"`  // tried first
-	Demoted     bool      `json:"demoted"` // refused with 401; tried after the others
-	Stale       bool      `json:"stale"`   // its source could not be read on the last reload
+	Active      bool      `json:"active"`              // tried first
+	Candidate   bool      `json:"candidate,omitempty"` // a new value awaiting verification; the value it replaces serves
+	Verified    string    `json:"verified"`            // true, false or pending
+	LastVerdict *Verdict  `json:"last_verdict,omitempty"`
+	Demoted     bool      `json:"demoted"`               // refused by the upstream; tried after the others
+	DemotedFor  string    `json:"demoted_for,omitempty"` // the upstream's error_code
+	Stale       bool      `json:"stale"`                 // its source could not be read on the last reload
+}
+
+// Verdict is the last verification of a key value.
+type Verdict struct {
+	Result string    `json:"result"` // valid, invalid or inconclusive
+	Answer string    `json:"answer"` // what the upstream answered the probe
+	At     time.Time `json:"at"`
 }
 
 // BreakerStatus is a workspace's circuit breaker.
@@ -103,10 +116,10 @@ func (lc *liveConfig) status(snap *snapshot) Status {
 		var buf [maxKeysPerWorkspace]*key
 		keys := make([]KeyStatus, 0, len(ws.keys))
 		for i, k := range orderKeys(ws.keys, buf[:0]) {
-			keys = append(keys, KeyStatus{
-				Fingerprint: k.fp, Source: k.source.kind(), Location: k.source.location(),
-				LoadedAt: k.loadedAt, Active: i == 0, Demoted: k.demoted.Load(), Stale: k.stale,
-			})
+			keys = append(keys, keyStatus(k, i == 0))
+		}
+		for _, k := range snap.keys.refused[ws.name] {
+			keys = append(keys, keyStatus(k, false))
 		}
 		// A breaker's state is read through gobreaker, which also moves an
 		// open breaker whose timeout has passed to half-open.
@@ -121,6 +134,25 @@ func (lc *liveConfig) status(snap *snapshot) Status {
 		})
 	}
 	return st
+}
+
+// keyStatus describes k for the status document.
+func keyStatus(k *key, active bool) KeyStatus {
+	ks := KeyStatus{
+		Fingerprint: k.fp, Kind: k.kind, Source: k.source.kind(), Location: k.source.location(), Secret: k.secretFP,
+		LoadedAt: k.loadedAt, Active: active, Candidate: k.candidate, Verified: "pending",
+		Demoted: k.demoted.Load(), DemotedFor: k.demotionReason(), Stale: k.stale,
+	}
+	if v := k.verification.Load(); v != nil {
+		ks.LastVerdict = &Verdict{Result: v.result, Answer: v.reason, At: v.at}
+		switch v.result {
+		case verdictValid:
+			ks.Verified = "true"
+		case verdictInvalid:
+			ks.Verified = "false"
+		}
+	}
+	return ks
 }
 
 // Interface guards

@@ -20,10 +20,11 @@ type workspace struct {
 
 // workspacePlan is one workspace as compiled from the config.
 type workspacePlan struct {
-	name string
-	id   int64
-	main bool
-	keys []KeySource
+	name        string
+	id          int64
+	main        bool
+	keys        []KeySource
+	environment string // environmentAny, environmentLive or environmentTest
 }
 
 // Limits of the workspaces section.
@@ -68,7 +69,15 @@ func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePla
 				p.add(fmt.Sprintf("%s.keys[%d]", field, i), "%v", err)
 			}
 		}
-		out = append(out, workspacePlan{name: name, id: wc.ID, main: wc.Main, keys: wc.Keys})
+		environment := wc.Environment
+		switch environment {
+		case "":
+			environment = environmentAny
+		case environmentAny, environmentLive, environmentTest:
+		default:
+			p.add(field+".environment", "must be %q, %q or %q, not %q", environmentLive, environmentTest, environmentAny, environment)
+		}
+		out = append(out, workspacePlan{name: name, id: wc.ID, main: wc.Main, keys: wc.Keys, environment: environment})
 	}
 	if len(mains) > 1 {
 		p.add("workspaces", "only one workspace may be main, found %d: %s", len(mains), strings.Join(mains, ", "))

@@ -49,9 +49,11 @@ type demoRequest struct {
 }
 
 func run(sidecarBin string) error {
-	keys := map[string]string{"main": newKey(), "test-space": newKey()}
+	keys := map[string]string{"main": newKey(), "test-space": newKey(), "main-secret": newKey()}
+	// The main workspace's key was created with HMAC signature
+	// verification: the simulator refuses its requests unless signed.
 	fake := restlinktest.NewServer(
-		restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{keys["main"]}},
+		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: keys["main"], Secret: keys["main-secret"]}}},
 		restlinktest.Workspace{ID: 18, Name: "test-space", Keys: []string{keys["test-space"]}},
 	)
 	defer fake.Close()
@@ -67,6 +69,7 @@ func run(sidecarBin string) error {
 	}
 	files := map[string]string{
 		"main.key":       keys["main"] + "\n",
+		"main.secret":    keys["main-secret"] + "\n",
 		"test-space.key": keys["test-space"] + "\n",
 		"config.yaml": fmt.Sprintf(`upstream:
   url: %s
@@ -74,14 +77,14 @@ workspaces:
   main:
     id: 16
     main: true
-    keys: [{file: %s/main.key}]
+    keys: [{file: %s/main.key, secret: {file: %s/main.secret}}]
   test-space:
     id: 18
     keys: [{file: %s/test-space.key}]
 tenants:
   acme: test-space
   globex: main
-`, fake.URL, dir, dir),
+`, fake.URL, dir, dir, dir),
 		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", port, dir),
 	}
 	for name, content := range files {
@@ -113,8 +116,8 @@ tenants:
 
 	fmt.Printf("restlink simulator on %s (workspaces: 16 main, 18 test-space)\n", fake.URL)
 	fmt.Printf("sidecar on %s; tenants: acme -> test-space, globex -> main\n", base)
-	fmt.Printf("keys (shown only as fingerprints): main %s, test-space %s\n\n",
-		restlink.Fingerprint(keys["main"]), restlink.Fingerprint(keys["test-space"]))
+	fmt.Printf("keys (shown only as fingerprints): main %s (signs with secret %s), test-space %s\n\n",
+		restlink.Fingerprint(keys["main"]), restlink.Fingerprint(keys["main-secret"]), restlink.Fingerprint(keys["test-space"]))
 
 	requests := []demoRequest{
 		{"tenant acme, by header", "/api/v1/sms/send", map[string]string{"X-Tenant": "acme"}, 200, 18, ""},
@@ -124,7 +127,7 @@ tenants:
 		{"unknown tenant", "/api/v1/sms/send", map[string]string{"X-Tenant": "initech"}, 403, 0, "UNKNOWN_TENANT"},
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "REQUEST\tANSWER\tREACHED\tKEY SENT\tWHY")
+	fmt.Fprintln(tw, "REQUEST\tANSWER\tREACHED\tKEY SENT\tSIGNED\tWHY")
 	var failures []string
 	for _, dr := range requests {
 		before := fake.Count()
@@ -132,11 +135,15 @@ tenants:
 		if err != nil {
 			return err
 		}
-		reached, keyFP := "nothing sent upstream", "-"
+		reached, keyFP, signed := "nothing sent upstream", "-", "-"
 		if reqs := fake.Requests(); len(reqs) > before {
 			got := reqs[len(reqs)-1]
 			reached = fmt.Sprintf("workspace %d", got.WorkspaceID)
 			keyFP = restlink.Fingerprint(got.Key)
+			signed = "no"
+			if got.Header.Get("X-Signature") != "" {
+				signed = "HMAC"
+			}
 			if got.WorkspaceID != dr.wantWSID || got.Header.Get("X-Tenant") != "" {
 				failures = append(failures, dr.label+": reached "+reached)
 			}
@@ -150,10 +157,10 @@ tenants:
 		if status != dr.wantCode || (dr.wantError != "" && errorCode(body) != dr.wantError) {
 			failures = append(failures, fmt.Sprintf("%s: answered %s", dr.label, answer))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", dr.label, answer, reached, keyFP, why(logPath, dr.path))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dr.label, answer, reached, keyFP, signed, why(logPath, dr.path))
 	}
 	_ = tw.Flush()
-	fmt.Printf("\nThe upstream received %d requests, each with exactly its workspace's key; the app's own key never left the sidecar.\n", fake.Count())
+	fmt.Printf("\nThe upstream received %d requests, each with exactly its workspace's key (signed where the key requires it); the app's own key never left the sidecar.\n", fake.Count())
 	if len(failures) > 0 {
 		return errors.New(strings.Join(failures, "; "))
 	}

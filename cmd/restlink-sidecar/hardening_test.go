@@ -427,7 +427,7 @@ func TestHostileConfigReloads(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			failures := strings.Count(bb.logs(), "config reload rejected")
-			bb.write("config.yaml", strings.NewReplacer("{{upstream}}", bb.up.URL, "{{dir}}", bb.dir).Replace(tc.yaml))
+			bb.write("config.yaml", bb.expand(tc.yaml))
 			deadline := time.Now().Add(5 * time.Second)
 			for strings.Count(bb.logs(), "config reload rejected") == failures && time.Now().Before(deadline) {
 				time.Sleep(50 * time.Millisecond)
@@ -444,7 +444,7 @@ func TestHostileConfigReloads(t *testing.T) {
 			}
 			// Back to the good config, so that the next case's rejection is
 			// a new one (the same rejection is reported once).
-			bb.write("config.yaml", strings.NewReplacer("{{upstream}}", bb.up.URL, "{{dir}}", bb.dir).Replace(blackBoxYAML))
+			bb.write("config.yaml", bb.expand(blackBoxYAML))
 			time.Sleep(2500 * time.Millisecond)
 		})
 	}

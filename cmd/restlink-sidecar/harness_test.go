@@ -80,19 +80,41 @@ security:
 
 // blackBox is a running sidecar process and its upstream.
 type blackBox struct {
-	t        *testing.T
-	dir      string
-	app, ops string // base URLs of the apps' and the operators' sites
-	appAddr  string // host:port of the apps' site
-	cmd      *exec.Cmd
-	up       *recorder
-	logPath  string
+	t           *testing.T
+	dir         string
+	app, ops    string // base URLs of the apps' and the operators' sites
+	appAddr     string // host:port of the apps' site
+	cmd         *exec.Cmd
+	up          *recorder
+	upstreamURL string // what {{upstream}} stands for
+	logPath     string
 }
 
-// startBlackBox runs the sidecar with the shipped Caddyfile and yaml.
+// expand replaces {{upstream}} and {{dir}} in a config.
+func (bb *blackBox) expand(yaml string) string {
+	return strings.NewReplacer("{{upstream}}", bb.upstreamURL, "{{dir}}", bb.dir).Replace(yaml)
+}
+
+// startBlackBox runs the sidecar with the shipped Caddyfile and yaml, in
+// front of the recording upstream.
 func startBlackBox(t *testing.T, yaml string) *blackBox {
 	t.Helper()
+	return startBlackBoxWith(t, yaml, boxOptions{})
+}
+
+// boxOptions vary a black box.
+type boxOptions struct {
+	upstream string            // the upstream's URL; default: the recording upstream
+	files    map[string]string // more files in the sidecar's directory (name -> content)
+}
+
+// startBlackBoxWith is startBlackBox with options.
+func startBlackBoxWith(t *testing.T, yaml string, opts boxOptions) *blackBox {
+	t.Helper()
 	bb := &blackBox{t: t, dir: t.TempDir(), up: newRecorder(t)}
+	if opts.upstream == "" {
+		opts.upstream = bb.up.URL
+	}
 	appPort, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +132,11 @@ func startBlackBox(t *testing.T, yaml string) *blackBox {
 	for name, key := range map[string]string{"good.key": goodKey, "bad.key": badKey, "good2.key": goodKey + "2", "good3.key": goodKey + "3", "good4.key": goodKey + "4"} {
 		bb.write(name, key+"\n")
 	}
-	bb.write("config.yaml", strings.NewReplacer("{{upstream}}", bb.up.URL, "{{dir}}", bb.dir).Replace(yaml))
+	for name, content := range opts.files {
+		bb.write(name, content)
+	}
+	bb.upstreamURL = opts.upstream
+	bb.write("config.yaml", bb.expand(yaml))
 	bb.appAddr = fmt.Sprintf("127.0.0.1:%d", appPort)
 	bb.app, bb.ops = "http://"+bb.appAddr, fmt.Sprintf("http://127.0.0.1:%d", opsPort)
 	bb.logPath = filepath.Join(bb.dir, "sidecar.log")
@@ -118,8 +144,8 @@ func startBlackBox(t *testing.T, yaml string) *blackBox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bb.cmd = exec.Command(os.Args[0], "run", "--config", filepath.Join(bb.dir, "Caddyfile"), "--adapter", "caddyfile")
-	bb.cmd.Env = append(os.Environ(), runMainEnv+"=1", "RESTLINK_CONFIG="+filepath.Join(bb.dir, "config.yaml"),
+	bb.cmd = sidecarCommand("run", "--config", filepath.Join(bb.dir, "Caddyfile"), "--adapter", "caddyfile")
+	bb.cmd.Env = append(bb.cmd.Env, "RESTLINK_CONFIG="+filepath.Join(bb.dir, "config.yaml"),
 		"XDG_CONFIG_HOME="+bb.dir, "XDG_DATA_HOME="+bb.dir, "HOME="+bb.dir)
 	bb.cmd.Stdout, bb.cmd.Stderr = logFile, logFile
 	if err := bb.cmd.Start(); err != nil {
@@ -144,6 +170,14 @@ func startBlackBox(t *testing.T, yaml string) *blackBox {
 		t.Fatalf("the sidecar did not start: %v\n%s", err, bb.logs())
 	}
 	return bb
+}
+
+// sidecarCommand is the restlink-sidecar binary with args: this test
+// binary, running main.
+func sidecarCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	return cmd
 }
 
 func (bb *blackBox) write(name, content string) {
@@ -246,6 +280,10 @@ func (rec *recorder) take() []recorded {
 
 func (rec *recorder) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if r.URL.Path == "/api/v1/user/balance" { // the sidecar's key probes: valid, not recorded
+		writeJSON(w, http.StatusOK, `{"balance":100,"currency":"EUR"}`)
+		return
+	}
 	rec.mu.Lock()
 	rec.requests = append(rec.requests, recorded{Method: r.Method, Target: r.RequestURI, Header: r.Header.Clone(), Body: string(body)})
 	rec.mu.Unlock()

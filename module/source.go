@@ -1,0 +1,120 @@
+package restlink
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Kinds of secret source, as shown in logs and status output.
+const (
+	sourceFile  = "file"
+	sourceEnv   = "env"
+	sourceValue = "value"
+)
+
+// validate checks that exactly one field is set, and a variable's name.
+func (s Source) validate() error {
+	set := 0
+	for _, v := range []string{s.File, s.Env, s.Value} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 1 {
+		return errors.New("exactly one of file, env or value must be set")
+	}
+	if s.Env != "" && !isEnvName(s.Env) {
+		return fmt.Errorf("env %q is not an environment variable name", s.Env)
+	}
+	return nil
+}
+
+func isEnvName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// kind is which of the source's fields is set.
+func (s Source) kind() string {
+	switch {
+	case s.File != "":
+		return sourceFile
+	case s.Env != "":
+		return sourceEnv
+	}
+	return sourceValue
+}
+
+// location is the file path or variable name; "" for a literal value.
+func (s Source) location() string {
+	switch s.kind() {
+	case sourceFile:
+		return s.File
+	case sourceEnv:
+		return s.Env
+	}
+	return ""
+}
+
+// describe names the source of a secret (what: "key", "signing secret",
+// …) for messages, never showing a literal value.
+func (s Source) describe(what string) string {
+	switch s.kind() {
+	case sourceFile:
+		return what + " file " + s.File
+	case sourceEnv:
+		return "environment variable " + s.Env
+	}
+	return "literal " + what + " value"
+}
+
+// read reads a secret's material: a file, a variable or a literal value,
+// surrounding white space trimmed. It must be non-empty and fit in an HTTP
+// header. Warnings are for the operator (permissions, literal values);
+// errors never contain the material or file content.
+func (s Source) read(what string, lookupEnv func(string) (string, bool)) (material string, warnings []string, err error) {
+	switch s.kind() {
+	case sourceFile:
+		fi, err := os.Stat(s.File)
+		if err != nil {
+			return "", nil, fmt.Errorf("reading %s file: %w", what, err)
+		}
+		if !fi.Mode().IsRegular() {
+			return "", nil, fmt.Errorf("reading %s file %s: not a regular file", what, s.File)
+		}
+		if perm := fi.Mode().Perm(); perm&0o007 != 0 || (perm&0o070 != 0 && !groupIsOwn(fi)) {
+			warnings = append(warnings, fmt.Sprintf("%s file %s is readable by group or others (mode %04o); restrict it to the sidecar's user (chmod 600, or defaultMode: 0400 for a Kubernetes Secret)", what, s.File, perm))
+		}
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", warnings, fmt.Errorf("reading %s file: %w", what, err)
+		}
+		material = string(b)
+	case sourceEnv:
+		v, ok := lookupEnv(s.Env)
+		if !ok {
+			return "", nil, fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		material = v
+	default:
+		warnings = append(warnings, "a literal "+what+" value is in the config file; use a file or environment variable outside local trials")
+		material = s.Value
+	}
+	material = strings.TrimSpace(material)
+	if material == "" {
+		return "", warnings, fmt.Errorf("%s is empty", s.describe(what))
+	}
+	for i := 0; i < len(material); i++ {
+		if c := material[i]; c < 0x21 || c > 0x7e {
+			return "", warnings, fmt.Errorf("%s holds a character that cannot be sent in an HTTP header (at byte %d)", s.describe(what), i)
+		}
+	}
+	return material, warnings, nil
+}
