@@ -230,7 +230,9 @@ func TestNoDuplicateSend(t *testing.T) {
 				sc.fake.Inject(tc.fault)
 				headers := []string{"X-Tenant: acme"}
 				if idem != "" {
-					headers = append(headers, idem)
+					// A key of its own per case: a key whose first POST had
+					// an unknown outcome is never sent again.
+					headers = append(headers, idem+"-"+strings.ReplaceAll(tc.name, " ", "-"))
 				}
 				a, err := sc.try(http.MethodPost, "/api/v1/sms/send", smsBody, headers...)
 				tc.check(t, a, err)

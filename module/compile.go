@@ -3,7 +3,11 @@ package restlink
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
+
+	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
 // plan is a config compiled for serving: every setting parsed and checked
@@ -12,14 +16,17 @@ import (
 // was compiled from stays embedded, for status pages and commands.
 type plan struct {
 	*Config
-	upstream   origin
-	client     *clientPolicy
-	allow      *allowList // nil: every request may pass
-	routing    routingPlan
-	breaker    breakerPlan
-	rotation   rotationPlan
-	strip      headerSet // request headers never forwarded
-	workspaces []workspacePlan
+	upstream    origin
+	client      *clientPolicy
+	allow       *allowList // nil: every request may pass
+	routing     routingPlan
+	breaker     breakerPlan
+	rotation    rotationPlan
+	policy      *policy.Policy
+	idempotency idempotencyPlan
+	pacing      pacePlan
+	strip       headerSet // request headers never forwarded
+	workspaces  []workspacePlan
 }
 
 // compileConfig is the config compiler: it turns a decoded Config into a
@@ -36,6 +43,12 @@ func compileConfig(c *Config) (*plan, error) {
 	pl.breaker = compileBreaker(c.Breaker, &p)
 	pl.client = compileSecurity(c.Security, &p)
 	pl.rotation = compileRotation(c.Rotation, &p)
+	pl.idempotency = compileIdempotency(c.Idempotency, &p)
+	pl.pacing = compileRateLimit(c.Upstream, &p)
+	var err error
+	if pl.policy, err = policy.Compile(c.Policy, slices.Collect(maps.Keys(c.Tenants))); err != nil {
+		p.errs = append(p.errs, err)
+	}
 	pl.strip = strippedHeaders(pl.routing.tenantHeader, pl.routing.workspaceIDHeader)
 	if err := p.err(); err != nil {
 		return nil, err

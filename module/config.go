@@ -3,6 +3,8 @@ package restlink
 import (
 	"net/netip"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
 // Config is the sidecar's YAML configuration file. It is loaded with koanf:
@@ -37,6 +39,12 @@ type Config struct {
 
 	// How new key values are checked before they go live.
 	Rotation RotationConfig `koanf:"rotation"`
+
+	// The send policy: per tenant, which SMS sends may leave the host.
+	Policy policy.Config `koanf:"policy"`
+
+	// Idempotent POSTs: a retry with the same key is never sent twice.
+	Idempotency IdempotencyConfig `koanf:"idempotency"`
 }
 
 // UpstreamConfig says where and how requests are forwarded.
@@ -54,6 +62,18 @@ type UpstreamConfig struct {
 	// trusted in addition to the system roots. Upstream certificates are
 	// always verified.
 	CAFile string `koanf:"ca_file"`
+
+	// This sidecar's share of restlink's per-account rate limit (about
+	// 1,000 requests/s, shared by every key and app of the account), as
+	// "<requests>/<unit>": "900/s", "30000/m". Every request to restlink
+	// takes a slot; a burst of a tenth of a second's worth goes at once,
+	// the rest is paced. Default: none (no pacing).
+	RateLimit string `koanf:"rate_limit"`
+
+	// How long a request may wait for its slot under rate_limit; one that
+	// would wait longer is answered 429 UPSTREAM_RATE_LIMITED with
+	// Retry-After. Default: 2s.
+	MaxWait time.Duration `koanf:"max_wait"`
 }
 
 // WorkspaceConfig is one 23 Telecom workspace and its API keys.
@@ -187,6 +207,24 @@ type SecurityConfig struct {
 	MaxBodyBytesInFlight int64 `koanf:"max_body_bytes_in_flight"`
 }
 
+// IdempotencyConfig makes POSTs safe to retry. A POST carrying the header
+// is remembered per tenant and header value, with a digest of its body, for
+// TTL: a repeat while the first is in flight is answered 409
+// IDEMPOTENCY_IN_PROGRESS; a repeat after it completed gets the stored
+// answer with Idempotent-Replayed: true, and nothing is sent; the same
+// value with another body is answered 422 IDEMPOTENCY_KEY_REUSED; and if
+// the first attempt's outcome is unknown (a timeout, or a connection lost
+// after sending), repeats are answered 502 SEND_OUTCOME_UNKNOWN. A POST
+// without the header behaves as if this were off.
+type IdempotencyConfig struct {
+	// The request header that names a POST. "" disables idempotency.
+	// Default: Idempotency-Key.
+	Header string `koanf:"header"`
+
+	// How long a POST and its answer are remembered. Default: 24h.
+	TTL time.Duration `koanf:"ttl"`
+}
+
 // RotationConfig says how a new key value is verified. When a key source
 // yields a new value (a file changed, a reload), the sidecar probes it with
 // one request of its own; until the probe says the new value is valid, the
@@ -217,6 +255,8 @@ var defaultConfig = map[string]any{
 	"upstream.url":                      "https://restlink23telecom.com",
 	"upstream.timeout":                  "15s",
 	"upstream.ca_file":                  "",
+	"upstream.rate_limit":               "",
+	"upstream.max_wait":                 "2s",
 	"routing.tenant_header":             "X-Tenant",
 	"routing.path_prefix":               "/t/{tenant}",
 	"routing.workspace_id_header":       "X-Workspace-ID",
@@ -235,6 +275,9 @@ var defaultConfig = map[string]any{
 	"rotation.verify":                   true,
 	"rotation.probe":                    "GET /api/v1/user/balance",
 	"rotation.probe_timeout":            "5s",
+	"policy.send_path":                  policy.DefaultSendPath,
+	"idempotency.header":                "Idempotency-Key",
+	"idempotency.ttl":                   "24h",
 }
 
 // Validate checks the whole config and reports every problem it finds,

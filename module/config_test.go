@@ -166,6 +166,16 @@ func TestBadConfigs(t *testing.T) {
 		{"no allowed hosts", ws + "security:\n  allowed_hosts: []\n", "security.allowed_hosts: at least one host is required"},
 		{"zero body limit", ws + "security:\n  max_body_bytes: 0\n", "security.max_body_bytes: must be positive"},
 		{"not YAML", "workspaces: [\n", "parsing config YAML"},
+		{"rate limit without unit", ws + "upstream:\n  rate_limit: \"900\"\n", `upstream.rate_limit: must be "<requests>/<unit>"`},
+		{"rate limit zero", ws + "upstream:\n  rate_limit: 0/s\n", `upstream.rate_limit: must be`},
+		{"negative max wait", ws + "upstream:\n  max_wait: -1s\n", "upstream.max_wait: must not be negative"},
+		{"idempotency header a credential", ws + "idempotency:\n  header: X-Api-Key\n", `idempotency.header: "X-Api-Key" is a credential header`},
+		{"idempotency ttl zero", ws + "idempotency:\n  ttl: 0s\n", "idempotency.ttl: must be positive"},
+		{"policy for an unknown tenant", ws + "policy:\n  tenants:\n    nobody: {dry_run: true}\n", "policy.tenants.nobody"},
+		{"policy country", ws + "policy:\n  default: {countries: [XX]}\n", `policy.default.countries[0]`},
+		{"probe not a GET", ws + "rotation:\n  probe: POST /api/v1/sms/send\n", `rotation.probe: must be "GET <path>"`},
+		{"environment", ws + "  other:\n    id: 17\n    environment: prod\n    keys:\n      - file: /o\n", `workspaces.other.environment: must be "live", "test" or "any"`},
+		{"secret with two sources", "workspaces:\n  main:\n    id: 1\n    keys:\n      - file: /k\n        secret: {file: /s, env: S}\n", "workspaces.main.keys[0]: secret: exactly one of file, env or value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseConfig([]byte(tc.yaml), noEnv)

@@ -72,37 +72,48 @@ func TestDocumentedDefaultsMatchTheCode(t *testing.T) {
 }
 
 func TestFieldCommentDefaultsMatchTheCode(t *testing.T) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "config.go", nil, parser.ParseComments)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The config's structs, by package-qualified name ("" for this
+	// package), from this package's config.go and the engines' own.
 	structs := map[string]*ast.StructType{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		if ts, ok := n.(*ast.TypeSpec); ok {
-			if st, ok := ts.Type.(*ast.StructType); ok {
-				structs[ts.Name.Name] = st
-			}
+	for pkg, file := range map[string]string{"": "config.go", "policy": "policy/config.go"} {
+		f, err := parser.ParseFile(token.NewFileSet(), file, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return true
-	})
+		ast.Inspect(f, func(n ast.Node) bool {
+			if ts, ok := n.(*ast.TypeSpec); ok {
+				if st, ok := ts.Type.(*ast.StructType); ok {
+					structs[pkg+"."+ts.Name.Name] = st
+				}
+			}
+			return true
+		})
+	}
 	defaultRE := regexp.MustCompile(`(?s)Default: (.*?)\.?\s*$`)
 	documented := map[string]string{}
-	var walk func(prefix string, st *ast.StructType)
-	walk = func(prefix string, st *ast.StructType) {
+	var walk func(prefix, pkg string, st *ast.StructType)
+	walk = func(prefix, pkg string, st *ast.StructType) {
 		for _, field := range st.Fields.List {
 			tag := reflect.StructTag(strings.Trim(field.Tag.Value, "`")).Get("koanf")
 			path := prefix + tag
-			if ident, ok := field.Type.(*ast.Ident); ok && structs[ident.Name] != nil {
-				walk(path+".", structs[ident.Name])
-				continue
+			switch typ := field.Type.(type) {
+			case *ast.Ident:
+				if sub := structs[pkg+"."+typ.Name]; sub != nil {
+					walk(path+".", pkg, sub)
+					continue
+				}
+			case *ast.SelectorExpr:
+				if x, ok := typ.X.(*ast.Ident); ok && structs[x.Name+"."+typ.Sel.Name] != nil {
+					walk(path+".", x.Name, structs[x.Name+"."+typ.Sel.Name])
+					continue
+				}
 			}
 			if m := defaultRE.FindStringSubmatch(field.Doc.Text()); m != nil {
 				documented[path] = m[1]
 			}
 		}
 	}
-	walk("", structs["Config"])
+	walk("", "", structs[".Config"])
 	for _, path := range slices.Sorted(maps.Keys(defaultConfig)) {
 		text, ok := documented[path]
 		if !ok {

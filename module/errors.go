@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+
+	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
 // ErrorCode is an error_code that the sidecar itself answers with.
@@ -36,6 +38,22 @@ const (
 	CodeSidecarOverloaded      ErrorCode = "SIDECAR_OVERLOADED"
 	CodeReplayWindowFull       ErrorCode = "REPLAY_WINDOW_FULL"
 	CodeStoreUnavailable       ErrorCode = "STORE_UNAVAILABLE"
+	CodeUpstreamRateLimited    ErrorCode = "UPSTREAM_RATE_LIMITED"
+	CodeInvalidIdempotencyKey  ErrorCode = "INVALID_IDEMPOTENCY_KEY"
+	CodeIdempotencyInProgress  ErrorCode = "IDEMPOTENCY_IN_PROGRESS"
+	CodeIdempotencyKeyReused   ErrorCode = "IDEMPOTENCY_KEY_REUSED"
+	CodeSendOutcomeUnknown     ErrorCode = "SEND_OUTCOME_UNKNOWN"
+	CodeDestinationNotAllowed  ErrorCode = policy.CodeDestinationNotAllowed
+	CodeSendRateLimited        ErrorCode = policy.CodeSendRateLimited
+	CodeDailySegmentCap        ErrorCode = policy.CodeDailySegmentCap
+	CodeRecipientFlood         ErrorCode = policy.CodeRecipientFlood
+	// restlink's own codes, for sends restlink would refuse as malformed;
+	// the sidecar answers them itself when a send policy applies.
+	CodeInvalidBody       ErrorCode = policy.CodeInvalidBody
+	CodeInvalidTo         ErrorCode = policy.CodeInvalidTo
+	CodeTooManyRecipients ErrorCode = policy.CodeTooManyRecipients
+	CodeInvalidMessage    ErrorCode = policy.CodeInvalidMessage
+	CodeInvalidSender     ErrorCode = policy.CodeInvalidSender
 )
 
 // ErrorCodes lists every code the sidecar can answer with.
@@ -46,21 +64,33 @@ var ErrorCodes = [...]ErrorCode{
 	CodeMisdirectedHost, CodeBodyTooLarge, CodeCircuitOpen, CodeNoUsableKey,
 	CodeUpstreamUnavailable, CodeUpstreamTimeout, CodeMethodNotAllowed,
 	CodeRequestBodyTimeout, CodeRequestBodyIncomplete, CodeSidecarOverloaded,
-	CodeReplayWindowFull, CodeStoreUnavailable,
+	CodeReplayWindowFull, CodeStoreUnavailable, CodeUpstreamRateLimited, CodeInvalidIdempotencyKey,
+	CodeIdempotencyInProgress, CodeIdempotencyKeyReused, CodeSendOutcomeUnknown,
+	CodeDestinationNotAllowed, CodeSendRateLimited, CodeDailySegmentCap, CodeRecipientFlood,
+	CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
 }
 
 // Status is the HTTP status the sidecar answers with for the code.
 func (c ErrorCode) Status() int {
 	switch c {
 	case CodeInvalidWorkspaceHeader, CodeTenantRequired, CodeConflictingTenant, CodeInvalidPath,
-		CodeRequestBodyIncomplete:
+		CodeRequestBodyIncomplete, CodeInvalidIdempotencyKey, CodeInvalidBody, CodeInvalidTo,
+		CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender:
 		return http.StatusBadRequest
+	case CodeIdempotencyInProgress:
+		return http.StatusConflict
+	case CodeIdempotencyKeyReused:
+		return http.StatusUnprocessableEntity
+	case CodeSendOutcomeUnknown:
+		return http.StatusBadGateway
+	case CodeSendRateLimited, CodeDailySegmentCap, CodeRecipientFlood, CodeUpstreamRateLimited:
+		return http.StatusTooManyRequests
 	case CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case CodeRequestBodyTimeout:
 		return http.StatusRequestTimeout
 	case CodeCrossTenantWorkspace, CodeNoMainWorkspace, CodeUnknownTenant,
-		CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected:
+		CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected, CodeDestinationNotAllowed:
 		return http.StatusForbidden
 	case CodeMisdirectedHost:
 		return http.StatusMisdirectedRequest
@@ -95,8 +125,10 @@ func reject(code ErrorCode, description string) *rejection {
 	return &rejection{code: code, description: description}
 }
 
-// errorBody is the JSON body of every sidecar error.
+// errorBody is the JSON body of every sidecar error: restlink's own error
+// shape, so that apps' error handling reads both alike.
 type errorBody struct {
+	Status      bool      `json:"status"` // always false
 	ErrorCode   ErrorCode `json:"error_code"`
 	Description string    `json:"description"`
 }
@@ -105,7 +137,7 @@ type errorBody struct {
 func writeRejection(w http.ResponseWriter, rj *rejection) {
 	body, err := json.Marshal(errorBody{ErrorCode: rj.code, Description: rj.description})
 	if err != nil { // cannot happen for two strings; keep the answer well-formed anyway
-		body = []byte(`{"error_code":"` + string(rj.code) + `","description":""}`)
+		body = []byte(`{"status":false,"error_code":"` + string(rj.code) + `","description":""}`)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

@@ -118,7 +118,8 @@ var droppedResponseHeaders = map[string]bool{
 }
 
 // copyResponse writes the upstream's response to the client as it came,
-// minus droppedResponseHeaders: the sidecar adds no header of its own (Caddy's
+// minus droppedResponseHeaders: the sidecar adds no header of its own (but
+// Retry-After on a 429 that has none) (Caddy's
 // Server header is removed; no Content-Type is sniffed and no Date added
 // when the upstream sent none). An event stream, or an answer of unknown
 // length, is flushed at once and after every write, as Caddy's
@@ -145,6 +146,11 @@ func copyResponse(w http.ResponseWriter, resp *http.Response) (readErr, writeErr
 		if _, ok := resp.Header[name]; !ok {
 			h[name] = nil // present but empty: net/http then adds none
 		}
+	}
+	if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+		// restlink's ordinary 429s carry no Retry-After; its advice is to
+		// back off from about a second.
+		h["Retry-After"] = []string{"1"}
 	}
 	if len(resp.Trailer) > 0 {
 		names := make([]string, 0, len(resp.Trailer))

@@ -82,6 +82,9 @@ type exchange struct {
 	upstream   time.Duration
 	clientGone bool // the app hung up before it had the whole answer
 	shared     bool // answered with an identical request's upstream answer (see collapser)
+	replayed   bool // answered from an idempotency record
+	dryRun     bool // answered locally: the tenant's policy is a dry run
+	policyRule string
 }
 
 // ServeHTTP forwards the request or answers it with a sidecar error.
@@ -148,7 +151,23 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		return rj, false
 	}
 	x.bodyRead = true
+	claim, rj := snap.idempotency.claim(r, policySubject(sel), sel.path, body.data, inFlightFor(snap.plan))
+	if rj != nil {
+		return rj, false
+	}
 	out := outbound{method: r.Method, path: sel.path, query: query, body: body.data, header: upstreamHeader(r.Header, snap.strip, r.Method)}
+
+	if r.Method == http.MethodPost {
+		g, answered, refused := h.admit(w, r, snap, sel, &out, claim, x)
+		if refused != nil || answered {
+			return refused, false
+		}
+		if g != nil {
+			cw := &capturingWriter{ResponseWriter: w}
+			w = cw
+			defer func() { h.settle(g, cw, rj, x) }() // rj: the request's final answer, named result
+		}
+	}
 
 	if collapsible(ws, &out) {
 		k := collapseKey(ws, &out)
@@ -172,6 +191,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		}
 	}
 
+	if rj := awaitSlot(r.Context(), h.live.store, snap.pacing); rj != nil {
+		return rj, false
+	}
 	// Nothing is taken from the breaker before the whole body is in: a
 	// slow client cannot hold a half-open breaker's probe slot.
 	slot, rj := ws.breaker.enter()
@@ -337,6 +359,10 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 		msg, level = "sidecar answered with an error", zapcore.DebugLevel
 	case x.code != "":
 		msg = "sidecar answered with an error"
+	case x.replayed:
+		msg = "answered from an idempotency record; nothing sent"
+	case x.dryRun:
+		msg = "answered a dry run; nothing sent"
 	}
 	ce := h.logger.Check(level, msg)
 	if ce == nil {
@@ -366,6 +392,15 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 	}
 	if x.shared {
 		fields = append(fields, zap.Bool("shared_answer", true))
+	}
+	if x.replayed {
+		fields = append(fields, zap.Bool("idempotent_replay", true))
+	}
+	if x.dryRun {
+		fields = append(fields, zap.Bool("dry_run", true))
+	}
+	if x.policyRule != "" {
+		fields = append(fields, zap.String("policy_rule", x.policyRule))
 	}
 	fields = append(fields, zap.Int("status", x.status), zap.Duration("duration", time.Since(x.start)))
 	ce.Write(fields...) // cores encode fields when written; none keeps them

@@ -10,6 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sony/gobreaker/v2"
+
+	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
 // Metric label values never come from request input: workspace names come
@@ -68,6 +70,58 @@ func (s *workspaceStats) countRequest(status int) {
 		s.requests[class].Add(1)
 	}
 }
+
+// tenantStats are the send counters of one policy subject (a tenant, or
+// "@" and a workspace for requests that named no tenant); like
+// workspaceStats, they count on across reloads.
+type tenantStats struct {
+	decisions  [len(policyRules)][2]atomic.Uint64 // [rule][0: refused, 1: would refuse (shadow)]
+	recipients atomic.Uint64                      // forwarded and accepted
+	segments   atomic.Uint64
+	costMicros atomic.Uint64 // summary.total_cost of accepted sends, in millionths
+	currency   atomic.Pointer[string]
+	sending    atomic.Bool // has sent (or been refused) since start: shown in status
+}
+
+// policyRules are the rules a decision can name, in the order of
+// tenantStats.decisions.
+var policyRules = [...]string{policy.RuleBody, policy.RuleMaxRecipients, policy.RuleCountries, policy.RuleDenyPrefixes,
+	policy.RuleRate, policy.RuleDailySegments, policy.RulePerRecipient}
+
+// countDecision counts a refusal (or, shadow, a would-be refusal) by rule.
+func (s *tenantStats) countDecision(rule string, shadow bool) {
+	if s == nil {
+		return
+	}
+	s.sending.Store(true)
+	i := 0
+	if shadow {
+		i = 1
+	}
+	for r, name := range policyRules {
+		if name == rule {
+			s.decisions[r][i].Add(1)
+		}
+	}
+}
+
+// addCost adds the cost of an accepted send.
+func (s *tenantStats) addCost(cost float64, currency string) {
+	s.sending.Store(true)
+	if cost > 0 {
+		s.costMicros.Add(uint64(math.Round(cost * 1e6)))
+	}
+	if currency == "" {
+		currency = unnamedCurrency
+	}
+	if c := s.currency.Load(); c == nil || *c != currency {
+		s.currency.Store(&currency)
+	}
+}
+
+// unnamedCurrency labels costs whose answer names no currency: restlink's
+// send answer does not; it is the account's currency.
+const unnamedCurrency = "account"
 
 // configStats are the counters of one live config that belong to no
 // workspace. They live as long as the live config.
@@ -134,6 +188,10 @@ var (
 	descRejections      = newDesc("rejections_total", "Requests answered with a sidecar error, by error_code.", "error_code")
 	descVerifications   = newDesc("key_verifications_total", "Probes of key values, by workspace and verdict: valid, invalid, inconclusive (retried).", "workspace", "result")
 	descDemotions       = newDesc("key_demotions_total", "Keys tried last after the upstream refused them (or a probe found them invalid), by workspace and the upstream's error_code.", "workspace", "reason")
+	descDecisions       = newDesc("policy_decisions_total", "Sends the send policy refused (outcome refused) or would have refused in shadow mode (outcome would_refuse), by tenant and rule.", "tenant", "rule", "outcome")
+	descRecipients      = newDesc("sms_recipients_total", "Recipients of sends the upstream accepted, by tenant.", "tenant")
+	descSegments        = newDesc("sms_segments_total", "SMS segments of sends the upstream accepted, by tenant.", "tenant")
+	descCost            = newDesc("sms_cost_total", "Cost of sends the upstream accepted, from its summary.total_cost, by tenant and currency (account: the account's, unnamed).", "tenant", "currency")
 	descUpstreamErrors  = newDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
@@ -180,7 +238,7 @@ func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
 		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors,
-		descVerifications, descDemotions} {
+		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost} {
 		ch <- d
 	}
 }
@@ -204,6 +262,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 				keyAge = now.Sub(k.loadedAt).Seconds()
 			}
 			sc.add(ws.name, ws.stats, ws.breaker, keyAge)
+		}
+		for subject, ts := range snap.tenantStats {
+			emitTenant(ch, subject, ts)
 		}
 		for i := range lc.stats.rejections {
 			sc.rejections[i] += lc.stats.rejections[i].Load()
@@ -323,5 +384,25 @@ func sumInto(sums []uint64, counters []atomic.Uint64) {
 func emitByLabel(ch chan<- prometheus.Metric, desc *prometheus.Desc, values []uint64, labels []string, workspace string) {
 	for i, label := range labels {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(values[i]), workspace, label)
+	}
+}
+
+// emitTenant emits a policy subject's send metrics: decisions only where
+// there were some, so that tenants that never sent add no series.
+func emitTenant(ch chan<- prometheus.Metric, subject string, s *tenantStats) {
+	if !s.sending.Load() {
+		return
+	}
+	for r, rule := range policyRules {
+		for i, outcome := range [...]string{"refused", "would_refuse"} {
+			if n := s.decisions[r][i].Load(); n > 0 {
+				ch <- prometheus.MustNewConstMetric(descDecisions, prometheus.CounterValue, float64(n), subject, rule, outcome)
+			}
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descRecipients, prometheus.CounterValue, float64(s.recipients.Load()), subject)
+	ch <- prometheus.MustNewConstMetric(descSegments, prometheus.CounterValue, float64(s.segments.Load()), subject)
+	if c := s.currency.Load(); c != nil {
+		ch <- prometheus.MustNewConstMetric(descCost, prometheus.CounterValue, float64(s.costMicros.Load())/1e6, subject, *c)
 	}
 }

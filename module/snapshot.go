@@ -17,7 +17,10 @@ type snapshot struct {
 	workspaces []*workspace // in name order
 	byName     map[string]*workspace
 	stats      *configStats // shared by every snapshot of the live config
-	builtAt    time.Time
+	// tenantStats are the send counters of every policy subject with a
+	// send policy (see policySubject).
+	tenantStats map[string]*tenantStats
+	builtAt     time.Time
 }
 
 // buildSnapshot links a plan to its loaded keys and to the live state of
@@ -56,5 +59,29 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, up *ups
 		s.byName[ws.name] = ws
 	}
 	s.router = newRouter(pl.routing, s.workspaces)
+	s.tenantStats = linkTenantStats(pl, s.workspaces, prev)
 	return s
+}
+
+// linkTenantStats gives every policy subject with a send policy its
+// counters: those of the previous snapshot, or new ones.
+func linkTenantStats(pl *plan, workspaces []*workspace, prev *snapshot) map[string]*tenantStats {
+	subjects := make(map[string]*tenantStats)
+	add := func(subject, tenant string) {
+		if pl.policy.For(tenant) == nil {
+			return
+		}
+		if prev != nil && prev.tenantStats[subject] != nil {
+			subjects[subject] = prev.tenantStats[subject]
+		} else {
+			subjects[subject] = new(tenantStats)
+		}
+	}
+	for tenant := range pl.Tenants {
+		add(tenant, tenant)
+	}
+	for _, ws := range workspaces {
+		add(policySubject(selection{ws: ws}), "")
+	}
+	return subjects
 }

@@ -1,12 +1,18 @@
 package restlink
 
 import (
+	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
 func init() {
@@ -37,7 +43,7 @@ func (s *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 		writeRejection(w, rj)
 		return nil
 	}
-	body, err := json.MarshalIndent(s.live.status(snap), "", "  ")
+	body, err := json.MarshalIndent(s.live.status(r.Context(), snap), "", "  ")
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
@@ -54,6 +60,30 @@ type Status struct {
 	LoadedAt   time.Time         `json:"loaded_at"`
 	LastReload *reloadStatus     `json:"last_reload,omitempty"`
 	Workspaces []WorkspaceStatus `json:"workspaces"`
+	// Tenants are the send policy's subjects that have sent, or been
+	// refused, since the sidecar started, with their use of their quotas.
+	Tenants []TenantStatus `json:"tenants,omitempty"`
+}
+
+// TenantStatus is a tenant's send policy at work.
+type TenantStatus struct {
+	Tenant      string        `json:"tenant"` // the tenant, or "@" and a workspace for requests naming none
+	Mode        string        `json:"mode"`   // enforce, shadow or dry_run
+	Quotas      []QuotaStatus `json:"quotas,omitempty"`
+	Refused     uint64        `json:"refused"`      // sends refused since start
+	WouldRefuse uint64        `json:"would_refuse"` // sends shadow mode forwarded that enforce would have refused
+	Recipients  uint64        `json:"recipients"`   // recipients of accepted sends since start
+	Segments    uint64        `json:"segments"`
+	Error       string        `json:"error,omitempty"` // the store could not be read
+}
+
+// QuotaStatus is a tenant-wide limit and its use now: the current rate's
+// recipients within its window, or today's segments (UTC) against the cap.
+type QuotaStatus struct {
+	Rule   string `json:"rule"` // rate or daily_segments
+	Used   int64  `json:"used"`
+	Limit  int64  `json:"limit"`
+	Window string `json:"window"` // e.g. 1m0s; "day" for the daily cap
 }
 
 // WorkspaceStatus is one workspace in the status document.
@@ -100,7 +130,7 @@ type BreakerStatus struct {
 }
 
 // status builds the status document of a snapshot.
-func (lc *liveConfig) status(snap *snapshot) Status {
+func (lc *liveConfig) status(ctx context.Context, snap *snapshot) Status {
 	st := Status{
 		Config:     lc.path,
 		Upstream:   snap.upstream.String(),
@@ -133,7 +163,53 @@ func (lc *liveConfig) status(snap *snapshot) Status {
 			},
 		})
 	}
+	for _, subject := range slices.Sorted(maps.Keys(snap.tenantStats)) {
+		if ts := snap.tenantStats[subject]; ts.sending.Load() {
+			st.Tenants = append(st.Tenants, lc.tenantStatus(ctx, snap, subject, ts))
+		}
+	}
 	return st
+}
+
+// tenantStatus describes a policy subject's sends and quotas.
+func (lc *liveConfig) tenantStatus(ctx context.Context, snap *snapshot, subject string, ts *tenantStats) TenantStatus {
+	tenant := subject
+	if strings.HasPrefix(subject, "@") {
+		tenant = ""
+	}
+	rules := snap.policy.For(tenant)
+	out := TenantStatus{Tenant: subject, Mode: "enforce", Recipients: ts.recipients.Load(), Segments: ts.segments.Load()}
+	switch {
+	case rules.DryRun():
+		out.Mode = "dry_run"
+	case rules.Shadow():
+		out.Mode = "shadow"
+	}
+	for r := range ts.decisions {
+		out.Refused += ts.decisions[r][0].Load()
+		out.WouldRefuse += ts.decisions[r][1].Load()
+	}
+	quotas := rules.Quotas(subject)
+	limits := make([]store.Limit, len(quotas))
+	for i, q := range quotas {
+		limits[i] = q.Limit
+	}
+	if len(limits) == 0 {
+		return out
+	}
+	used, err := lc.store.Usage(ctx, subject, limits, time.Now())
+	if err != nil {
+		out.Error = "the store could not be read"
+		return out
+	}
+	for i, q := range quotas {
+		window := "day"
+		if q.Limit.Window > 0 {
+			window = q.Limit.Window.String()
+		}
+		out.Quotas = append(out.Quotas, QuotaStatus{Rule: q.Rule, Used: used[i], Limit: q.Limit.Max, Window: window})
+	}
+	return out
 }
 
 // keyStatus describes k for the status document.

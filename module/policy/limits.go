@@ -159,3 +159,24 @@ func (r *Rules) LimitRefusal(limits []store.Limit, index int, current int64, ret
 	}
 	return ref
 }
+
+// Quota is a tenant-wide limit of a tenant's rules, to show its use.
+type Quota struct {
+	// Rule is RuleRate or RuleDailySegments.
+	Rule string
+	// Limit names the counter, with Cost 0: read it with store.Usage.
+	Limit store.Limit
+}
+
+// Quotas returns the tenant-wide limits of the rules, rate first, then the
+// daily segment cap (per_recipient limits are per number, not shown).
+func (r *Rules) Quotas(subject string) []Quota {
+	var q []Quota
+	if r.rate != nil {
+		q = append(q, Quota{Rule: RuleRate, Limit: store.Limit{Key: r.rate.keyPrefix + subject, Max: r.rate.max, Window: r.rate.per}})
+	}
+	if r.dailySegments > 0 {
+		q = append(q, Quota{Rule: RuleDailySegments, Limit: store.Limit{Key: keyDaily + subject, Max: r.dailySegments}})
+	}
+	return q
+}

@@ -214,3 +214,18 @@ func TestRoundRetryAfter(t *testing.T) {
 		})
 	}
 }
+
+// TestQuotas: the tenant-wide limits, with the keys Limits charges.
+func TestQuotas(t *testing.T) {
+	r := mustRules(t, allLimits)
+	send, refusal := parseSend([]byte(sendBody(quoteAll([]string{gb}), `"hi"`, `"Acme"`)), nil)
+	if refusal != nil {
+		t.Fatal(refusal)
+	}
+	charged := r.Limits("acme", send)
+	q := r.Quotas("acme")
+	if len(q) != 2 || q[0].Rule != RuleRate || q[1].Rule != RuleDailySegments ||
+		q[0].Limit.Key != charged[0].Key || q[1].Limit.Key != charged[1].Key || q[0].Limit.Cost != 0 || q[1].Limit.Max != 50000 {
+		t.Errorf("quotas %+v, charged %+v", q, charged)
+	}
+}
