@@ -25,6 +25,7 @@ type plan struct {
 	policy      *policy.Policy
 	idempotency idempotencyPlan
 	pacing      pacePlan
+	store       storePlan
 	strip       headerSet // request headers never forwarded
 	workspaces  []workspacePlan
 }
@@ -45,6 +46,7 @@ func compileConfig(c *Config) (*plan, error) {
 	pl.rotation = compileRotation(c.Rotation, &p)
 	pl.idempotency = compileIdempotency(c.Idempotency, &p)
 	pl.pacing = compileRateLimit(c.Upstream, &p)
+	pl.store = compileStore(c.Store, &p)
 	var err error
 	if pl.policy, err = policy.Compile(c.Policy, slices.Collect(maps.Keys(c.Tenants))); err != nil {
 		p.errs = append(p.errs, err)

@@ -45,6 +45,11 @@ type Config struct {
 
 	// Idempotent POSTs: a retry with the same key is never sent twice.
 	Idempotency IdempotencyConfig `koanf:"idempotency"`
+
+	// Where limits, idempotency records, the pacing bucket, signing
+	// timestamps and webhook markers are kept. Absent: in this sidecar's
+	// memory.
+	Store StoreConfig `koanf:"store"`
 }
 
 // UpstreamConfig says where and how requests are forwarded.
@@ -205,6 +210,69 @@ type SecurityConfig struct {
 	// against the send policy, and send them again after a 401).
 	// Default: 67108864 (64 MiB).
 	MaxBodyBytesInFlight int64 `koanf:"max_body_bytes_in_flight"`
+}
+
+// StoreConfig says where the sidecar keeps the state its limits share.
+type StoreConfig struct {
+	// A Redis shared by a fleet of sidecars, so that limits, idempotency
+	// records, the pacing bucket, signing timestamps and webhook
+	// de-duplication hold across the fleet. Absent: this sidecar's memory,
+	// which a restart empties.
+	Redis *RedisConfig `koanf:"redis"`
+}
+
+// RedisConfig is a Redis that a fleet of sidecars shares. Exactly one of
+// URL and Addrs is set.
+type RedisConfig struct {
+	// One Redis node: redis://[user@]host:port[/db], or rediss:// for TLS.
+	// A password may be in the URL (a warning is logged): password_file
+	// is better, being watched, rotated and out of the config file.
+	URL string `koanf:"url"`
+
+	// Sentinel addresses (with master_name), or Redis Cluster seed nodes
+	// (two or more, or one with cluster: true), as host:port.
+	Addrs []string `koanf:"addrs"`
+
+	// The name of the Sentinel-monitored master.
+	MasterName string `koanf:"master_name"`
+
+	// Treat a single address in addrs as a Cluster seed node.
+	Cluster bool `koanf:"cluster"`
+
+	// The ACL user; a URL's user overrides it.
+	Username string `koanf:"username"`
+
+	// A file holding the password, read anew at every reload (it is
+	// watched) and used at the next connection: a rotated password needs
+	// no restart. Never logged or shown.
+	PasswordFile string `koanf:"password_file"`
+
+	// Use TLS with addrs (a rediss:// URL always does).
+	TLS bool `koanf:"tls"`
+
+	// PEM file of extra trusted roots for the Redis' TLS certificate.
+	CAFile string `koanf:"ca_file"`
+
+	// Starts every key, so that an ACL can confine the sidecars to their
+	// keys (~restlink:*) and several fleets can share one Redis.
+	// Default: restlink:.
+	KeyPrefix string `koanf:"key_prefix"`
+
+	// The longest a store call may take, connecting included: no request
+	// waits longer for Redis. Default: 50ms.
+	Timeout time.Duration `koanf:"timeout"`
+
+	// What happens to sends while Redis does not answer: "local" keeps
+	// serving from this sidecar's memory, every limit divided by
+	// fleet_size; "refuse" answers sends (and idempotent POSTs) 503
+	// STORE_UNAVAILABLE and lets other requests pass. Either way, the
+	// outage is logged once and shown in status and metrics, and Redis is
+	// used again as soon as it answers. Default: local.
+	OnError string `koanf:"on_error"`
+
+	// How many sidecars share the limits: while Redis is down (on_error:
+	// local), each takes this share of every limit. Default: 1.
+	FleetSize int `koanf:"fleet_size"`
 }
 
 // IdempotencyConfig makes POSTs safe to retry. A POST carrying the header

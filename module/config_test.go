@@ -2,6 +2,8 @@ package restlink
 
 import (
 	"net/netip"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -175,6 +177,12 @@ func TestBadConfigs(t *testing.T) {
 		{"policy country", ws + "policy:\n  default: {countries: [XX]}\n", `policy.default.countries[0]`},
 		{"probe not a GET", ws + "rotation:\n  probe: POST /api/v1/sms/send\n", `rotation.probe: must be "GET <path>"`},
 		{"environment", ws + "  other:\n    id: 17\n    environment: prod\n    keys:\n      - file: /o\n", `workspaces.other.environment: must be "live", "test" or "any"`},
+		{"store with url and addrs", ws + "store:\n  redis:\n    url: redis://a:1\n    addrs: [b:2]\n", "store.redis: set url or addrs, not both"},
+		{"store without address", ws + "store:\n  redis:\n    timeout: 1s\n", "store.redis: set url"},
+		{"store scheme", ws + "store:\n  redis:\n    url: http://a:1\n", `store.redis.url: scheme must be redis or rediss, not "http"`},
+		{"store on_error", ws + "store:\n  redis:\n    url: redis://a:1\n    on_error: ignore\n", `store.redis.on_error: must be "local" or "refuse"`},
+		{"store prefix braces", ws + "store:\n  redis:\n    url: redis://a:1\n    key_prefix: \"x{y}\"\n", "store.redis.key_prefix: must not contain"},
+		{"store password twice", ws + "store:\n  redis:\n    url: redis://u:pw@a:1\n    password_file: /p\n", "store.redis.password_file: the url holds a password too"},
 		{"secret with two sources", "workspaces:\n  main:\n    id: 1\n    keys:\n      - file: /k\n        secret: {file: /s, env: S}\n", "workspaces.main.keys[0]: secret: exactly one of file, env or value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,5 +227,26 @@ func TestExampleConfig(t *testing.T) {
 	if len(cfg.Workspaces) != 2 || cfg.Tenants["acme"] != "test-space" || len(cfg.Allow) != 2 ||
 		cfg.Security.TrustedClients[1].String() != "::1/128" {
 		t.Errorf("unexpected example config: %+v", cfg)
+	}
+}
+
+// TestStoreDefaults: the defaults of the optional store.redis section,
+// which the compiler applies, are those docs/configuration.md gives.
+func TestStoreDefaults(t *testing.T) {
+	pl, err := parseConfig([]byte(minimalYAML+"store:\n  redis:\n    url: redis://127.0.0.1:6379/0\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := pl.store.redis
+	doc, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for field, value := range map[string]string{
+		"key_prefix": rp.keyPrefix, "timeout": rp.timeout.String(), "on_error": rp.onError.String(), "fleet_size": strconv.Itoa(rp.fleetSize),
+	} {
+		if row := "| `store.redis." + field + "` | `" + value + "` |"; !strings.Contains(string(doc), row) {
+			t.Errorf("docs/configuration.md has no row %s", row)
+		}
 	}
 }

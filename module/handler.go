@@ -20,6 +20,8 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
 func init() {
@@ -191,7 +193,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		}
 	}
 
-	if rj := awaitSlot(r.Context(), h.live.store, snap.pacing); rj != nil {
+	if rj := awaitSlot(r.Context(), snap.store, snap.pacing); rj != nil {
 		return rj, false
 	}
 	// Nothing is taken from the breaker before the whole body is in: a
@@ -230,7 +232,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 		}
 		x.key = k
 		x.attempts++
-		if rj := h.sign(clock, out, k); rj != nil {
+		if rj := h.sign(clock, snap.store, out, k); rj != nil {
 			return rj, false
 		}
 		sent := time.Now()
@@ -291,13 +293,13 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 
 // sign sets an attempt's signing headers: those of k's signature if it
 // signs, none otherwise. Every attempt is signed afresh.
-func (h *Handler) sign(clock *upstreamClock, out *outbound, k *key) *rejection {
+func (h *Handler) sign(clock *upstreamClock, st store.Store, out *outbound, k *key) *rejection {
 	if k.secret == nil {
 		delete(out.header, headerTimestamp)
 		delete(out.header, headerSignature)
 		return nil
 	}
-	ts, sig, err := signRequest(clock.ctx, h.live.store, k, out.method, out.path, out.body, time.Now())
+	ts, sig, err := signRequest(clock.ctx, st, k, out.method, out.path, out.body, time.Now())
 	switch {
 	case errors.Is(err, errReplayWindowFull):
 		rj := reject(CodeReplayWindowFull, "more identical signed requests than restlink's 5-minute replay window has seconds for; retry after the time in Retry-After")

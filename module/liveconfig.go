@@ -23,6 +23,10 @@ import (
 // breakers, counters, demoted keys and the connection pool survive them.
 var liveConfigs = caddy.NewUsagePool()
 
+// storeGrace is how long a store replaced by a reload stays open, for the
+// requests in flight that it admitted to settle with it.
+const storeGrace = time.Minute
+
 // liveConfig is one config file kept live: it holds the current snapshot,
 // reloads it when the file or a key file changes, and publishes the result
 // atomically.
@@ -33,11 +37,14 @@ type liveConfig struct {
 	logger     atomic.Pointer[zap.Logger]
 	lastReload atomic.Pointer[reloadStatus]
 	stats      *configStats
-	bodies     bodyBudget  // request bodies held in memory, across snapshots
-	collapse   collapser   // identical signed GETs in flight
-	store      store.Store // counters, claims and records that outlive snapshots
-	prober     *prober
-	watcher    *watcher
+	bodies     bodyBudget    // request bodies held in memory, across snapshots
+	collapse   collapser     // identical signed GETs in flight
+	memory     *store.Memory // counters, claims and records kept in this process
+	// redisPassword is the current content of store.redis.password_file;
+	// nil if there is none.
+	redisPassword atomic.Pointer[string]
+	prober        *prober
+	watcher       *watcher
 
 	mu        sync.Mutex    // serialises reloads
 	ctx       caddy.Context // of the newest config that loaded successfully; guarded by mu
@@ -106,10 +113,9 @@ func (c *configRef) Cleanup() error {
 // file. The caller must release it with liveConfigs.Delete(path).
 func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveConfig, error) {
 	val, loaded, err := liveConfigs.LoadOrNew(path, func() (caddy.Destructor, error) {
-		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), store: store.NewMemory(store.MemoryOptions{}), now: time.Now}
+		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), memory: store.NewMemory(store.MemoryOptions{}), now: time.Now}
 		lc.logger.Store(ctx.Logger())
 		if err := lc.reload(ctx, true); err != nil {
-			_ = lc.store.Close()
 			return nil, err
 		}
 		lc.prober = newProber(lc)
@@ -141,9 +147,9 @@ func (lc *liveConfig) Destruct() error {
 	if lc.prober != nil {
 		lc.prober.close()
 	}
-	_ = lc.store.Close()
 	if s := lc.current.Load(); s != nil {
 		s.upstream.close()
+		_ = s.store.Close()
 	}
 	return nil
 }
@@ -189,6 +195,11 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 		if prev.upstream != next.upstream {
 			prev.upstream.close()
 		}
+		if prev.store != next.store {
+			// Requests in flight may still settle with the old store.
+			old := prev.store
+			time.AfterFunc(storeGrace, func() { _ = old.Close() })
+		}
 	}
 	if lc.watcher != nil {
 		lc.watcher.setFiles(lc.watchedFiles(next))
@@ -224,6 +235,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 			return nil, nil, err
 		}
 	}
+	warnings := lc.readRedisPassword(pl.store)
 	keys := loadKeys(pl, lc.environ.lookup(), prevKeys, lc.now())
 	if strict && len(keys.errs) > 0 {
 		return nil, nil, errors.Join(keys.errs...)
@@ -234,6 +246,12 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	if prev != nil && pl == prev.plan && sameKeys(prevKeys, keys) {
 		return nil, nil, nil
 	}
+	var st store.Store
+	if prev != nil && prev.plan.store.same(pl.store) {
+		st = prev.store
+	} else if st, err = lc.openStore(pl.store); err != nil {
+		return nil, nil, fmt.Errorf("store.redis: %w", err)
+	}
 	var prevUp *upstream
 	if prev != nil {
 		prevUp = prev.upstream
@@ -242,11 +260,11 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	if err != nil {
 		return nil, nil, err
 	}
-	warnings := keys.warnings
+	warnings = append(warnings, keys.warnings...)
 	for _, err := range keys.errs {
 		warnings = append(warnings, err.Error()+"; this source has no key")
 	}
-	return buildSnapshot(pl, sum, keys, up, prev, lc, lc.now()), warnings, nil
+	return buildSnapshot(pl, sum, keys, up, st, prev, lc, lc.now()), warnings, nil
 }
 
 // sameKeys reports whether two loads found the same key material from the
@@ -283,6 +301,13 @@ func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 	}
 	if s.Upstream.CAFile != "" {
 		files = append(files, s.Upstream.CAFile)
+	}
+	if rp := s.plan.store.redis; rp != nil {
+		for _, f := range []string{rp.passwordFile, rp.caFile} {
+			if f != "" {
+				files = append(files, f)
+			}
+		}
 	}
 	slices.Sort(files)
 	return slices.Compact(files)

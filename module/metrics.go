@@ -12,6 +12,7 @@ import (
 	"github.com/sony/gobreaker/v2"
 
 	"github.com/23telecom/restlink-sidecar/module/policy"
+	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
 // Metric label values never come from request input: workspace names come
@@ -192,6 +193,9 @@ var (
 	descRecipients      = newDesc("sms_recipients_total", "Recipients of sends the upstream accepted, by tenant.", "tenant")
 	descSegments        = newDesc("sms_segments_total", "SMS segments of sends the upstream accepted, by tenant.", "tenant")
 	descCost            = newDesc("sms_cost_total", "Cost of sends the upstream accepted, from its summary.total_cost, by tenant and currency (account: the account's, unnamed).", "tenant", "currency")
+	descStoreUp         = newDesc("store_available", "1 while the shared store (Redis) answers, 0 while the sidecar serves from its memory (per on_error); absent without Redis.")
+	descStoreFailures   = newDesc("store_failures_total", "Calls to the shared store (Redis) that failed as unavailable, probes included.")
+	descStoreOutages    = newDesc("store_outages_total", "Times the shared store (Redis) became unavailable.")
 	descUpstreamErrors  = newDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
@@ -238,7 +242,8 @@ func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
 		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors,
-		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost} {
+		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost,
+		descStoreUp, descStoreFailures, descStoreOutages} {
 		ch <- d
 	}
 }
@@ -253,8 +258,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 	now := time.Now()
 	var sc scrape
+	storeShown := false // several config files: the first one's Redis is shown
 	for _, lc := range configs {
 		snap := lc.current.Load()
+		if f, ok := snap.store.(*store.Fallback); ok && !storeShown {
+			storeShown = true
+			st := f.Status()
+			up := 0.0
+			if st.Available {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(descStoreUp, prometheus.GaugeValue, up)
+			ch <- prometheus.MustNewConstMetric(descStoreFailures, prometheus.CounterValue, float64(st.Failures))
+			ch <- prometheus.MustNewConstMetric(descStoreOutages, prometheus.CounterValue, float64(st.Outages))
+		}
 		sc.add(noWorkspace, &lc.stats.unrouted, nil, 0)
 		for _, ws := range snap.workspaces {
 			keyAge := math.NaN()

@@ -23,7 +23,7 @@ func snapshotOf(t *testing.T, lc *liveConfig, yaml string, prev *snapshot) *snap
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buildSnapshot(pl, [32]byte{}, loadKeys(pl, nil, nil, time.Now()), nil, prev, lc, time.Now())
+	return buildSnapshot(pl, [32]byte{}, loadKeys(pl, nil, nil, time.Now()), nil, nil, prev, lc, time.Now())
 }
 
 // requestSeries gathers reg and returns requests_total by workspace, 2xx.

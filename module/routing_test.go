@@ -39,7 +39,7 @@ func testSnapshot(t testing.TB, yaml string, env ...string) *snapshot {
 	if len(keys.errs) > 0 {
 		t.Fatal(keys.errs)
 	}
-	return buildSnapshot(cfg, [32]byte{}, keys, nil, nil, &liveConfig{stats: new(configStats)}, time.Now())
+	return buildSnapshot(cfg, [32]byte{}, keys, nil, nil, nil, &liveConfig{stats: new(configStats)}, time.Now())
 }
 
 func TestRoute(t *testing.T) {

@@ -19,6 +19,7 @@ import (
 // it goes upstream, and what must be settled once its outcome is known.
 type gate struct {
 	subject  string        // whose counters and records: the tenant, or "@" and the workspace
+	store    store.Store   // the store that admitted it, which settles it
 	rules    *policy.Rules // nil: no send policy applies
 	send     *policy.Send  // the parsed send, when the policy applies
 	ticket   *store.Ticket // what the store admitted; nil: nothing to settle
@@ -50,7 +51,7 @@ func inFlightFor(pl *plan) time.Duration {
 // it returns the gate to settle after forwarding (nil: nothing to settle).
 func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, sel selection, out *outbound, claim *store.IdempotencyClaim, x *exchange) (g *gate, answered bool, rj *rejection) {
 	subject := policySubject(sel)
-	g = &gate{subject: subject}
+	g = &gate{subject: subject, store: snap.store}
 	if snap.policy.AppliesTo(r.Method, out.path) {
 		g.rules = snap.policy.For(sel.tenant)
 	}
@@ -81,14 +82,14 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 
 	a := store.Admission{Scope: subject, Idempotency: claim, Limits: limits, Charge: g.rules == nil || !g.rules.DryRun(), Now: time.Now()}
-	d, err := h.live.store.Admit(r.Context(), a)
+	d, err := g.store.Admit(r.Context(), a)
 	if err == nil && d.Verdict == store.Refused && g.rules.Shadow() {
 		refusal := g.rules.LimitRefusal(limits, d.Refused, d.Current, d.RetryAfter)
 		g.refusal, g.shadowed = refusal, true
 		stats.countDecision(refusal.Rule, true)
 		h.logRefusal(g, refusal, true, x)
 		a.Limits = nil // forwarded anyway: idempotency still applies
-		d, err = h.live.store.Admit(r.Context(), a)
+		d, err = g.store.Admit(r.Context(), a)
 	}
 	if err != nil {
 		h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
@@ -197,7 +198,7 @@ func (h *Handler) settleTicket(g *gate, s store.Settlement) {
 	// The settlement outlives the app's request: it must happen.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := h.live.store.Settle(ctx, *g.ticket, s); err != nil && !errors.Is(err, context.Canceled) {
+	if err := g.store.Settle(ctx, *g.ticket, s); err != nil && !errors.Is(err, context.Canceled) {
 		h.logger.Error("the store could not settle a send; its charges are kept and a retry is refused until its record expires",
 			zap.String("tenant", g.subject), zap.Error(err))
 	}

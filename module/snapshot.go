@@ -3,6 +3,8 @@ package restlink
 import (
 	"crypto/sha256"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
 // snapshot is one loaded config, ready to serve: its compiled plan, its
@@ -13,6 +15,7 @@ type snapshot struct {
 	configSum  [sha256.Size]byte // of the config file bytes
 	keys       *keyLoad
 	upstream   *upstream
+	store      store.Store // the live config's memory, or Redis over it
 	router     router
 	workspaces []*workspace // in name order
 	byName     map[string]*workspace
@@ -28,12 +31,13 @@ type snapshot struct {
 // stay the same the breaker, of the same-named workspace in prev (nil at
 // start-up). It cannot fail: everything that can be wrong with a config
 // was found by compileConfig.
-func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, up *upstream, prev *snapshot, lc *liveConfig, now time.Time) *snapshot {
+func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, up *upstream, st store.Store, prev *snapshot, lc *liveConfig, now time.Time) *snapshot {
 	s := &snapshot{
 		plan:      pl,
 		configSum: configSum,
 		keys:      keys,
 		upstream:  up,
+		store:     st,
 		byName:    make(map[string]*workspace, len(pl.workspaces)),
 		stats:     lc.stats,
 		builtAt:   now,

@@ -60,9 +60,33 @@ type Status struct {
 	LoadedAt   time.Time         `json:"loaded_at"`
 	LastReload *reloadStatus     `json:"last_reload,omitempty"`
 	Workspaces []WorkspaceStatus `json:"workspaces"`
+	Store      StoreStatus       `json:"store"`
 	// Tenants are the send policy's subjects that have sent, or been
 	// refused, since the sidecar started, with their use of their quotas.
 	Tenants []TenantStatus `json:"tenants,omitempty"`
+}
+
+// StoreStatus is where the sidecar keeps limits, idempotency records and
+// markers, and whether it answers.
+type StoreStatus struct {
+	Kind      string     `json:"kind"`                // memory, or redis
+	Address   string     `json:"address,omitempty"`   // Redis hosts (never credentials)
+	Available *bool      `json:"available,omitempty"` // Redis answers; false: serving per on_error
+	Since     *time.Time `json:"since,omitempty"`     // when it last became (un)available
+	Outages   int64      `json:"outages,omitempty"`
+	Failures  int64      `json:"failures,omitempty"`
+	OnError   string     `json:"on_error,omitempty"`
+}
+
+// storeStatus describes a snapshot's store.
+func storeStatus(snap *snapshot) StoreStatus {
+	f, ok := snap.store.(*store.Fallback)
+	if !ok {
+		return StoreStatus{Kind: "memory"}
+	}
+	fs := f.Status()
+	return StoreStatus{Kind: "redis", Address: snap.plan.store.redis.where(), Available: &fs.Available, Since: &fs.Since,
+		Outages: fs.Outages, Failures: fs.Failures, OnError: fs.Mode.String()}
 }
 
 // TenantStatus is a tenant's send policy at work.
@@ -136,6 +160,7 @@ func (lc *liveConfig) status(ctx context.Context, snap *snapshot) Status {
 		Upstream:   snap.upstream.String(),
 		LoadedAt:   snap.builtAt,
 		LastReload: lc.lastReload.Load(),
+		Store:      storeStatus(snap),
 		Workspaces: make([]WorkspaceStatus, 0, len(snap.workspaces)),
 	}
 	tenants := make(map[string]int)
@@ -197,7 +222,7 @@ func (lc *liveConfig) tenantStatus(ctx context.Context, snap *snapshot, subject 
 	if len(limits) == 0 {
 		return out
 	}
-	used, err := lc.store.Usage(ctx, subject, limits, time.Now())
+	used, err := snap.store.Usage(ctx, subject, limits, time.Now())
 	if err != nil {
 		out.Error = "the store could not be read"
 		return out

@@ -324,5 +324,5 @@ func diagnose(k *key, v verdict) string {
 
 // signProbe signs a probe as requests are signed.
 func (lc *liveConfig) signProbe(ctx context.Context, k *key, method, path string) (string, string, error) {
-	return signRequest(ctx, lc.store, k, method, path, nil, time.Now())
+	return signRequest(ctx, lc.current.Load().store, k, method, path, nil, time.Now())
 }

@@ -66,6 +66,18 @@ func startCredentialsBox(t *testing.T) (*blackBox, *restlinktest.Server) {
 		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", "plain.key": plainKey,
 		"staging.key": sandboxKey, "rotating.key": rotatingKey,
 	}})
+	// Keys are verified in the background at start-up: let those probes
+	// be done before a test counts what the upstream received.
+	eventually(t, 10*time.Second, "the keys were not verified at start-up", func() bool {
+		for _, ws := range []string{"main", "plain", "staging", "rotating"} {
+			for _, k := range bb.keyStatus(ws) {
+				if k["verified"] == "pending" {
+					return false
+				}
+			}
+		}
+		return true
+	})
 	return bb, fake
 }
 
@@ -152,7 +164,17 @@ func TestSignedRequests(t *testing.T) {
 			status, body := bb.do(tc.method, tc.path, tc.body, "X-Signature: app-sent", "X-Timestamp: 1")
 			reqs := fake.Requests()
 			if len(reqs) != 1 {
-				t.Fatalf("upstream received %d requests", len(reqs))
+				var codes []string
+				for _, r := range reqs {
+					codes = append(codes, r.ErrorCode)
+				}
+				var lines []string
+				for _, l := range strings.Split(bb.logs(), "\n") {
+					if strings.Contains(l, "sms/send") {
+						lines = append(lines, l)
+					}
+				}
+				t.Fatalf("upstream received %d requests, answered %q\n%s", len(reqs), codes, strings.Join(lines, "\n"))
 			}
 			if status == 401 || reqs[0].ErrorCode == "INVALID_SIGNATURE" || reqs[0].ErrorCode == "SIGNATURE_REQUIRED" {
 				t.Fatalf("signature refused: %d %s", status, body)

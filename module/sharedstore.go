@@ -1,0 +1,208 @@
+package restlink
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
+)
+
+// storePlan is the compiled store section: nil redis means the in-memory
+// store of one sidecar. It is comparable: a reload that leaves it as it
+// was keeps the store (and its connections).
+type storePlan struct {
+	redis *redisPlan
+}
+
+// redisPlan is the compiled store.redis section.
+type redisPlan struct {
+	url          string
+	addrs        string // comma-separated, to stay comparable
+	masterName   string
+	cluster      bool
+	username     string
+	passwordFile string
+	caFile       string
+	tls          bool
+	keyPrefix    string
+	timeout      time.Duration
+	onError      store.OnError
+	fleetSize    int
+}
+
+// Defaults of store.redis, applied by the compiler: the section is optional
+// as a whole, so its defaults cannot be config defaults.
+const (
+	defaultStoreTimeout   = store.DefaultRedisTimeout
+	defaultStoreKeyPrefix = store.DefaultKeyPrefix
+	defaultOnError        = "local"
+	defaultFleetSize      = 1
+)
+
+// compileStore checks the store section.
+func compileStore(c StoreConfig, p *problems) storePlan {
+	r := c.Redis
+	if r == nil {
+		return storePlan{}
+	}
+	rp := &redisPlan{
+		url: r.URL, addrs: strings.Join(r.Addrs, ","), masterName: r.MasterName, cluster: r.Cluster,
+		username: r.Username, passwordFile: r.PasswordFile, caFile: r.CAFile, tls: r.TLS,
+		keyPrefix: r.KeyPrefix, timeout: r.Timeout, fleetSize: r.FleetSize,
+	}
+	switch {
+	case r.URL == "" && len(r.Addrs) == 0:
+		p.add("store.redis", "set url (one node) or addrs (Sentinel with master_name, or Cluster)")
+	case r.URL != "" && len(r.Addrs) > 0:
+		p.add("store.redis", "set url or addrs, not both")
+	case r.URL != "":
+		u, err := url.Parse(r.URL)
+		switch {
+		case err != nil:
+			p.add("store.redis.url", "not a URL") // the parser's message may quote the password
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			p.add("store.redis.url", "scheme must be redis or rediss, not %q", u.Scheme)
+		case u.Host == "":
+			p.add("store.redis.url", "has no host")
+		default:
+			if _, hasPassword := u.User.Password(); hasPassword && r.PasswordFile != "" {
+				p.add("store.redis.password_file", "the url holds a password too: keep it in one place")
+			}
+			rp.tls = rp.tls || u.Scheme == "rediss"
+		}
+	}
+	if r.MasterName != "" && len(r.Addrs) == 0 {
+		p.add("store.redis.master_name", "needs the Sentinel addresses in addrs")
+	}
+	if rp.keyPrefix == "" {
+		rp.keyPrefix = defaultStoreKeyPrefix
+	}
+	if strings.ContainsAny(rp.keyPrefix, "{}") {
+		p.add("store.redis.key_prefix", "must not contain { or }: they would break Redis Cluster's hash tags")
+	}
+	switch {
+	case rp.timeout == 0:
+		rp.timeout = defaultStoreTimeout
+	case rp.timeout < 0:
+		p.add("store.redis.timeout", "must be positive")
+	}
+	switch r.OnError {
+	case "", defaultOnError:
+		rp.onError = store.OnErrorLocal
+	case "refuse":
+		rp.onError = store.OnErrorRefuse
+	default:
+		p.add("store.redis.on_error", "must be \"local\" or \"refuse\", not %q", r.OnError)
+	}
+	switch {
+	case rp.fleetSize == 0:
+		rp.fleetSize = defaultFleetSize
+	case rp.fleetSize < 0:
+		p.add("store.redis.fleet_size", "must be at least 1")
+	}
+	if r.CAFile != "" && !rp.tls {
+		p.add("store.redis.ca_file", "is used only with TLS (a rediss:// url, or tls: true)")
+	}
+	return storePlan{redis: rp}
+}
+
+// same reports whether two plans open the same store.
+func (sp storePlan) same(other storePlan) bool {
+	return sp.redis == nil && other.redis == nil || sp.redis != nil && other.redis != nil && *sp.redis == *other.redis
+}
+
+// openStore opens the store of a plan: the in-memory store of the live
+// config, or Redis with it as the fallback. lc supplies the Redis password
+// (read anew on every connection, so that a rotated file takes effect)
+// and logs availability changes.
+func (lc *liveConfig) openStore(sp storePlan) (store.Store, error) {
+	rp := sp.redis
+	if rp == nil {
+		return lc.memory, nil
+	}
+	opts := store.RedisOptions{
+		URL: rp.url, MasterName: rp.masterName, Cluster: rp.cluster, Username: rp.username,
+		KeyPrefix: rp.keyPrefix, Timeout: rp.timeout,
+	}
+	if rp.addrs != "" {
+		opts.Addrs = strings.Split(rp.addrs, ",")
+	}
+	if rp.passwordFile != "" {
+		opts.Credentials = func(context.Context) (string, string, error) {
+			pw := lc.redisPassword.Load()
+			if pw == nil {
+				return "", "", errors.New("the password file could not be read")
+			}
+			return "", *pw, nil
+		}
+	}
+	if rp.tls {
+		roots, _, err := loadRoots(rp.caFile)
+		if err != nil {
+			return nil, err
+		}
+		opts.TLS = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
+	if u, err := url.Parse(rp.url); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			lc.logger.Load().Warn("store.redis.url holds a password; keep it in store.redis.password_file instead, which is watched and rotated")
+		}
+	}
+	shared, err := store.NewRedis(opts)
+	if err != nil {
+		return nil, err
+	}
+	return store.NewFallback(shared, lc.memory, store.FallbackOptions{
+		Mode: rp.onError, FleetSize: rp.fleetSize, OnChange: lc.storeChanged,
+	}), nil
+}
+
+// storeChanged logs the shared store going down and coming back: once per
+// outage, never per request.
+func (lc *liveConfig) storeChanged(available bool, err error) {
+	log := lc.logger.Load()
+	if available {
+		log.Info("the shared store (Redis) answers again; limits, idempotency records and markers are shared again")
+		return
+	}
+	log.Error("the shared store (Redis) is unavailable; serving from this sidecar's memory per store.redis.on_error until it answers",
+		zap.Error(err))
+}
+
+// readRedisPassword reads the Redis password file, keeping the last good
+// password if it cannot be read.
+func (lc *liveConfig) readRedisPassword(sp storePlan) []string {
+	if sp.redis == nil || sp.redis.passwordFile == "" {
+		lc.redisPassword.Store(nil)
+		return nil
+	}
+	pw, warnings, err := Source{File: sp.redis.passwordFile}.read("Redis password", nil)
+	switch {
+	case err != nil && lc.redisPassword.Load() != nil:
+		return append(warnings, "store.redis.password_file: "+err.Error()+"; keeping the last good password")
+	case err != nil:
+		return append(warnings, "store.redis.password_file: "+err.Error()+"; connecting without a password")
+	}
+	if old := lc.redisPassword.Load(); old == nil || *old != pw {
+		lc.redisPassword.Store(&pw)
+	}
+	return warnings
+}
+
+// where names the Redis a plan reaches, for the status page: hosts only,
+// never a URL's user-info.
+func (rp *redisPlan) where() string {
+	if rp.addrs != "" {
+		return rp.addrs
+	}
+	if u, err := url.Parse(rp.url); err == nil {
+		return u.Host
+	}
+	return ""
+}
