@@ -1,6 +1,6 @@
 // Package caddyfile registers the Caddyfile directives of restlink-sidecar,
-// `restlink`, `restlink_status` and `restlink_guard`, and holds the shipped
-// Caddyfile.
+// `restlink`, `restlink_status`, `restlink_guard` and `restlink_webhook`,
+// and holds the shipped Caddyfile.
 // Importing it also imports the module.
 package caddyfile
 
@@ -24,6 +24,8 @@ func init() {
 	// restlink_guard guards what the handle blocks of a site serve.
 	httpcaddyfile.RegisterDirective("restlink_guard", parseRestlinkGuard)
 	httpcaddyfile.RegisterDirectiveOrder("restlink_guard", httpcaddyfile.Before, "handle")
+	httpcaddyfile.RegisterDirective("restlink_webhook", parseRestlinkWebhook)
+	httpcaddyfile.RegisterDirectiveOrder("restlink_webhook", httpcaddyfile.Before, "reverse_proxy")
 }
 
 // parseRestlink sets up the restlink handler from Caddyfile tokens. Syntax:
@@ -100,6 +102,22 @@ func parseRestlinkStatus(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, e
 // put it on an operators' site to guard Caddy's metrics handler.
 func parseRestlinkGuard(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
 	var handler restlink.Guard
+	if err := parseConfigPathOnly(h, &handler.ConfigPath); err != nil {
+		return nil, err
+	}
+	return h.NewRoute(nil, &handler), nil
+}
+
+// parseRestlinkWebhook sets up the webhook receiver. Syntax:
+//
+//	restlink_webhook <config-path>
+//
+// It receives restlink's webhooks for the workspaces of the config that
+// have webhook_secrets, on the config's webhooks.path, and answers every
+// request that reaches it. Put it alone on the public site restlink posts
+// to, whose certificate Caddy's automatic HTTPS obtains.
+func parseRestlinkWebhook(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
+	var handler restlink.WebhookHandler
 	if err := parseConfigPathOnly(h, &handler.ConfigPath); err != nil {
 		return nil, err
 	}

@@ -74,6 +74,9 @@ func TestParseErrors(t *testing.T) {
 		{"guard without config", "restlink_guard", "restlink_guard needs the path"},
 		{"guard with two arguments", "restlink_guard /a.yaml /b.yaml", "wrong argument count"},
 		{"guard with a block", "restlink_guard /a.yaml {\n\tx\n}", "restlink_guard takes no block"},
+		{"webhook without config", "restlink_webhook", "restlink_webhook needs the path"},
+		{"webhook with two arguments", "restlink_webhook /a.yaml /b.yaml", "wrong argument count"},
+		{"webhook with a block", "restlink_webhook /a.yaml {\n\tx\n}", "restlink_webhook takes no block"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := adapt(t, "http://:8080 {\n"+tc.directive+"\n}\n")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -96,10 +97,11 @@ an httpGet probe cannot reach).`,
 
 // verifyKeys probes every key of a config and prints the verdicts.
 func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ) error {
-	pl, keys, err := inspect(path, environ)
+	in, err := inspect(path, environ)
 	if err != nil {
 		return err
 	}
+	pl, keys := in.plan, in.keys
 	cctx, cancel := caddy.NewContext(caddy.Context{Context: ctx})
 	defer cancel()
 	up, err := newUpstream(cctx, pl.upstream, pl.Upstream, nil)
@@ -165,42 +167,57 @@ func runCommand(run func(out io.Writer, path string) error) func(*cobra.Command,
 	}
 }
 
-// inspect loads a config and all its key sources as a start-up would.
-func inspect(path string, environ Environ) (*plan, *keyLoad, error) {
+// inspection is a config with its key and secret sources read, as a
+// start-up would read them.
+type inspection struct {
+	*plan
+	keys    *keyLoad
+	secrets *webhookSecretLoad
+}
+
+// inspect loads a config and all its key and secret sources as a start-up
+// would.
+func inspect(path string, environ Environ) (*inspection, error) {
 	pl, err := loadPlan(path, environ)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	keys := loadKeys(pl, environ.lookup(), nil, time.Now())
+	secrets := loadWebhookSecrets(pl, environ.lookup(), nil)
 	var errs []error
 	errs = append(errs, keys.errs...)
+	errs = append(errs, secrets.errs...)
 	if err := checkSharedKeys(keys.keys); err != nil {
 		errs = append(errs, err)
 	}
 	if _, _, err := loadRoots(pl.Upstream.CAFile); err != nil {
 		errs = append(errs, fmt.Errorf("upstream.ca_file: %w", err))
 	}
-	return pl, keys, errors.Join(errs...)
+	return &inspection{plan: pl, keys: keys, secrets: secrets}, errors.Join(errs...)
 }
 
 // validateConfig prints a summary of a valid config, or returns its errors.
 func validateConfig(out io.Writer, path string, environ Environ) error {
-	pl, keys, err := inspect(path, environ)
+	in, err := inspect(path, environ)
 	if err != nil {
 		return err
 	}
-	for _, w := range keys.warnings {
+	for _, w := range slices.Concat(in.keys.warnings, in.secrets.warnings) {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
-	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(pl.workspaces), len(pl.Tenants), pl.upstream)
+	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(in.workspaces), len(in.Tenants), in.upstream)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKSPACE\tID\tMAIN\tKEYS")
-	for _, ws := range pl.workspaces {
+	fmt.Fprintln(tw, "WORKSPACE\tID\tMAIN\tKEYS\tWEBHOOK SECRETS")
+	for _, ws := range in.workspaces {
 		var fps []string
-		for _, k := range keys.keys[ws.name] {
+		for _, k := range in.keys.keys[ws.name] {
 			fps = append(fps, k.fp)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", ws.name, ws.id, ws.main, strings.Join(fps, ", "))
+		hooks := "-"
+		if secrets := in.secrets.fingerprints(ws.name); len(secrets) > 0 {
+			hooks = strings.Join(secrets, ", ")
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\t%s\n", ws.name, ws.id, ws.main, strings.Join(fps, ", "), hooks)
 	}
 	return tw.Flush()
 }

@@ -26,6 +26,7 @@ type plan struct {
 	idempotency idempotencyPlan
 	pacing      pacePlan
 	store       storePlan
+	webhooks    webhookPlan
 	strip       headerSet // request headers never forwarded
 	workspaces  []workspacePlan
 }
@@ -47,6 +48,7 @@ func compileConfig(c *Config) (*plan, error) {
 	pl.idempotency = compileIdempotency(c.Idempotency, &p)
 	pl.pacing = compileRateLimit(c.Upstream, &p)
 	pl.store = compileStore(c.Store, &p)
+	pl.webhooks = compileWebhooks(c.Webhooks, c.Workspaces, pl.workspaces, &p)
 	var err error
 	if pl.policy, err = policy.Compile(c.Policy, slices.Collect(maps.Keys(c.Tenants))); err != nil {
 		p.errs = append(p.errs, err)

@@ -50,6 +50,11 @@ type Config struct {
 	// timestamps and webhook markers are kept. Absent: in this sidecar's
 	// memory.
 	Store StoreConfig `koanf:"store"`
+
+	// The receiver of restlink's webhooks (the restlink_webhook handler):
+	// where events are spooled and delivered. Used by the workspaces that
+	// have webhook_secrets.
+	Webhooks WebhooksConfig `koanf:"webhooks"`
 }
 
 // UpstreamConfig says where and how requests are forwarded.
@@ -102,6 +107,25 @@ type WorkspaceConfig struct {
 	// of the wrong kind is refused at load, like an unreadable one.
 	// Default: any.
 	Environment string `koanf:"environment"`
+
+	// The signing secrets of the workspace's webhooks, as set in restlink's
+	// portal (Settings → Webhooks): a webhook is accepted if its signature
+	// matches any one of them, so that during a rotation the old and the
+	// new secret can both be listed. At most 8. A workspace without them
+	// receives no webhooks (its webhook URLs answer 404).
+	WebhookSecrets []Source `koanf:"webhook_secrets"`
+
+	// The workspace's own webhook settings, overriding the webhooks
+	// section.
+	Webhooks WorkspaceWebhooksConfig `koanf:"webhooks"`
+}
+
+// WorkspaceWebhooksConfig is what a workspace may set for itself about the
+// delivery of its webhooks.
+type WorkspaceWebhooksConfig struct {
+	// The app's receiver for this workspace's events, instead of
+	// webhooks.deliver_to.
+	DeliverTo string `koanf:"deliver_to"`
 }
 
 // Source says where a secret is read from: an API key, a key's signing
@@ -275,6 +299,60 @@ type RedisConfig struct {
 	FleetSize int `koanf:"fleet_size"`
 }
 
+// WebhooksConfig configures the receiver of restlink's webhooks. restlink
+// posts each workspace's events (delivery reports, clicks, impressions,
+// conversions) to a URL per workspace and event, signed with the
+// workspace's webhook secret. The sidecar verifies the signature, writes the
+// event to a spool on local disk before it answers restlink, and delivers
+// it to the app until the app takes it: the app holds no webhook secret and
+// loses no event while it is down.
+type WebhooksConfig struct {
+	// The URL path webhooks are received on, with {workspace} (a workspace
+	// name) and {event} (an event type) as whole segments. Register
+	// https://<public host><path> for each workspace and event in
+	// restlink's portal. Default: /hooks/{workspace}/{event}.
+	Path string `koanf:"path"`
+
+	// The app's receiver: events are POSTed here, with their original body
+	// and the X-Restlink-Workspace, X-Restlink-Workspace-Id,
+	// X-Restlink-Event and X-Restlink-Event-Id headers, until it answers
+	// 2xx. An absolute http or https URL; a workspace may override it.
+	// Required when a workspace has webhook_secrets.
+	DeliverTo string `koanf:"deliver_to"`
+
+	// How far a webhook's X-Webhook-Timestamp may be from this host's
+	// clock, either way; an older (or newer) one is refused with 401, so
+	// that a captured webhook cannot be replayed later. Default: 5m.
+	MaxSkew time.Duration `koanf:"max_skew"`
+
+	// The directory of the spool: a bbolt file of the events not yet
+	// delivered, and the dead letters. Created (mode 0700) if missing;
+	// keep it on a persistent volume. One sidecar process at a time can
+	// use it. Changing it takes effect at the next restart. Required when
+	// a workspace has webhook_secrets.
+	SpoolDir string `koanf:"spool_dir"`
+
+	// How long an event is redelivered to an app that does not take it;
+	// then it becomes a dead letter, kept in spool_dir/dead until an
+	// operator replays it (restlink-sidecar webhooks replay). It is also
+	// how long a received event is remembered, so that restlink's retries
+	// and replays of it are acknowledged without a second delivery.
+	// Default: 24h.
+	RetryFor time.Duration `koanf:"retry_for"`
+
+	// The event types received; a webhook for another type is answered
+	// 404. Default: [delivery, click, impression, conversion].
+	Events []string `koanf:"events"`
+
+	// Largest webhook body accepted, in bytes; a larger one is answered
+	// 413. Default: 262144 (256 KiB).
+	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+
+	// Webhooks being received at once; more are answered 503 at once
+	// (restlink tries again later). Default: 128.
+	MaxConcurrent int `koanf:"max_concurrent"`
+}
+
 // IdempotencyConfig makes POSTs safe to retry. A POST carrying the header
 // is remembered per tenant and header value, with a digest of its body, for
 // TTL: a repeat while the first is in flight is answered 409
@@ -346,6 +424,14 @@ var defaultConfig = map[string]any{
 	"policy.send_path":                  policy.DefaultSendPath,
 	"idempotency.header":                "Idempotency-Key",
 	"idempotency.ttl":                   "24h",
+	"webhooks.path":                     "/hooks/{workspace}/{event}",
+	"webhooks.deliver_to":               "",
+	"webhooks.max_skew":                 "5m",
+	"webhooks.spool_dir":                "",
+	"webhooks.retry_for":                "24h",
+	"webhooks.events":                   []any{"delivery", "click", "impression", "conversion"},
+	"webhooks.max_body_bytes":           256 << 10,
+	"webhooks.max_concurrent":           128,
 }
 
 // Validate checks the whole config and reports every problem it finds,

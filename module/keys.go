@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -24,16 +23,6 @@ func (ks KeySource) validate() error {
 		}
 	}
 	return nil
-}
-
-// identity tells sources apart across reloads: the last good key of a source
-// is kept when it cannot be read, and a new value is checked against the
-// value it replaces.
-func (ks KeySource) identity(workspace string, index int) string {
-	if ks.kind() == sourceValue {
-		return "value:" + workspace + "#" + strconv.Itoa(index)
-	}
-	return ks.kind() + ":" + ks.location()
 }
 
 // readKey reads a source's key and, if it has one, its signing secret.

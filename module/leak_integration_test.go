@@ -1,6 +1,7 @@
 package restlink_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/23telecom/restlink-sidecar/internal/appreceiver"
 	"github.com/23telecom/restlink-sidecar/module/restlinktest"
 )
 
@@ -47,19 +49,29 @@ func TestNoKeyLeaks(t *testing.T) {
 		keySigned  = "sk_prod_SIGNEDsignedSIGNED08"
 		secretOK   = "SECRETsigningSECRETsigning09"
 		secretBad  = "WRONGsecretWRONGsecretWRO10"
+		hookOld    = "HOOKoldHOOKoldHOOKoldHOOK11" // webhook secrets: main's, its successor, one only an attacker has
+		hookNew    = "HOOKnewHOOKnewHOOKnewHOOK12"
+		hookForged = "FORGEDforgedFORGEDforged13"
+		hookValue  = "HOOKvalueHOOKvalueHOOKva14" // a literal webhook secret of workspace signed
 	)
-	secrets := []string{keyMain, keyTestA, keyTestB, literalKey, appKey, keyMainNew, keySigned, secretOK, secretBad}
+	secrets := []string{keyMain, keyTestA, keyTestB, literalKey, appKey, keyMainNew, keySigned, secretOK, secretBad,
+		hookOld, hookNew, hookForged, hookValue}
+	app := appreceiver.New()
+	defer app.Close()
 
 	yaml := strings.Replace(standardYAML, "timeout: 2s", "timeout: 500ms", 1)
 	yaml = strings.Replace(yaml, "verify: false", "verify: true", 1)
 	yaml = strings.Replace(yaml, "tenants:\n", "  literal:\n    id: 30\n    keys:\n      - value: \""+literalKey+"\"\n"+
 		"  signed:\n    id: 31\n    keys:\n      - file: {{dir}}/signed.key\n        secret: {file: {{dir}}/signed.secret}\n"+
 		"tenants:\n  initech: literal\n  signer: signed\n", 1)
+	yaml = strings.Replace(yaml, "    main: true\n", "    main: true\n    webhook_secrets: [{file: {{dir}}/main.webhook}, {file: {{dir}}/main.webhook2}]\n", 1)
+	yaml = strings.Replace(yaml, "        secret: {file: {{dir}}/signed.secret}\n", "        secret: {file: {{dir}}/signed.secret}\n    webhook_secrets: [{value: "+hookValue+"}]\n", 1)
+	yaml += "webhooks:\n  spool_dir: {{dir}}/spool\n  deliver_to: " + app.URL + "\n"
 	workspaces := append(fixtureWorkspaces(), restlinktest.Workspace{ID: 30, Name: "literal", Keys: []string{literalKey}},
 		restlinktest.Workspace{ID: 31, Name: "signed", APIKeys: []restlinktest.Key{{Value: keySigned, Secret: secretOK}}})
 	keyFiles := map[string]string{"main.key": keyMain + "\n", "test-space.key": keyTestA, "test-space.previous.key": keyTestB,
-		"signed.key": keySigned, "signed.secret": secretOK}
-	sc := startSidecar(t, setup{yaml: yaml, workspaces: workspaces, keys: keyFiles, extraSites: opsSite, site: `log {
+		"signed.key": keySigned, "signed.secret": secretOK, "main.webhook": hookOld, "main.webhook2": hookOld}
+	accessLog := `log {
 		output file {{dir}}/access.log
 		format filter {
 			wrap json
@@ -68,7 +80,9 @@ func TestNoKeyLeaks(t *testing.T) {
 			}
 		}
 	}
-	restlink {{dir}}/config.yaml`})
+	`
+	sc := startSidecar(t, setup{yaml: yaml, workspaces: workspaces, keys: keyFiles, site: accessLog + "restlink {{dir}}/config.yaml",
+		extraSites: opsSite + strings.Replace(hookSite, "\trestlink_webhook", "\t"+accessLog+"restlink_webhook", 1)})
 
 	var seen strings.Builder // every answer, whole
 	record := func(a answer, err error) {
@@ -129,6 +143,31 @@ func TestNoKeyLeaks(t *testing.T) {
 		out, err := runCommand(t, name, filepath.Join(sc.dir, "config.yaml"))
 		fmt.Fprintln(&seen, out, err)
 	}
+	// Webhooks: good, forged and unsigned ones; the secret rotated with
+	// overlap, then a secret file that vanishes; a delivery the app refuses;
+	// the dead-letter commands.
+	n := 0
+	hooks := func(secret string) {
+		for _, tamper := range []restlinktest.Tamper{0, restlinktest.TamperSignature, restlinktest.TamperUnsigned, restlinktest.TamperStale} {
+			sc.fake.SetWebhooks(16, restlinktest.WebhookSettings{DeliveryURL: hookURL + "/hooks/main/delivery", SigningSecret: secret})
+			d, err := sc.fake.SendTamperedWebhook(context.Background(), 16, restlinktest.EventDelivery, map[string]string{"message_id": fmt.Sprint("api_", n), "status": "DELIVRD"}, tamper)
+			n++
+			fmt.Fprintln(&seen, d, err)
+		}
+	}
+	app.SetStatus(http.StatusInternalServerError)
+	hooks(hookOld)
+	hooks(hookForged)
+	sc.write("main.webhook2", hookNew)
+	eventually(t, 5*time.Second, "the new webhook secret to load", func() bool { return strings.Contains(sc.logs(), "workspace webhook secrets changed") })
+	hooks(hookNew)
+	os.Remove(filepath.Join(sc.dir, "main.webhook"))
+	time.Sleep(400 * time.Millisecond)
+	hooks(hookOld)
+	for _, sub := range []string{"list", "replay"} {
+		out, err := runCommand(t, "webhooks", sub, filepath.Join(sc.dir, "config.yaml"))
+		fmt.Fprintln(&seen, out, err)
+	}
 	record(sc.try(http.MethodGet, "/status", "")) // through the proxy site: a sidecar error
 	metricsOut := sc.doAt(opsURL, http.MethodGet, "/metrics", "")
 	statusOut := sc.doAt(opsURL, http.MethodGet, "/status", "")
@@ -141,7 +180,9 @@ func TestNoKeyLeaks(t *testing.T) {
 		"metrics":           metricsOut.body,
 		"status":            statusOut.body,
 	}
-	if !strings.Contains(sources["caddy log (debug)"], `"level":"debug"`) || len(access) == 0 || !strings.Contains(sources["status"], `"fingerprint"`) {
+	if !strings.Contains(sources["caddy log (debug)"], `"level":"debug"`) || len(access) == 0 || !strings.Contains(sources["status"], `"fingerprint"`) ||
+		!strings.Contains(sources["caddy log (debug)"], "webhook received") || !strings.Contains(string(access), "/hooks/main/delivery") ||
+		!strings.Contains(sources["metrics"], "restlink_webhooks_refused_total") {
 		t.Fatal("the scenario did not produce debug logs, access logs and status output to search")
 	}
 	for name, text := range sources {

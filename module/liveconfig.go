@@ -45,10 +45,12 @@ type liveConfig struct {
 	redisPassword atomic.Pointer[string]
 	prober        *prober
 	watcher       *watcher
+	webhookStats  webhookStats
 
-	mu        sync.Mutex    // serialises reloads
-	ctx       caddy.Context // of the newest config that loaded successfully; guarded by mu
-	lastError string        // of the last rejected reload, reported once; guarded by mu
+	mu        sync.Mutex       // serialises reloads
+	webhooks  *webhookReceiver // while a restlink_webhook handler uses the config; guarded by mu
+	ctx       caddy.Context    // of the newest config that loaded successfully; guarded by mu
+	lastError string           // of the last rejected reload, reported once; guarded by mu
 	// rejected is the digest of the last config file content that did not
 	// compile, and why: the periodic check meets an unchanged bad file
 	// again and again, and it is not parsed again. Guarded by mu.
@@ -207,6 +209,7 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 	if lc.prober != nil {
 		lc.prober.kick()
 	}
+	lc.updateWebhooks(next)
 	return nil
 }
 
@@ -243,7 +246,15 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	if err := checkSharedKeys(keys.keys); err != nil {
 		return nil, nil, err
 	}
-	if prev != nil && pl == prev.plan && sameKeys(prevKeys, keys) {
+	var prevSecrets *webhookSecretLoad
+	if prev != nil {
+		prevSecrets = prev.webhookSecrets
+	}
+	secrets := loadWebhookSecrets(pl, lc.environ.lookup(), prevSecrets)
+	if strict && len(secrets.errs) > 0 {
+		return nil, nil, errors.Join(secrets.errs...)
+	}
+	if prev != nil && pl == prev.plan && sameKeys(prevKeys, keys) && sameWebhookSecrets(prevSecrets, secrets) {
 		return nil, nil, nil
 	}
 	var st store.Store
@@ -264,7 +275,13 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	for _, err := range keys.errs {
 		warnings = append(warnings, err.Error()+"; this source has no key")
 	}
-	return buildSnapshot(pl, sum, keys, up, st, prev, lc, lc.now()), warnings, nil
+	warnings = append(warnings, secrets.warnings...)
+	for _, err := range secrets.errs {
+		warnings = append(warnings, err.Error()+"; this source has no secret")
+	}
+	snap := buildSnapshot(pl, sum, keys, up, st, prev, lc, lc.now())
+	snap.webhookSecrets = secrets // before it is published
+	return snap, warnings, nil
 }
 
 // sameKeys reports whether two loads found the same key material from the
@@ -286,7 +303,7 @@ func sameKeys(a, b *keyLoad) bool {
 }
 
 // watchedFiles lists the files a snapshot was built from: the config file,
-// the key files and the CA file.
+// the key and secret files and the CA files.
 func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 	files := []string{lc.path}
 	for _, ws := range s.plan.workspaces {
@@ -296,6 +313,11 @@ func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 			}
 			if ks.Secret != nil && ks.Secret.File != "" {
 				files = append(files, ks.Secret.File)
+			}
+		}
+		for _, src := range ws.webhookSecrets {
+			if src.File != "" {
+				files = append(files, src.File)
 			}
 		}
 	}
@@ -360,8 +382,15 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string) {
 			log.Info("workspace keys changed", zap.String("workspace", ws.name),
 				zap.Strings("old_keys", fps(old.keys)), zap.Strings("new_keys", fps(ws.keys)))
 		}
+		if old, cur := prev.webhookSecrets.fingerprints(ws.name), next.webhookSecrets.fingerprints(ws.name); !slices.Equal(old, cur) {
+			log.Info("workspace webhook secrets changed", zap.String("workspace", ws.name),
+				zap.Strings("old_secrets", old), zap.Strings("new_secrets", cur))
+		}
 		if len(ws.keys) == 0 {
 			log.Warn("workspace has no usable key; its requests are answered 503 NO_USABLE_KEY", zap.String("workspace", ws.name))
+		}
+		if _, receives := next.webhooks.targets[ws.name]; receives && len(next.webhookSecrets.byWorkspace[ws.name]) == 0 {
+			log.Warn("workspace has no usable webhook secret; its webhooks are refused with 401", zap.String("workspace", ws.name))
 		}
 	}
 	for _, ws := range prev.workspaces {

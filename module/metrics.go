@@ -176,6 +176,27 @@ func (h *histogram) observe(d time.Duration) {
 	h.sumNanos.Add(uint64(max(d, 0)))
 }
 
+// metric returns the histogram's current values as a metric.
+func (h *histogram) metric(desc *prometheus.Desc, labels ...string) prometheus.Metric {
+	var counts [len(latencyBuckets) + 1]uint64
+	for i := range h.buckets {
+		counts[i] = h.buckets[i].Load()
+	}
+	return constHistogram(desc, counts, time.Duration(h.sumNanos.Load()), labels...)
+}
+
+// constHistogram makes a histogram metric of a histogram's bucket counts
+// (not cumulative, +Inf last) and sum.
+func constHistogram(desc *prometheus.Desc, counts [len(latencyBuckets) + 1]uint64, sum time.Duration, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(latencyBuckets))
+	var cumulative uint64
+	for i, le := range latencyBuckets {
+		cumulative += counts[i]
+		buckets[le] = cumulative
+	}
+	return prometheus.MustNewConstHistogram(desc, cumulative+counts[len(latencyBuckets)], sum.Seconds(), buckets, labels...)
+}
+
 // The metrics' descriptions. Label values come from the config only.
 var (
 	descUpstreamLatency = newDesc("upstream_duration_seconds", "Time from sending a request upstream to its response headers, all key attempts included, by workspace.", "workspace")
@@ -246,6 +267,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descStoreUp, descStoreFailures, descStoreOutages} {
 		ch <- d
 	}
+	for _, d := range webhookDescs {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector. Workspaces of the same name in
@@ -258,7 +282,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 	now := time.Now()
 	var sc scrape
-	storeShown := false // several config files: the first one's Redis is shown
+	storeShown := false    // several config files: the first one's Redis is shown
+	webhooksShown := false // and the first one's webhooks
 	for _, lc := range configs {
 		snap := lc.current.Load()
 		if f, ok := snap.store.(*store.Fallback); ok && !storeShown {
@@ -288,6 +313,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 		sc.reloads[reloadSucceeded] += lc.stats.reloads[reloadSucceeded].Load()
 		sc.reloads[reloadFailed] += lc.stats.reloads[reloadFailed].Load()
+		if !webhooksShown {
+			webhooksShown = collectWebhooks(ch, lc, now)
+		}
 	}
 	sc.emit(ch)
 }
@@ -358,14 +386,7 @@ func (sc *scrape) emit(ch chan<- prometheus.Metric) {
 		if name == noWorkspace {
 			continue
 		}
-		buckets := make(map[float64]uint64, len(latencyBuckets))
-		var cumulative uint64
-		for i, le := range latencyBuckets {
-			cumulative += v.latency[i]
-			buckets[le] = cumulative
-		}
-		count := cumulative + v.latency[len(latencyBuckets)]
-		ch <- prometheus.MustNewConstHistogram(descUpstreamLatency, count, v.latencySum.Seconds(), buckets, name)
+		ch <- constHistogram(descUpstreamLatency, v.latency, v.latencySum, name)
 		ch <- prometheus.MustNewConstMetric(descKeyFailovers, prometheus.CounterValue, float64(v.keyFailovers), name)
 		ch <- prometheus.MustNewConstMetric(descKeyLoadFailures, prometheus.CounterValue, float64(v.keyLoadFailures), name)
 		for state, n := range v.breakerChanges {

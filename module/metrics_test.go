@@ -1,6 +1,8 @@
 package restlink
 
 import (
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,5 +80,29 @@ func TestMetricsBelongToTheirConfig(t *testing.T) {
 	a.current.Store(snapshotOf(t, a, "workspaces:\n  other:\n    id: 2\n    keys: [{value: k2}]\n", a.current.Load()))
 	if got := requestSeries(t, reg); got["main"] != 2 || got["other"] != 1 {
 		t.Errorf("after a dropped main: %v, want main 2 (b's), other 1", got)
+	}
+}
+
+// TestMetricsTableNamesEveryMetric: docs/operations.md's metrics table
+// lists every metric the collector describes.
+func TestMetricsTableNamesEveryMetric(t *testing.T) {
+	doc, err := os.ReadFile("../docs/operations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan *prometheus.Desc, 100)
+	new(collector).Describe(ch)
+	close(ch)
+	n := 0
+	for d := range ch {
+		n++
+		_, after, _ := strings.Cut(d.String(), `fqName: "`)
+		name, _, _ := strings.Cut(after, `"`)
+		if !strings.Contains(string(doc), "| `"+name+"`") && !strings.Contains(string(doc), ", `"+name+"`") {
+			t.Errorf("docs/operations.md's metrics table does not name %s", name)
+		}
+	}
+	if n < 20 {
+		t.Fatalf("the collector describes only %d metrics", n)
 	}
 }

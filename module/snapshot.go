@@ -12,14 +12,16 @@ import (
 // published; a request uses the snapshot it started with to the end.
 type snapshot struct {
 	*plan
-	configSum  [sha256.Size]byte // of the config file bytes
-	keys       *keyLoad
-	upstream   *upstream
-	store      store.Store // the live config's memory, or Redis over it
-	router     router
-	workspaces []*workspace // in name order
-	byName     map[string]*workspace
-	stats      *configStats // shared by every snapshot of the live config
+	configSum [sha256.Size]byte // of the config file bytes
+	keys      *keyLoad
+	// webhookSecrets are the workspaces' webhook signing secrets.
+	webhookSecrets *webhookSecretLoad
+	upstream       *upstream
+	store          store.Store // the live config's memory, or Redis over it
+	router         router
+	workspaces     []*workspace // in name order
+	byName         map[string]*workspace
+	stats          *configStats // shared by every snapshot of the live config
 	// tenantStats are the send counters of every policy subject with a
 	// send policy (see policySubject).
 	tenantStats map[string]*tenantStats

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -61,6 +62,17 @@ func (s Source) location() string {
 		return s.Env
 	}
 	return ""
+}
+
+// identity tells sources apart across reloads: the last good secret of a
+// source is kept when it cannot be read, and a new value is checked against
+// the value it replaces. owner and index place a literal value, which has
+// no location: "main" and 0 for a workspace's first key.
+func (s Source) identity(owner string, index int) string {
+	if s.kind() == sourceValue {
+		return "value:" + owner + "#" + strconv.Itoa(index)
+	}
+	return s.kind() + ":" + s.location()
 }
 
 // describe names the source of a secret (what: "key", "signing secret",

@@ -64,6 +64,9 @@ type Status struct {
 	// Tenants are the send policy's subjects that have sent, or been
 	// refused, since the sidecar started, with their use of their quotas.
 	Tenants []TenantStatus `json:"tenants,omitempty"`
+	// Webhooks is the webhook receiver; absent when no workspace has
+	// webhook_secrets.
+	Webhooks *WebhooksStatus `json:"webhooks,omitempty"`
 }
 
 // StoreStatus is where the sidecar keeps limits, idempotency records and
@@ -188,6 +191,7 @@ func (lc *liveConfig) status(ctx context.Context, snap *snapshot) Status {
 			},
 		})
 	}
+	st.Webhooks = lc.webhooksStatus(snap, lc.now())
 	for _, subject := range slices.Sorted(maps.Keys(snap.tenantStats)) {
 		if ts := snap.tenantStats[subject]; ts.sending.Load() {
 			st.Tenants = append(st.Tenants, lc.tenantStatus(ctx, snap, subject, ts))

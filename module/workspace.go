@@ -25,6 +25,9 @@ type workspacePlan struct {
 	main        bool
 	keys        []KeySource
 	environment string // environmentAny, environmentLive or environmentTest
+	// webhookSecrets are the sources of the workspace's webhook signing
+	// secrets; empty: it receives no webhooks.
+	webhookSecrets []Source
 }
 
 // Limits of the workspaces section.

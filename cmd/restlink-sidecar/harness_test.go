@@ -83,11 +83,14 @@ type blackBox struct {
 	t           *testing.T
 	dir         string
 	app, ops    string // base URLs of the apps' and the operators' sites
+	hooks       string // base URL of the webhook site; "" without one
 	appAddr     string // host:port of the apps' site
+	appPort     int
 	cmd         *exec.Cmd
 	up          *recorder
 	upstreamURL string // what {{upstream}} stands for
 	logPath     string
+	exited      chan struct{} // closed when the process has exited
 }
 
 // expand replaces {{upstream}} and {{dir}} in a config.
@@ -106,6 +109,9 @@ func startBlackBox(t *testing.T, yaml string) *blackBox {
 type boxOptions struct {
 	upstream string            // the upstream's URL; default: the recording upstream
 	files    map[string]string // more files in the sidecar's directory (name -> content)
+	// webhooks adds a webhook site (restlink_webhook, plain HTTP on
+	// loopback) to the shipped Caddyfile.
+	webhooks bool
 }
 
 // startBlackBoxWith is startBlackBox with options.
@@ -115,19 +121,23 @@ func startBlackBoxWith(t *testing.T, yaml string, opts boxOptions) *blackBox {
 	if opts.upstream == "" {
 		opts.upstream = bb.up.URL
 	}
-	appPort, err := loopback.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	opsPort, err := loopback.FreePort()
-	if err != nil {
-		t.Fatal(err)
+	ports := make([]int, 3)
+	for i := range ports {
+		port, err := loopback.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = port
 	}
 	shipped, err := os.ReadFile("../../caddyfile/Caddyfile")
 	if err != nil {
 		t.Fatal(err)
 	}
-	caddyfile := strings.NewReplacer(":8080", fmt.Sprintf(":%d", appPort), ":9090", fmt.Sprintf(":%d", opsPort)).Replace(string(shipped))
+	caddyfile := strings.NewReplacer(":8080", fmt.Sprintf(":%d", ports[0]), ":9090", fmt.Sprintf(":%d", ports[1])).Replace(string(shipped))
+	if opts.webhooks {
+		caddyfile += fmt.Sprintf("\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink_webhook {$RESTLINK_CONFIG}\n}\n", ports[2])
+		bb.hooks = fmt.Sprintf("http://127.0.0.1:%d", ports[2])
+	}
 	bb.write("Caddyfile", caddyfile)
 	for name, key := range map[string]string{"good.key": goodKey, "bad.key": badKey, "good2.key": goodKey + "2", "good3.key": goodKey + "3", "good4.key": goodKey + "4"} {
 		bb.write(name, key+"\n")
@@ -137,39 +147,60 @@ func startBlackBoxWith(t *testing.T, yaml string, opts boxOptions) *blackBox {
 	}
 	bb.upstreamURL = opts.upstream
 	bb.write("config.yaml", bb.expand(yaml))
-	bb.appAddr = fmt.Sprintf("127.0.0.1:%d", appPort)
-	bb.app, bb.ops = "http://"+bb.appAddr, fmt.Sprintf("http://127.0.0.1:%d", opsPort)
+	bb.appPort = ports[0]
+	bb.appAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
+	bb.app, bb.ops = "http://"+bb.appAddr, fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	bb.logPath = filepath.Join(bb.dir, "sidecar.log")
-	logFile, err := os.Create(bb.logPath)
+	bb.start()
+	return bb
+}
+
+// start starts the sidecar process and waits until it listens. Its output
+// is appended to the box's log.
+func (bb *blackBox) start() {
+	t := bb.t
+	t.Helper()
+	logFile, err := os.OpenFile(bb.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bb.cmd = sidecarCommand("run", "--config", filepath.Join(bb.dir, "Caddyfile"), "--adapter", "caddyfile")
-	bb.cmd.Env = append(bb.cmd.Env, "RESTLINK_CONFIG="+filepath.Join(bb.dir, "config.yaml"),
+	cmd := sidecarCommand("run", "--config", filepath.Join(bb.dir, "Caddyfile"), "--adapter", "caddyfile")
+	cmd.Env = append(cmd.Env, "RESTLINK_CONFIG="+filepath.Join(bb.dir, "config.yaml"),
 		"XDG_CONFIG_HOME="+bb.dir, "XDG_DATA_HOME="+bb.dir, "HOME="+bb.dir)
-	bb.cmd.Stdout, bb.cmd.Stderr = logFile, logFile
-	if err := bb.cmd.Start(); err != nil {
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	bb.cmd = cmd
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
 	t.Cleanup(func() {
-		_ = bb.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = bb.cmd.Wait(); close(done) }()
+		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-done:
 		case <-time.After(5 * time.Second):
-			_ = bb.cmd.Process.Kill()
+			_ = cmd.Process.Kill()
 			<-done
 		}
 		logFile.Close()
-		if t.Failed() {
+		if t.Failed() && cmd == bb.cmd {
 			t.Logf("sidecar log:\n%s", bb.logs())
 		}
 	})
-	if err := loopback.WaitForPort(appPort, 20*time.Second); err != nil {
+	bb.exited = done
+	if err := loopback.WaitForPort(bb.appPort, 20*time.Second); err != nil {
 		t.Fatalf("the sidecar did not start: %v\n%s", err, bb.logs())
 	}
-	return bb
+}
+
+// kill9 kills the sidecar process with SIGKILL, as a crash or an OOM kill
+// would, and waits until it is gone.
+func (bb *blackBox) kill9() {
+	bb.t.Helper()
+	if err := bb.cmd.Process.Kill(); err != nil {
+		bb.t.Fatal(err)
+	}
+	<-bb.exited
 }
 
 // sidecarCommand is the restlink-sidecar binary with args: this test

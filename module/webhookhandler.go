@@ -1,0 +1,214 @@
+package restlink
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
+	"github.com/23telecom/restlink-sidecar/module/webhook"
+)
+
+func init() {
+	caddy.RegisterModule(WebhookHandler{})
+}
+
+// WebhookHandler receives restlink's webhooks, on the one site meant to be
+// reached from outside the host. It verifies each webhook's signature with
+// its workspace's webhook secret, writes the event to a spool on local disk
+// and only then answers restlink 200; a deliverer then posts the event to
+// the app's receiver until the app takes it. Apps hold no webhook secret
+// and lose no event while they are down.
+//
+// It answers every request that reaches it itself. Refusals carry no body
+// and no sidecar detail: 404 for a path, workspace or event type it does
+// not receive, 405 for a method other than POST, 401 for a missing or
+// wrong signature or a stale timestamp, 413 for a body over the limit, and
+// 503 while it cannot take the event (restlink tries again).
+type WebhookHandler struct {
+	configRef
+
+	receiver *webhookReceiver
+	logger   *zap.Logger
+}
+
+// CaddyModule returns the Caddy module information.
+func (WebhookHandler) CaddyModule() caddy.ModuleInfo {
+	return caddy.ModuleInfo{
+		ID:  "http.handlers.restlink_webhook",
+		New: func() caddy.Module { return new(WebhookHandler) },
+	}
+}
+
+// Provision loads the config file (or attaches to the live config serving
+// it) and opens the webhook spool, starting delivery to the apps.
+func (h *WebhookHandler) Provision(ctx caddy.Context) error {
+	h.logger = ctx.Logger()
+	if err := h.configRef.Provision(ctx); err != nil {
+		return err
+	}
+	rc, err := h.live.acquireWebhooks()
+	if err != nil {
+		return err
+	}
+	h.receiver = rc
+	return nil
+}
+
+// Cleanup releases the spool (the last handler closes it) and the live
+// config.
+func (h *WebhookHandler) Cleanup() error {
+	var err error
+	if h.receiver != nil {
+		h.receiver = nil
+		err = h.live.releaseWebhooks()
+	}
+	return errors.Join(err, h.configRef.Cleanup())
+}
+
+// markerPending bounds how long a replica's claim on an event it is
+// spooling keeps other replicas from spooling it; spooling takes
+// milliseconds, and restlink waits 10 s before it tries again.
+const markerPending = 10 * time.Second
+
+// ServeHTTP receives one webhook.
+func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	start := h.live.now()
+	snap := h.live.current.Load()
+	hp := &snap.webhooks
+	name, event, ok := hp.route.match(r.URL.EscapedPath())
+	if _, receives := hp.targets[name]; !ok || !receives || !hp.accepts(event) {
+		h.refuse(w, r, http.StatusNotFound, "not_found", "")
+		return nil
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.refuse(w, r, http.StatusMethodNotAllowed, "method", name)
+		return nil
+	}
+	if !h.receiver.enter(hp.maxConcurrent) {
+		h.refuse(w, r, http.StatusServiceUnavailable, "overloaded", name)
+		return nil
+	}
+	defer h.receiver.leave()
+	if r.ContentLength > hp.maxBodyBytes {
+		h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", name)
+		return nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, hp.maxBodyBytes))
+	if err != nil {
+		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", name)
+		} else {
+			h.refuse(w, r, http.StatusBadRequest, "unreadable", name)
+		}
+		return nil
+	}
+	err = webhook.Verify(snap.webhookSecrets.materials[name], r.Header.Get(webhook.TimestampHeader),
+		r.Header.Get(webhook.SignatureHeader), body, start, hp.maxSkew)
+	if err != nil {
+		h.refuse(w, r, http.StatusUnauthorized, verifyRefusal(err), name)
+		return nil
+	}
+	ev := &webhook.Event{
+		Workspace:   name,
+		WorkspaceID: hp.targets[name].WorkspaceID,
+		Type:        event,
+		Body:        body,
+		ContentType: r.Header.Get("Content-Type"),
+		DedupKey:    webhook.DedupKey(name, event, body),
+	}
+	ev.ID = webhook.EventID(ev.DedupKey)
+	duplicate, refusal := h.spoolEvent(r.Context(), snap, ev)
+	if refusal != "" {
+		h.refuse(w, r, http.StatusServiceUnavailable, refusal, name)
+		return nil
+	}
+	st := h.live.webhookStats.of(name)
+	outcome := "spooled"
+	if duplicate {
+		st.duplicates.Add(1)
+		outcome = "duplicate"
+	} else {
+		st.received.Add(1)
+	}
+	w.WriteHeader(http.StatusOK)
+	h.logger.Info("webhook received", zap.String("workspace", name), zap.String("event", event),
+		zap.String("event_id", ev.ID), zap.String("outcome", outcome), zap.Duration("took", h.live.now().Sub(start)))
+	return nil
+}
+
+// spoolEvent writes a verified event to the spool, synced, unless it was
+// received before. With a shared store, a marker per event keeps a fleet
+// from spooling (and delivering) one event once per replica: the first
+// replica claims it, spools it and confirms the marker; the others
+// acknowledge it as a duplicate, or are refused while the first is still
+// spooling it. If the store does not answer, the event is spooled anyway:
+// a second delivery, with the same event id, is better than none.
+// refusal names why the event was not taken; "" if it was.
+func (h *WebhookHandler) spoolEvent(ctx context.Context, snap *snapshot, ev *webhook.Event) (duplicate bool, refusal string) {
+	retryFor := snap.webhooks.retryFor
+	marked := false
+	if snap.plan.store.redis != nil {
+		state, err := snap.store.ClaimMarker(ctx, ev.ID, markerPending)
+		switch {
+		case err != nil:
+			h.logger.Debug("webhook marker not claimed; spooling without it", zap.String("event_id", ev.ID), zap.Error(err))
+		case state == store.MarkerDone:
+			return true, ""
+		case state == store.MarkerPending:
+			return false, "in_progress"
+		default:
+			marked = true
+		}
+	}
+	duplicate, err := h.receiver.spool.Enqueue(ev, retryFor)
+	if err != nil {
+		h.logger.Error("webhook not spooled; answered 503 so that restlink tries again",
+			zap.String("workspace", ev.Workspace), zap.String("event_id", ev.ID), zap.Error(err))
+		if marked {
+			_ = snap.store.ReleaseMarker(context.WithoutCancel(ctx), ev.ID)
+		}
+		return false, "spool_failed"
+	}
+	if marked {
+		_ = snap.store.ConfirmMarker(context.WithoutCancel(ctx), ev.ID, retryFor)
+	}
+	return duplicate, ""
+}
+
+// refuse answers a refused webhook with status alone, counts and logs it.
+// workspace is the configured workspace the request was for, "" if none.
+func (h *WebhookHandler) refuse(w http.ResponseWriter, r *http.Request, status int, reason, workspace string) {
+	h.live.webhookStats.refuse(reason)
+	w.WriteHeader(status)
+	fields := []zap.Field{zap.Int("status", status), zap.String("reason", reason), zap.String("remote_ip", remoteIP(r))}
+	if workspace == "" || status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
+		h.logger.Debug("webhook refused", fields...)
+		return
+	}
+	h.logger.Info("webhook refused", append(fields, zap.String("workspace", workspace))...)
+}
+
+// remoteIP is the address of the client, without its port.
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Interface guards
+var (
+	_ caddy.Provisioner           = (*WebhookHandler)(nil)
+	_ caddy.CleanerUpper          = (*WebhookHandler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*WebhookHandler)(nil)
+)
