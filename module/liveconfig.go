@@ -122,7 +122,7 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		}
 		lc.prober = newProber(lc)
 		lc.prober.kick()
-		lc.watcher = newWatcher(func() { _ = lc.reload(caddy.Context{}, false) }, lc.logger.Load, watchPoll)
+		lc.watcher = newWatcher(func() error { return lc.reload(caddy.Context{}, false) }, lc.logger.Load, watchPoll)
 		lc.watcher.setFiles(lc.watchedFiles(lc.current.Load()))
 		return lc, nil
 	})

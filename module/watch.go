@@ -1,7 +1,10 @@
 package restlink
 
 import (
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,24 +22,29 @@ const (
 	// watchMaxDelay caps the debounce: files changing all the time do not
 	// postpone a reload for longer.
 	watchMaxDelay = time.Second
-	// watchPoll is the period of the content check that backs up the
-	// watcher (file systems without inotify, missed or overflowed events).
+	// watchPoll is the period of the check that backs up the watcher (file
+	// systems without inotify, missed or overflowed events).
 	watchPoll = 2 * time.Second
 )
 
 // watcher calls onChange when a watched file may have changed. It watches
 // the directories holding the files, not the files: a directory watch
 // survives editors' atomic renames, delete-and-recreate and Kubernetes'
-// ..data symlink swap, every time. Directories that disappear are watched
-// again when they come back, and a periodic check calls onChange anyway, so
-// a lost event delays a reload by at most watchPoll.
+// ..data symlink swap, every time. A periodic check backs it up: it stats
+// every file and calls onChange when one changed (its identity, size,
+// times or mode, or whether it exists) since the last call, so a lost
+// event delays a reload by at most watchPoll, and directories that
+// disappear are watched again when they come back. It reads no file: with
+// 10,000 key files, reading them all every period took a quarter of a core.
+// onChange returns an error when the files could not be used; they are
+// then checked again at the next period, changed or not.
 //
 // koanf's file.Provider.Watch is not used: it ends for good after a remove
 // or an error, and it needs one inotify instance per file (the default
 // per-user limit is 128), while one instance here serves every file.
 type watcher struct {
 	fs       *fsnotify.Watcher // nil when inotify is unavailable: polling only
-	onChange func()
+	onChange func() error
 	logger   func() *zap.Logger
 	poll     time.Duration
 
@@ -44,6 +52,10 @@ type watcher struct {
 	files    []string
 	dirs     map[string]bool // watched now
 	relevant map[string]bool // paths whose events matter: the files, their symlink targets, the dirs
+	// stamps are the files as they were just before the last onChange
+	// that succeeded, in the order of files (a new set of files differs);
+	// nil: call onChange at the next period. Used by loop only.
+	stamps []fileStamp
 
 	stop chan struct{}
 	done chan struct{}
@@ -51,7 +63,7 @@ type watcher struct {
 
 // newWatcher starts watching, and calls onChange every poll period too;
 // setFiles says which files.
-func newWatcher(onChange func(), logger func() *zap.Logger, poll time.Duration) *watcher {
+func newWatcher(onChange func() error, logger func() *zap.Logger, poll time.Duration) *watcher {
 	w := &watcher{onChange: onChange, logger: logger, poll: poll, dirs: make(map[string]bool), stop: make(chan struct{}), done: make(chan struct{})}
 	fs, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -69,6 +81,50 @@ func (w *watcher) setFiles(files []string) {
 	w.mu.Lock()
 	w.files = files
 	w.mu.Unlock()
+	w.rearm()
+}
+
+// fileStamp is what the periodic check compares: a file's size,
+// modification time, mode and identity (see fileID), or that it could not
+// be stat'ed.
+type fileStamp struct {
+	size    int64
+	modTime int64 // unix nanoseconds
+	mode    fs.FileMode
+	id      [2]uint64
+	missing bool
+}
+
+// stampFiles stats the watched files, in order (following symlinks).
+func (w *watcher) stampFiles() []fileStamp {
+	w.mu.Lock()
+	files := w.files
+	w.mu.Unlock()
+	stamps := make([]fileStamp, len(files))
+	for i, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			stamps[i].missing = true
+			continue
+		}
+		stamps[i] = fileStamp{size: fi.Size(), modTime: fi.ModTime().UnixNano(), mode: fi.Mode(), id: fileID(fi)}
+	}
+	return stamps
+}
+
+// check calls onChange and rearms; changed says whether the files changed
+// since the last call (an event, or stamps that differ). A change is
+// recorded before onChange reads the files, so that one made while it
+// reads is seen at the next period.
+func (w *watcher) check(changed bool) {
+	stamps := w.stampFiles()
+	if !changed && w.stamps != nil && slices.Equal(stamps, w.stamps) {
+		return
+	}
+	w.stamps = stamps
+	if err := w.onChange(); err != nil {
+		w.stamps = nil
+	}
 	w.rearm()
 }
 
@@ -164,11 +220,9 @@ func (w *watcher) loop() {
 			schedule()
 		case <-debounce.C:
 			firstEvent = time.Time{}
-			w.onChange()
-			w.rearm()
+			w.check(true)
 		case <-poll.C:
-			w.onChange()
-			w.rearm()
+			w.check(false)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -17,7 +18,7 @@ func TestWatcherIgnoresBusyNeighbours(t *testing.T) {
 	key, log := filepath.Join(dir, "main.key"), filepath.Join(dir, "app.log")
 	os.WriteFile(key, []byte("k1"), 0o600)
 	var changes atomic.Int32
-	w := newWatcher(func() { changes.Add(1) }, zap.NewNop, time.Hour) // events only
+	w := newWatcher(func() error { changes.Add(1); return nil }, zap.NewNop, time.Hour) // events only
 	defer w.close()
 	w.setFiles([]string{key})
 
@@ -50,15 +51,45 @@ func TestWatcherIgnoresBusyNeighbours(t *testing.T) {
 	}
 }
 
-// TestWatcherPolls: the periodic check runs even when no event comes (file
-// systems without inotify, lost events).
+// TestWatcherPolls: the periodic check sees a change no event reported
+// (file systems without inotify, lost events; here a directory that did
+// not exist, so could not be watched), and calls onChange only then.
 func TestWatcherPolls(t *testing.T) {
 	var changes atomic.Int32
-	w := newWatcher(func() { changes.Add(1) }, zap.NewNop, 50*time.Millisecond)
+	w := newWatcher(func() error { changes.Add(1); return nil }, zap.NewNop, 50*time.Millisecond)
 	defer w.close()
-	w.setFiles([]string{filepath.Join(t.TempDir(), "absent", "main.key")})
+	dir := filepath.Join(t.TempDir(), "absent")
+	w.setFiles([]string{filepath.Join(dir, "main.key")})
+	time.Sleep(300 * time.Millisecond)
+	if n := changes.Load(); n != 1 {
+		t.Fatalf("%d checks in 300ms with a 50ms period and no change; want 1 (the first)", n)
+	}
+	os.Mkdir(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, "main.key"), []byte("k1"), 0o600)
+	waitFor(t, func() bool { return changes.Load() == 2 }, "a reload for a file that appeared")
+	os.WriteFile(filepath.Join(dir, "main.key"), []byte("k2-longer"), 0o600)
+	waitFor(t, func() bool { return changes.Load() == 3 }, "a reload for a file that changed")
+}
+
+// TestWatcherRetriesFailures: files that could not be used are checked
+// again at every period, changed or not.
+func TestWatcherRetriesFailures(t *testing.T) {
+	var changes atomic.Int32
+	w := newWatcher(func() error { changes.Add(1); return errors.New("broken") }, zap.NewNop, 50*time.Millisecond)
+	defer w.close()
+	w.setFiles([]string{filepath.Join(t.TempDir(), "main.key")})
 	time.Sleep(300 * time.Millisecond)
 	if n := changes.Load(); n < 3 {
-		t.Errorf("%d checks in 300ms with a 50ms period", n)
+		t.Errorf("%d checks in 300ms with a 50ms period after failures", n)
+	}
+}
+
+// waitFor polls cond for up to 2 s.
+func waitFor(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	for start := time.Now(); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > 2*time.Second {
+			t.Fatalf("no %s within 2s", what)
+		}
 	}
 }
