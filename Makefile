@@ -51,7 +51,7 @@ fuzz:
 	    || { cat .fuzz.log; exit 1; }; \
 	done
 
-## demo: the simulator and the sidecar on loopback, requests for two tenants
+## demo: the simulator and the sidecar on loopback: requests for two tenants, then their delivery reports back to the app
 demo: build
 	go run ./cmd/restlink-demo -sidecar bin/restlink-sidecar
 

@@ -1,8 +1,12 @@
 // Command restlink-demo shows the sidecar at work, on loopback only: it
 // starts the restlink simulator (module/restlinktest) with two workspaces,
-// writes a config with throw-away keys, starts the real sidecar binary, sends
-// a few requests as a legacy app would (no key), and prints which workspace
-// each one reached and why. It exits non-zero if anything is not as shown.
+// writes a config with throw-away keys and webhook secrets, starts the real
+// sidecar binary, sends a few requests as a legacy app would (no key), and
+// prints which workspace each one reached and why. Then the simulator
+// delivers those messages and posts signed delivery reports to the
+// sidecar's webhook site, which verifies them and hands them to the app (a
+// recording receiver that holds no secret); a forged and a replayed report
+// are refused. It exits non-zero if anything is not as shown.
 //
 //	go run ./cmd/restlink-demo -sidecar bin/restlink-sidecar
 package main
@@ -24,6 +28,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/23telecom/restlink-sidecar/internal/appreceiver"
 	"github.com/23telecom/restlink-sidecar/internal/loopback"
 	restlink "github.com/23telecom/restlink-sidecar/module"
 	"github.com/23telecom/restlink-sidecar/module/restlinktest"
@@ -49,7 +54,7 @@ type demoRequest struct {
 }
 
 func run(sidecarBin string) error {
-	keys := map[string]string{"main": newKey(), "test-space": newKey(), "main-secret": newKey()}
+	keys := map[string]string{"main": newKey(), "test-space": newKey(), "main-secret": newKey(), "main-webhook": newKey(), "test-space-webhook": newKey()}
 	// The main workspace's key was created with HMAC signature
 	// verification: the simulator refuses its requests unless signed.
 	fake := restlinktest.NewServer(
@@ -57,6 +62,8 @@ func run(sidecarBin string) error {
 		restlinktest.Workspace{ID: 18, Name: "test-space", Keys: []string{keys["test-space"]}},
 	)
 	defer fake.Close()
+	app := appreceiver.New()
+	defer app.Close()
 
 	dir, err := os.MkdirTemp("", "restlink-demo-")
 	if err != nil {
@@ -67,25 +74,43 @@ func run(sidecarBin string) error {
 	if err != nil {
 		return err
 	}
+	hookPort, err := loopback.FreePort()
+	if err != nil {
+		return err
+	}
+	hooks := fmt.Sprintf("http://127.0.0.1:%d", hookPort)
+	// restlink's portal: each workspace's delivery reports go to the
+	// sidecar's webhook site, signed with the workspace's secret.
+	fake.SetOptions(restlinktest.Options{SimulateDelivery: true, DeliveryDelay: 300 * time.Millisecond})
+	fake.SetWebhooks(16, restlinktest.WebhookSettings{DeliveryURL: hooks + "/hooks/main/delivery", SigningSecret: keys["main-webhook"]})
+	fake.SetWebhooks(18, restlinktest.WebhookSettings{DeliveryURL: hooks + "/hooks/test-space/delivery", SigningSecret: keys["test-space-webhook"]})
 	files := map[string]string{
-		"main.key":       keys["main"] + "\n",
-		"main.secret":    keys["main-secret"] + "\n",
-		"test-space.key": keys["test-space"] + "\n",
+		"main.key":           keys["main"] + "\n",
+		"main.secret":        keys["main-secret"] + "\n",
+		"test-space.key":     keys["test-space"] + "\n",
+		"main.webhook":       keys["main-webhook"] + "\n",
+		"test-space.webhook": keys["test-space-webhook"] + "\n",
 		"config.yaml": fmt.Sprintf(`upstream:
-  url: %s
+  url: %[1]s
+webhooks:
+  spool_dir: %[2]s/spool
+  deliver_to: %[3]s/events
 workspaces:
   main:
     id: 16
     main: true
-    keys: [{file: %s/main.key, secret: {file: %s/main.secret}}]
+    keys: [{file: %[2]s/main.key, secret: {file: %[2]s/main.secret}}]
+    webhook_secrets: [{file: %[2]s/main.webhook}]
   test-space:
     id: 18
-    keys: [{file: %s/test-space.key}]
+    keys: [{file: %[2]s/test-space.key}]
+    webhook_secrets: [{file: %[2]s/test-space.webhook}]
 tenants:
   acme: test-space
   globex: main
-`, fake.URL, dir, dir, dir),
-		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", port, dir),
+`, fake.URL, dir, app.URL),
+		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n\n"+
+			"http://:%d {\n\tbind 127.0.0.1\n\trestlink_webhook %s/config.yaml\n}\n", port, dir, hookPort, dir),
 	}
 	for name, content := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
@@ -115,7 +140,7 @@ tenants:
 	}
 
 	fmt.Printf("restlink simulator on %s (workspaces: 16 main, 18 test-space)\n", fake.URL)
-	fmt.Printf("sidecar on %s; tenants: acme -> test-space, globex -> main\n", base)
+	fmt.Printf("sidecar on %s, its webhook site on %s; tenants: acme -> test-space, globex -> main\n", base, hooks)
 	fmt.Printf("keys (shown only as fingerprints): main %s (signs with secret %s), test-space %s\n\n",
 		restlink.Fingerprint(keys["main"]), restlink.Fingerprint(keys["main-secret"]), restlink.Fingerprint(keys["test-space"]))
 
@@ -160,7 +185,8 @@ tenants:
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", dr.label, answer, reached, keyFP, signed, why(logPath, dr.path))
 	}
 	_ = tw.Flush()
-	fmt.Printf("\nThe upstream received %d requests, each with exactly its workspace's key (signed where the key requires it); the app's own key never left the sidecar.\n", fake.Count())
+	fmt.Printf("\nThe upstream received %d requests, each with exactly its workspace's key (signed where the key requires it); the app's own key never left the sidecar.\n\n", fake.Count())
+	failures = append(failures, showWebhooks(fake.Fake, app, hooks, 4)...)
 	if len(failures) > 0 {
 		return errors.New(strings.Join(failures, "; "))
 	}
