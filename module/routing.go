@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // How a request's workspace was chosen, as logged.
@@ -38,7 +40,7 @@ type routingPlan struct {
 func compileRouting(c RoutingConfig, tenants map[string]string, workspaces map[string]WorkspaceConfig, p *problems) routingPlan {
 	for _, tenant := range slices.Sorted(maps.Keys(tenants)) {
 		field := "tenants." + tenant
-		if err := checkName(tenant); err != nil {
+		if err := names.Check(tenant); err != nil {
 			p.add(field, "tenant name %v", err)
 		}
 		if _, ok := workspaces[tenants[tenant]]; !ok {
@@ -78,7 +80,7 @@ func checkHeaderName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		c := name[i]
-		if !(isNameByte(c) && c != '.' && c != '_') {
+		if !(names.IsByte(c) && c != '.' && c != '_') {
 			return fmt.Errorf("%q is not a header name (A-Z a-z 0-9 -)", name)
 		}
 	}

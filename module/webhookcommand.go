@@ -10,6 +10,7 @@ import (
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
 
+	"github.com/23telecom/restlink-sidecar/internal/names"
 	"github.com/23telecom/restlink-sidecar/module/webhook"
 )
 
@@ -52,7 +53,7 @@ func webhookCommand(run func(out io.Writer, dir, workspace string) error) func(*
 		workspace, _ := cmd.Flags().GetString("workspace")
 		return runCommand(func(out io.Writer, path string) error {
 			if workspace != "" {
-				if err := checkName(workspace); err != nil {
+				if err := names.Check(workspace); err != nil {
 					return fmt.Errorf("--workspace: %w", err)
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/23telecom/restlink-sidecar/internal/names"
 	"github.com/23telecom/restlink-sidecar/module/webhook"
 )
 
@@ -77,7 +78,7 @@ func compileWebhooks(c WebhooksConfig, workspaces map[string]WorkspaceConfig, ws
 		p.add("webhooks.events", "at least one event type is required")
 	}
 	for i, event := range c.Events {
-		if err := checkName(event); err != nil {
+		if err := names.Check(event); err != nil {
 			p.add(fmt.Sprintf("webhooks.events[%d]", i), "event type %v", err)
 		}
 	}
@@ -164,7 +165,7 @@ func parseWebhookRoute(path string) (webhookRoute, error) {
 			}
 			*at = i
 		default:
-			if err := checkName(seg); err != nil {
+			if err := names.Check(seg); err != nil {
 				return r, fmt.Errorf("%q: segment %v, or be {workspace} or {event}", path, err)
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // workspace is one configured workspace, ready to serve: its keys and the
@@ -30,11 +32,8 @@ type workspacePlan struct {
 	webhookSecrets []Source
 }
 
-// Limits of the workspaces section.
-const (
-	maxKeysPerWorkspace = 8
-	maxNameLength       = 128
-)
+// maxKeysPerWorkspace bounds a workspace's keys.
+const maxKeysPerWorkspace = 8
 
 // compileWorkspaces checks the workspaces section and returns the
 // workspaces in name order.
@@ -48,7 +47,7 @@ func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePla
 	for _, name := range slices.Sorted(maps.Keys(c)) {
 		wc := c[name]
 		field := "workspaces." + name
-		if err := checkName(name); err != nil {
+		if err := names.Check(name); err != nil {
 			p.add(field, "workspace name %v", err)
 		}
 		if wc.ID <= 0 {
@@ -86,22 +85,4 @@ func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePla
 		p.add("workspaces", "only one workspace may be main, found %d: %s", len(mains), strings.Join(mains, ", "))
 	}
 	return out
-}
-
-// checkName accepts workspace and tenant names: 1-128 characters from
-// A-Z a-z 0-9 . _ - (they appear in URL paths, headers, logs and metrics).
-func checkName(name string) error {
-	if name == "" || len(name) > maxNameLength {
-		return fmt.Errorf("%q must have 1 to %d characters", name, maxNameLength)
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i]) {
-			return fmt.Errorf("%q may contain only A-Z a-z 0-9 . _ -", name)
-		}
-	}
-	return nil
-}
-
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // DeadLetter is an event the sidecar gave up delivering, as stored in its
@@ -192,7 +194,7 @@ func DeadLetters(dir, workspace string) ([]DeadLetter, error) {
 // every directory under dir/dead.
 func deadWorkspaces(dir, workspace string) ([]string, error) {
 	if workspace != "" {
-		if err := checkName(workspace); err != nil {
+		if err := names.Check(workspace); err != nil {
 			return nil, fmt.Errorf("workspace %w", err)
 		}
 		return []string{workspace}, nil
@@ -206,7 +208,7 @@ func deadWorkspaces(dir, workspace string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if e.IsDir() && checkName(e.Name()) == nil {
+		if e.IsDir() && names.Check(e.Name()) == nil {
 			out = append(out, e.Name())
 		}
 	}
@@ -248,10 +250,10 @@ func readDeadLetter(path string) (*DeadLetter, error) {
 	if err := json.Unmarshal(data, &dl); err != nil {
 		return nil, fmt.Errorf("parsing %s: %w", path, err)
 	}
-	if err := checkName(dl.Workspace); err != nil {
+	if err := names.Check(dl.Workspace); err != nil {
 		return nil, fmt.Errorf("parsing %s: workspace %w", path, err)
 	}
-	if err := checkName(dl.Type); err != nil {
+	if err := names.Check(dl.Type); err != nil {
 		return nil, fmt.Errorf("parsing %s: type %w", path, err)
 	}
 	return &dl, nil

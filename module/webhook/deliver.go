@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"sync"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // Target is where one workspace's events are delivered: the app's local
@@ -192,7 +194,7 @@ func defaultClient(concurrency int) *http.Client {
 func (d *Deliverer) SetTargets(targets map[string]Target) error {
 	next := make(map[string]target, len(targets))
 	for name, t := range targets {
-		if err := checkName(name); err != nil {
+		if err := names.Check(name); err != nil {
 			return fmt.Errorf("setting webhook targets: workspace %w", err)
 		}
 		u, err := url.Parse(t.URL)

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // Event is one webhook received from restlink, as the spool keeps it.
@@ -59,12 +61,10 @@ type Event struct {
 	DedupKey string
 }
 
-// Limits on the names an event carries. Workspace names follow the
-// sidecar's config rules; types are short tokens.
+// Limits on what an event carries. Its workspace and type are names
+// (internal/names), which also makes them usable as directory names.
 const (
-	maxNameLength   = 128
-	maxDedupIDField = 128
-
+	maxDedupIDField      = 128
 	maxContentTypeLength = 256
 )
 
@@ -75,10 +75,10 @@ var ErrInvalidEvent = errors.New("invalid webhook event")
 // validate checks the fields Enqueue relies on: the names end up in file
 // paths, keys and headers.
 func (ev *Event) validate() error {
-	if err := checkName(ev.Workspace); err != nil {
+	if err := names.Check(ev.Workspace); err != nil {
 		return fmt.Errorf("%w: workspace %v", ErrInvalidEvent, err)
 	}
-	if err := checkName(ev.Type); err != nil {
+	if err := names.Check(ev.Type); err != nil {
 		return fmt.Errorf("%w: type %v", ErrInvalidEvent, err)
 	}
 	if !isHeaderValue(ev.ContentType) {
@@ -99,27 +99,6 @@ func isHeaderValue(s string) bool {
 		}
 	}
 	return true
-}
-
-// checkName accepts 1 to 128 characters from A-Z a-z 0-9 . _ -, except
-// "." and "..", which are not usable as directory names.
-func checkName(name string) error {
-	if name == "" || len(name) > maxNameLength {
-		return fmt.Errorf("%q must have 1 to %d characters", name, maxNameLength)
-	}
-	if name == "." || name == ".." {
-		return fmt.Errorf("%q is not a usable name", name)
-	}
-	for i := 0; i < len(name); i++ {
-		if !isNameByte(name[i]) {
-			return fmt.Errorf("%q may contain only A-Z a-z 0-9 . _ -", name)
-		}
-	}
-	return nil
-}
-
-func isNameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }
 
 // DedupKey returns the de-duplication key of an event:
