@@ -199,25 +199,22 @@ func deadWorkspaces(dir, workspace string) ([]string, error) {
 		}
 		return []string{workspace}, nil
 	}
-	entries, err := os.ReadDir(filepath.Join(dir, deadDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() && names.Check(e.Name()) == nil {
-			out = append(out, e.Name())
-		}
-	}
-	return out, nil
+	return listDir(filepath.Join(dir, deadDir), func(e fs.DirEntry) bool { return e.IsDir() && names.Check(e.Name()) == nil })
 }
 
 // deadLetterFiles lists the dead-letter files in dir, skipping
 // temporary files; a missing dir has none.
 func deadLetterFiles(dir string) ([]string, error) {
+	files, err := listDir(dir, isLetterFile)
+	for i, f := range files {
+		files[i] = filepath.Join(dir, f)
+	}
+	return files, err
+}
+
+// listDir returns the names of the entries of dir that keep accepts; a
+// missing dir has none.
+func listDir(dir string, keep func(fs.DirEntry) bool) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -227,8 +224,8 @@ func deadLetterFiles(dir string) ([]string, error) {
 	}
 	var out []string
 	for _, e := range entries {
-		if isLetterFile(e) {
-			out = append(out, filepath.Join(dir, e.Name()))
+		if keep(e) {
+			out = append(out, e.Name())
 		}
 	}
 	return out, nil
