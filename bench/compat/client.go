@@ -133,26 +133,34 @@ func readFinal(br *bufio.Reader, method string) (*http.Response, error) {
 
 // exchange sends one raw request on a new connection and reads the answer.
 func (h *harness) exchange(t *target, r rawRequest, probe string) *observation {
-	o := &observation{}
-	c, err := dial(t)
+	c, br, start, err := openWith(t, r.encode(h, t, probe))
 	if err != nil {
-		o.err = err
-		return o
+		return &observation{err: err}
 	}
 	defer c.Close()
-	start := time.Now()
-	if _, err := c.Write(r.encode(h, t, probe)); err != nil {
-		o.err = err
-		return o
-	}
-	resp, err := readFinal(bufio.NewReader(c), r.method)
+	resp, err := readFinal(br, r.method)
 	if err != nil {
-		o.err = err
-		return o
+		return &observation{err: err}
 	}
+	o := &observation{}
 	o.err = o.fill(resp)
 	o.wait = time.Since(start)
 	return o
+}
+
+// openWith dials t and writes wire; it returns the connection (the caller
+// closes it), a reader on it, and when the write began.
+func openWith(t *target, wire []byte) (net.Conn, *bufio.Reader, time.Time, error) {
+	c, err := dial(t)
+	if err != nil {
+		return nil, nil, time.Time{}, err
+	}
+	start := time.Now()
+	if _, err := c.Write(wire); err != nil {
+		c.Close()
+		return nil, nil, start, err
+	}
+	return c, bufio.NewReader(c), start, nil
 }
 
 // shortError turns a client error into a short matrix cell.

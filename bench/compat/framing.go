@@ -28,19 +28,12 @@ func (h *harness) expectEarly(t *target, probe string) *observation {
 	split := bytes.Index(wire, []byte("\r\n\r\n")) + 4
 	head, body := wire[:split], wire[split:]
 
-	o := &observation{}
-	c, err := dial(t)
+	c, br, start, err := openWith(t, head)
 	if err != nil {
-		o.err = err
-		return o
+		return &observation{err: err}
 	}
 	defer c.Close()
-	start := time.Now()
-	if _, err := c.Write(head); err != nil {
-		o.err = err
-		return o
-	}
-	br := bufio.NewReader(c)
+	o := &observation{}
 	_ = c.SetReadDeadline(start.Add(expectWait))
 	resp, err := http.ReadResponse(br, &http.Request{Method: "POST"})
 	var ne net.Error
@@ -185,24 +178,17 @@ func (h *harness) slowRead(t *target, probe string) *observation {
 // firstEvent fetches the event stream and measures when its first event
 // arrived (the upstream sends the second one a second later).
 func (h *harness) firstEvent(t *target, probe string) *observation {
-	o := &observation{}
-	c, err := dial(t)
+	req := rawRequest{method: "GET", target: "/api/v1/compat/events", header: []field{{"Accept", "text/event-stream"}}}
+	c, br, start, err := openWith(t, req.encode(h, t, probe))
 	if err != nil {
-		o.err = err
-		return o
+		return &observation{err: err}
 	}
 	defer c.Close()
-	start := time.Now()
-	req := rawRequest{method: "GET", target: "/api/v1/compat/events", header: []field{{"Accept", "text/event-stream"}}}
-	if _, err := c.Write(req.encode(h, t, probe)); err != nil {
-		o.err = err
-		return o
-	}
-	resp, err := readFinal(bufio.NewReader(c), "GET")
+	resp, err := readFinal(br, "GET")
 	if err != nil {
-		o.err = err
-		return o
+		return &observation{err: err}
 	}
+	o := &observation{}
 	o.status, o.proto, o.header = resp.StatusCode, resp.Proto, resp.Header
 	buf := make([]byte, 4096)
 	for {
