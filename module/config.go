@@ -369,6 +369,14 @@ type IdempotencyConfig struct {
 
 	// How long a POST and its answer are remembered. Default: 24h.
 	TTL time.Duration `koanf:"ttl"`
+
+	// The most records (a POST and its answer, about 1 KiB each) kept in
+	// this sidecar's memory: without store.redis, or while it is down
+	// with on_error: local. Beyond it the oldest are dropped first, even
+	// before their ttl, and counted in
+	// restlink_idempotency_records_dropped_total. Redis keeps its records
+	// until their ttl. Default: 100000.
+	MaxRecords int `koanf:"max_records"`
 }
 
 // RotationConfig says how a new key value is verified. When a key source
@@ -424,6 +432,7 @@ var defaultConfig = map[string]any{
 	"policy.send_path":                  policy.DefaultSendPath,
 	"idempotency.header":                "Idempotency-Key",
 	"idempotency.ttl":                   "24h",
+	"idempotency.max_records":           100000,
 	"webhooks.path":                     "/hooks/{workspace}/{event}",
 	"webhooks.deliver_to":               "",
 	"webhooks.max_skew":                 "5m",

@@ -10,8 +10,9 @@ import (
 
 // idempotencyPlan is the compiled idempotency section.
 type idempotencyPlan struct {
-	header string // canonical; "" disabled
-	ttl    time.Duration
+	header     string // canonical; "" disabled
+	ttl        time.Duration
+	maxRecords int // in the memory store
 }
 
 // compileIdempotency checks the idempotency section.
@@ -22,7 +23,10 @@ func compileIdempotency(c IdempotencyConfig, p *problems) idempotencyPlan {
 	if c.TTL <= 0 {
 		p.add("idempotency.ttl", "must be positive")
 	}
-	return idempotencyPlan{header: http.CanonicalHeaderKey(c.Header), ttl: c.TTL}
+	if c.MaxRecords <= 0 {
+		p.add("idempotency.max_records", "must be positive")
+	}
+	return idempotencyPlan{header: http.CanonicalHeaderKey(c.Header), ttl: c.TTL, maxRecords: c.MaxRecords}
 }
 
 // maxIdempotencyKey bounds the length of an idempotency key.

@@ -186,6 +186,7 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 	if next == nil {
 		return nil // nothing changed
 	}
+	lc.memory.SetMaxRecords(next.plan.idempotency.maxRecords)
 	lc.current.Store(next)
 	lc.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
 	for name, n := range next.keys.unreadable {

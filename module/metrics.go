@@ -217,6 +217,7 @@ var (
 	descStoreUp         = newDesc("store_available", "1 while the shared store (Redis) answers, 0 while the sidecar serves from its memory (per on_error); absent without Redis.")
 	descStoreFailures   = newDesc("store_failures_total", "Calls to the shared store (Redis) that failed as unavailable, probes included.")
 	descStoreOutages    = newDesc("store_outages_total", "Times the shared store (Redis) became unavailable.")
+	descRecordsDropped  = newDesc("idempotency_records_dropped_total", "Idempotency records dropped from this sidecar's memory before their ttl, the oldest first, to stay under idempotency.max_records.")
 	descUpstreamErrors  = newDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
@@ -264,7 +265,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
 		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors,
 		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost,
-		descStoreUp, descStoreFailures, descStoreOutages} {
+		descStoreUp, descStoreFailures, descStoreOutages, descRecordsDropped} {
 		ch <- d
 	}
 	for _, d := range webhookDescs {
@@ -282,6 +283,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 
 	now := time.Now()
 	var sc scrape
+	var recordsDropped uint64
 	storeShown := false    // several config files: the first one's Redis is shown
 	webhooksShown := false // and the first one's webhooks
 	for _, lc := range configs {
@@ -297,6 +299,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descStoreFailures, prometheus.CounterValue, float64(st.Failures))
 			ch <- prometheus.MustNewConstMetric(descStoreOutages, prometheus.CounterValue, float64(st.Outages))
 		}
+		recordsDropped += lc.memory.RecordsDropped()
 		sc.add(noWorkspace, &lc.stats.unrouted, nil, 0)
 		for _, ws := range snap.workspaces {
 			keyAge := math.NaN()
@@ -318,6 +321,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	sc.emit(ch)
+	ch <- prometheus.MustNewConstMetric(descRecordsDropped, prometheus.CounterValue, float64(recordsDropped))
 }
 
 // scrape accumulates one scrape's values, summed by workspace name.

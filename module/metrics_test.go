@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
 // liveConfigFromYAML is a live config serving a snapshot of yaml (literal
 // keys, no upstream), for tests that need no server.
 func liveConfigFromYAML(t *testing.T, yaml string) *liveConfig {
 	t.Helper()
-	lc := &liveConfig{stats: new(configStats)}
+	lc := &liveConfig{stats: new(configStats), memory: store.NewMemory(store.MemoryOptions{})}
 	lc.current.Store(snapshotOf(t, lc, yaml, nil))
 	return lc
 }

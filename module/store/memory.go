@@ -39,6 +39,7 @@ type Memory struct {
 	// (markers, and settlements without Now). Tests replace it.
 	clock  func() time.Time
 	shards [memoryShards]memoryShard
+	bound  recordBound // on the idempotency records
 }
 
 var _ Store = (*Memory)(nil)
@@ -95,7 +96,8 @@ func (m *Memory) Close() error { return nil }
 // sweepIfDue drops the shard's expired entries (all but markers) when its
 // sweep is due at now (Unix ns), or when the clock went back by more
 // than two intervals. The caller holds the lock.
-func (s *memoryShard) sweepIfDue(now, every int64) {
+func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
+	every := m.every
 	if now < s.sweepAt && now >= s.sweepAt-2*every {
 		return
 	}
@@ -110,11 +112,14 @@ func (s *memoryShard) sweepIfDue(now, every int64) {
 			delete(s.days, k)
 		}
 	}
+	removed := 0
 	for k, r := range s.records {
 		if r.expires <= now {
 			delete(s.records, k)
+			removed++
 		}
 	}
+	m.recordsRemoved(removed)
 	for k, tat := range s.paces {
 		if tat <= now {
 			delete(s.paces, k)

@@ -15,15 +15,24 @@ func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
 	if err := validateAdmission(&a); err != nil {
 		return Decision{}, err
 	}
+	d := m.admit(&a)
+	if d.Ticket.Idempotency != "" {
+		m.trimRecords(a.Now.UnixNano())
+	}
+	return d, nil
+}
+
+// admit is Admit under the shard's lock.
+func (m *Memory) admit(a *Admission) Decision {
 	now := a.Now.UnixNano()
 	s := m.shard(a.Scope)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepIfDue(now, m.every)
+	m.sweepIfDue(s, now)
 
 	if c := a.Idempotency; c != nil {
 		if r, ok := s.records[scopedKey{a.Scope, c.Key}]; ok && r.expires > now {
-			return Decision{Verdict: recordVerdict(r, c, now), Record: r.record}, nil
+			return Decision{Verdict: recordVerdict(r, c, now), Record: r.record}
 		}
 	}
 
@@ -31,7 +40,7 @@ func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
 		if d, refused := s.tryCharge(a.Scope, &a.Limits[i], now); refused {
 			s.uncharge(a.Scope, a.Limits[:i], now)
 			d.Refused = i
-			return d, nil
+			return d
 		}
 	}
 
@@ -44,7 +53,12 @@ func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
 	if c := a.Idempotency; c != nil {
 		t.Idempotency = c.Key
 		t.claim = m.claims.Add(1)
-		s.records[scopedKey{a.Scope, c.Key}] = memoryRecord{
+		k := scopedKey{a.Scope, c.Key}
+		if _, replaced := s.records[k]; replaced {
+			m.recordsRemoved(1) // an expired record the sweep has not dropped yet
+		}
+		m.recordAdded(recordRef{scope: a.Scope, key: c.Key, claim: t.claim})
+		s.records[k] = memoryRecord{
 			hash:    c.BodyHash,
 			state:   recordInFlight,
 			owner:   t.claim,
@@ -52,7 +66,7 @@ func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
 			expires: now + int64(c.TTL),
 		}
 	}
-	return Decision{Verdict: Admitted, Ticket: t}, nil
+	return Decision{Verdict: Admitted, Ticket: t}
 }
 
 // recordVerdict answers a claim from the live record r: a different body
@@ -194,6 +208,7 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 	switch st.Outcome {
 	case Release:
 		delete(s.records, k)
+		m.recordsRemoved(1)
 		return nil
 	case Completed:
 		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)

@@ -15,7 +15,7 @@ func (m *Memory) Reserve(_ context.Context, p Pace, now time.Time) (time.Duratio
 	s := m.shard(p.Key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepIfDue(n, m.every)
+	m.sweepIfDue(s, n)
 	tat, wait, ok := gcra(s.paces[p.Key], n, int64(p.Interval), max(p.Burst, 1), int64(p.MaxWait))
 	if !ok {
 		return 0, false, refusedRetryAfter(time.Duration(wait), p.MaxWait), nil
@@ -36,7 +36,7 @@ func (m *Memory) ClaimSecond(_ context.Context, key string, now time.Time, maxAh
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepIfDue(n, m.every)
+	m.sweepIfDue(s, n)
 	c := s.seconds[key]
 	if c == nil {
 		c = &secondClaims{}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// claimAndComplete admits an idempotent send with key in scope at now and
+// completes it, as a send restlink answered.
+func claimAndComplete(t *testing.T, m *Memory, scope, key string, now time.Time) Decision {
+	t.Helper()
+	d := admit(t, m, Admission{Scope: scope, Idempotency: &IdempotencyClaim{Key: key, BodyHash: [32]byte{1}, TTL: time.Hour}, Now: now})
+	if d.Verdict == Admitted {
+		if err := m.Settle(context.Background(), d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200}, TTL: time.Hour, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// records counts the records in the shards.
+func records(m *Memory) int {
+	n := 0
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += len(s.records)
+		s.mu.Unlock()
+	}
+	return n
+}
+
+// TestMemoryRecordsBounded: with a bound, the store keeps the newest
+// records and drops the oldest first, whether one tenant or many send.
+func TestMemoryRecordsBounded(t *testing.T) {
+	for _, scopes := range []int{1, 50} {
+		m := NewMemory(MemoryOptions{})
+		m.SetMaxRecords(100)
+		for i := range 1000 {
+			scope := "tenant" + strconv.Itoa(i%scopes)
+			claimAndComplete(t, m, scope, "k"+strconv.Itoa(i), at(time.Duration(i)*time.Millisecond))
+		}
+		if n := records(m); n != 100 {
+			t.Errorf("%d scopes: %d records kept, want the bound, 100", scopes, n)
+		}
+		if n := m.RecordsDropped(); n != 900 {
+			t.Errorf("%d scopes: %d records dropped, want 900", scopes, n)
+		}
+		now := at(time.Second)
+		for _, i := range []int{999, 950, 900} {
+			if d := claimAndComplete(t, m, "tenant"+strconv.Itoa(i%scopes), "k"+strconv.Itoa(i), now); d.Verdict != Replay {
+				t.Errorf("%d scopes: a retry of recent key %d: %v, want a replay", scopes, i, d.Verdict)
+			}
+		}
+		if d := claimAndComplete(t, m, "tenant0", "k0", now); d.Verdict != Admitted {
+			t.Errorf("%d scopes: the oldest key: %v, want it dropped (admitted anew)", scopes, d.Verdict)
+		}
+	}
+}
+
+// TestMemoryRecordsListStaysSmall: records released or expired leave no
+// references behind, so the list of records does not grow without a
+// bound being reached.
+func TestMemoryRecordsListStaysSmall(t *testing.T) {
+	m := NewMemory(MemoryOptions{SweepInterval: time.Second})
+	m.SetMaxRecords(1_000_000)
+	ctx := context.Background()
+	for i := range 20_000 {
+		now := at(time.Duration(i) * time.Millisecond)
+		d := admit(t, m, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: "k" + strconv.Itoa(i), TTL: time.Hour}, Now: now})
+		outcome, ttl := Release, time.Duration(0)
+		if i%2 == 0 {
+			outcome, ttl = Completed, 10*time.Millisecond // expires soon
+		}
+		if err := m.Settle(ctx, d.Ticket, Settlement{Outcome: outcome, TTL: ttl, Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.bound.mu.Lock()
+	listed, live := len(m.bound.order)-m.bound.head, m.bound.live
+	m.bound.mu.Unlock()
+	if n := records(m); int64(n) != live {
+		t.Errorf("the bound counts %d records, the shards hold %d", live, n)
+	}
+	if listed > 100 {
+		t.Errorf("%d references listed for %d live records after 20,000 short-lived claims", listed, live)
+	}
+	if m.RecordsDropped() != 0 {
+		t.Errorf("%d records dropped under the bound", m.RecordsDropped())
+	}
+}
+
+// TestMemoryRecordsBoundConcurrent: claims from many goroutines keep the
+// count exact and the store at its bound (run with -race).
+func TestMemoryRecordsBoundConcurrent(t *testing.T) {
+	m := NewMemory(MemoryOptions{})
+	m.SetMaxRecords(500)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 1000 {
+				now := at(time.Duration(i) * time.Millisecond)
+				d, err := m.Admit(ctx, Admission{Scope: "tenant" + strconv.Itoa(g), Idempotency: &IdempotencyClaim{Key: "k" + strconv.Itoa(i), TTL: time.Hour}, Now: now})
+				if err == nil {
+					err = m.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, TTL: time.Hour, Now: now})
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	m.bound.mu.Lock()
+	live := m.bound.live
+	m.bound.mu.Unlock()
+	if n := records(m); n != 500 || live != 500 {
+		t.Errorf("%d records held, %d counted; want 500", n, live)
+	}
+}
