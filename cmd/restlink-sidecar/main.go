@@ -1,7 +1,11 @@
-// Command restlink-sidecar is Caddy with its standard modules plus the
-// restlink module and its Caddyfile directives. All of Caddy's subcommands
-// are there (run, validate, adapt, list-modules, version, …), plus the
-// sidecar's own: validate-config and keys.
+// Command restlink-sidecar is Caddy with the modules the sidecar uses plus
+// the restlink module and its Caddyfile directives. All of Caddy's
+// subcommands are there (run, validate, adapt, list-modules, version, …),
+// plus the sidecar's own: validate-config and keys.
+//
+// It carries only what its sites need, not Caddy's standard modules: every
+// module linked in costs memory and start-up time in every sidecar of a
+// fleet. Build your own with xcaddy for more (see docs/operations.md).
 package main
 
 import (
@@ -10,7 +14,21 @@ import (
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	// The Caddyfile adapter.
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	// The HTTP server, with the handle, route, respond, bind and log
+	// directives built in.
+	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	// TLS with automatic HTTPS (ACME and the internal issuer) for the
+	// public webhook site, its session ticket keys, and file storage for
+	// certificates.
+	_ "github.com/caddyserver/caddy/v2/modules/caddytls"
+	_ "github.com/caddyserver/caddy/v2/modules/caddytls/standardstek"
+	_ "github.com/caddyserver/caddy/v2/modules/filestorage"
+	// Log encoders (filter, to drop headers from an access log), writers
+	// (file, net) and the metrics handler.
+	_ "github.com/caddyserver/caddy/v2/modules/logging"
+	_ "github.com/caddyserver/caddy/v2/modules/metrics"
 
 	_ "github.com/23telecom/restlink-sidecar/caddyfile"
 	_ "github.com/23telecom/restlink-sidecar/module"
