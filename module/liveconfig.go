@@ -238,6 +238,9 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 			lc.rejected.sum, lc.rejected.err = sum, err
 			return nil, nil, err
 		}
+		// A live config serves from the compiled workspaces; the decoded
+		// section is not kept (about 190 bytes per workspace).
+		pl.Config.Workspaces = nil
 	}
 	warnings := lc.readRedisPassword(pl.store)
 	keys := loadKeys(pl, lc.environ.lookup(), prevKeys, lc.now())
