@@ -110,7 +110,11 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 	}
 	if kind == kindSidecarCaps {
 		// Limits far above what a run sends, so that every send passes
-		// every check; one tenant is refused by its destinations.
+		// every check; one tenant is refused by its destinations. Every
+		// request is a new idempotent send: with restlink's 24h, the
+		// records of 10,000 sends a second would pile up in memory for the
+		// whole run, and the row would measure a growing heap; 30s keeps
+		// about 300,000 of them.
 		fmt.Fprintf(&b, "  %s: ws-0\n", policyRefusedName)
 		b.WriteString(`policy:
   default:
@@ -123,7 +127,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
   tenants:
     ` + policyRefusedName + `: {countries: [GB]}
 idempotency:
-  ttl: 10m
+  ttl: 30s
 `)
 	}
 	return b.String(), nil

@@ -74,8 +74,8 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 	}
 	if reload != nil {
 		fmt.Printf("\nreload under load (10,000 workspaces, config rewritten every 200 ms): %d config writes, %d reloads applied "+
-			"(median %.1f ms, max %.1f ms), %d requests, %d failed\n",
-			reload.Writes, reload.Applied, reload.MedianMs, reload.MaxMs, reload.Requests, reload.Failed)
+			"(took: median %.0f ms, max %.0f ms; the last write applied %.0f ms after it), %d requests, %d failed\n",
+			reload.Writes, reload.Applied, reload.MedianMs, reload.MaxMs, reload.LastMs, reload.Requests, reload.Failed)
 	}
 }
 
