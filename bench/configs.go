@@ -16,6 +16,7 @@ const (
 	kindCaddy         = "caddy"          // stock Caddy: map + reverse_proxy with header_up
 	kindNginx         = "nginx"          // nginx: map + proxy_pass with proxy_set_header
 	kindCaddyRespond  = "caddy-respond"  // stock Caddy answering a static respond: the floor of a refusal
+	kindCaddyClose    = "caddy-close"    // the same, closing the connection: the floor of a refusal of an unread body
 	policyRefusedName = "tenant-refused" // the caps sidecar's tenant whose sends its policy refuses
 	unknownTenantName = "tenant-unknown" // a tenant no config names
 	refusalBody       = `{"error":{"code":"UNKNOWN_TENANT","message":"no such tenant"}}`
@@ -59,8 +60,13 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		}
 		b.WriteString("\t}\n}\n")
 		return caddyCommand(sub, filepath.Join(*binDir, "caddy"), b.String())
-	case kindCaddyRespond:
-		caddyfile := fmt.Sprintf("{\n\tadmin off\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\theader Content-Type application/json\n\trespond `%s` 400\n}\n", port, refusalBody)
+	case kindCaddyRespond, kindCaddyClose:
+		closing := ""
+		if kind == kindCaddyClose {
+			closing = " {\n\t\tclose\n\t}"
+		}
+		caddyfile := fmt.Sprintf("{\n\tadmin off\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\theader Content-Type application/json\n\trespond `%s` 400%s\n}\n",
+			port, refusalBody, closing)
 		return caddyCommand(sub, filepath.Join(*binDir, "caddy"), caddyfile)
 	case kindNginx:
 		return nginxConfig(sub, n, port, upPort)

@@ -277,11 +277,14 @@ func plan() ([]*server, error) {
 		)
 	}
 	if *extras {
-		const floor = "caddy, static respond"
+		const floor, floorClose = "caddy, static respond", "caddy, respond + close"
 		servers = append(servers,
 			&server{name: "sidecar, capabilities on, 10 ws", kind: kindSidecarCaps, tenants: 10, distinct: true, vs: []string{"sidecar, 10 ws (1/tenant)"}},
 			&server{name: floor, kind: kindCaddyRespond, tenants: 1, refuses: true},
-			&server{name: "sidecar, unknown tenant", kind: kindSidecarWS, tenants: 10, tenant: unknownTenantName, refuses: true, vs: []string{floor}},
+			// A refusal before the body is read closes the connection
+			// (see Handler.ServeHTTP): its floor is a respond that closes.
+			&server{name: floorClose, kind: kindCaddyClose, tenants: 1, refuses: true},
+			&server{name: "sidecar, unknown tenant", kind: kindSidecarWS, tenants: 10, tenant: unknownTenantName, refuses: true, vs: []string{floor, floorClose}},
 			&server{name: "sidecar, policy refusal", kind: kindSidecarCaps, tenants: 10, tenant: policyRefusedName, refuses: true, vs: []string{floor}},
 			&server{name: "sidecar, open breaker", kind: kindSidecarOpen, tenants: 10, refuses: true, vs: []string{floor}},
 		)
