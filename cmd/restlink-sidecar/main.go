@@ -37,7 +37,7 @@ import (
 // gcPercent is the sidecar's default GOGC. Its live heap is small (a few
 // MiB, even with 10,000 tenants) while every request leaves garbage, so
 // collecting half as often saves CPU on each request for a few MiB of
-// memory (see the README's Performance section). GOGC overrides it.
+// memory (see docs/performance.md). GOGC overrides it.
 const gcPercent = 200
 
 func main() {
