@@ -64,7 +64,7 @@ clean:
 	rm -rf bin .bench .test.log .fuzz.log
 
 ## bench: side-by-side load benchmark (sidecar, stock Caddy, nginx) on loopback,
-## plus capabilities, refusals, start-up and reload rows (about 8 minutes)
+## plus capabilities, refusals, start-up and reload rows (about 9 minutes)
 bench: build
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
 	  echo "installing wrk and nginx from Debian"; \
