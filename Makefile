@@ -11,6 +11,7 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzCanonicalPath FuzzRoute
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
+PROFILE_TENANTS ?= 10
 
 .PHONY: build test test-deps fuzz demo run bench profile compat check-deploy clean
 
@@ -62,7 +63,8 @@ run: build
 clean:
 	rm -rf bin .bench .test.log .fuzz.log
 
-## bench: side-by-side load benchmark (sidecar, stock Caddy, nginx) on loopback
+## bench: side-by-side load benchmark (sidecar, stock Caddy, nginx) on loopback,
+## plus capabilities, refusals, start-up and reload rows (about 9 minutes)
 bench: build
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
 	  echo "installing wrk and nginx from Debian"; \
@@ -81,11 +83,12 @@ compat: build
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
 	go run ./bench/compat
 
-## profile: a CPU profile of the sidecar under the bench load (.bench/cpu.prof)
+## profile: a CPU profile of the sidecar (one workspace per tenant, PROFILE_TENANTS
+## of them) under the bench load (.bench/cpu.prof)
 profile: build
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
-	go run ./bench -rounds 1 -duration 10s -tenants 10 -profile .bench/cpu.prof
+	go run ./bench -rounds 1 -duration 10s -tenants $(PROFILE_TENANTS) -extras=false -profile .bench/cpu.prof -profile-row "sidecar, $(PROFILE_TENANTS) ws (1/tenant)"
 	go tool pprof -top -cum .bench/cpu.prof | head -40
 
 ## check-deploy: the deployment examples and the binary's packaging

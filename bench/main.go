@@ -2,16 +2,21 @@
 // sidecar, stock Caddy (map + reverse_proxy + header_up, built from the Caddy
 // version in go.mod) and nginx (map + proxy_set_header, keep-alive), all
 // doing the same job — tenant header to key, credentials stripped — in front
-// of the same minimal upstream, with 10 and 10,000 tenants.
+// of the same minimal upstream, with 10 and 10,000 tenants. The sidecar runs
+// in two shapes: tenants spread over 10 workspaces, and one workspace (with
+// its own key file) per tenant. Further rows: the sidecar with HMAC
+// signing, send policy and idempotency on; refusals (unknown tenant, policy
+// refusal, open breaker) against Caddy's static respond; time to ready and
+// idle memory of a fresh start; and a reload of the 10,000-workspace config
+// under load.
 //
-// Every proxy runs pinned to CPU 0; wrk and the upstream share CPU 1. Rows
+// Every server runs pinned to CPU 0; wrk and the upstream share CPU 1. Rows
 // run interleaved over several rounds, so that drift hits all of them alike;
 // only ratios within one run mean anything. Everything listens on 127.0.0.1
 // and every process started is stopped by PID.
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,11 +30,9 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/23telecom/restlink-sidecar/internal/loopback"
@@ -42,18 +45,25 @@ var (
 	workDir     = flag.String("dir", ".bench", "work directory (configs, logs, results)")
 	binDir      = flag.String("bin", "bin", "directory with restlink-sidecar, caddy and fastupstream")
 	tenantSets  = flag.String("tenants", "10,10000", "tenant counts to run, comma-separated")
-	profileOut  = flag.String("profile", "", "write a CPU profile of the sidecar (10 tenants, first round) to this file; turns its admin API on, on a unix socket")
+	extras      = flag.Bool("extras", true, "also run the capabilities, refusal, start-up and reload rows")
+	starts      = flag.Int("starts", 5, "starts measured for time to ready and idle RSS (the median is shown)")
+	profileOut  = flag.String("profile", "", "write a CPU profile of the -profile-row row (first round) to this file; turns the sidecars' admin API on, on a unix socket")
+	profileRow  = flag.String("profile-row", "sidecar, 10 ws (1/tenant)", "the row -profile profiles")
 )
 
-const smsBody = `{"to":["+14155551234"],"message":"hi","sender_id":"MyApp"}`
-
-// proxy is one row's server.
-type proxy struct {
-	name    string
-	tenants int
-	port    int
-	cmd     *exec.Cmd
-	expect  int // status wrk should see: 200, or 503 for the open breaker
+// server is one row's server under load.
+type server struct {
+	name     string
+	kind     string // see configs.go
+	tenants  int    // tenants in its config; requests rotate over them
+	tenant   string // if set, every request names this tenant instead
+	distinct bool   // each request is a distinct send, with its own Idempotency-Key
+	refuses  bool   // every request must be refused (any non-2xx status)
+	vs       []string
+	port     int
+	dir      string // its configuration's directory
+	log      string // its output
+	cmd      *exec.Cmd
 }
 
 // result is one measurement.
@@ -81,7 +91,7 @@ func main() {
 
 func run() error {
 	if runtime.NumCPU() < 2 {
-		return errors.New("needs 2 CPUs: proxies on CPU 0, load and upstream on CPU 1")
+		return errors.New("needs 2 CPUs: servers on CPU 0, load and upstream on CPU 1")
 	}
 	for _, tool := range []string{"wrk", "nginx", "taskset"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -115,9 +125,9 @@ func run() error {
 	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
 	go func() { <-interrupted; stopAll(); os.Exit(1) }()
 
-	start := func(cpu string, logName string, name string, args ...string) (*exec.Cmd, error) {
+	start := func(cpu string, logPath string, name string, args ...string) (*exec.Cmd, error) {
 		cmd := exec.Command("taskset", append([]string{"-c", cpu, name}, args...)...)
-		logFile, err := os.Create(filepath.Join(dir, logName))
+		logFile, err := os.Create(logPath)
 		if err != nil {
 			return nil, err
 		}
@@ -133,73 +143,83 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if _, err := start("1", "upstream.log", filepath.Join(*binDir, "fastupstream"), "-addr", fmt.Sprintf("127.0.0.1:%d", upPort)); err != nil {
+	if _, err := start("1", filepath.Join(dir, "upstream.log"), filepath.Join(*binDir, "fastupstream"), "-addr", fmt.Sprintf("127.0.0.1:%d", upPort)); err != nil {
 		return err
 	}
 	if err := loopback.WaitForPort(upPort, 20*time.Second); err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
 
-	var proxies []*proxy
-	for _, f := range strings.Split(*tenantSets, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil {
-			return fmt.Errorf("-tenants: %w", err)
-		}
-		for _, kind := range []string{"sidecar", "caddy", "nginx"} {
-			port, err := loopback.FreePort()
+	// Start-up first, while nothing else runs.
+	var startups []startupResult
+	if *extras {
+		for _, s := range []struct{ row, kind string }{
+			{"sidecar, 1 workspace", kindSidecarWS},
+			{"caddy, 1 tenant", kindCaddy},
+		} {
+			r, err := measureStartup(dir, s.row, s.kind, upPort, *starts)
 			if err != nil {
 				return err
 			}
-			p := &proxy{name: fmt.Sprintf("%s, %d tenants", kind, n), tenants: n, port: port, expect: 200}
-			name, args, err := writeConfig(dir, kind, n, p.port, upPort)
-			if err != nil {
-				return err
-			}
-			if p.cmd, err = start("0", fmt.Sprintf("%s-%d.log", kind, n), name, args...); err != nil {
-				return err
-			}
-			proxies = append(proxies, p)
+			fmt.Printf("  start-up  %-26s ready %6.1f ms  idle RSS %5.1f MiB (median of %d)\n", r.Row, r.ReadyMs, float64(r.IdleKiB)/1024, r.Tries)
+			startups = append(startups, r)
 		}
-	}
-	openPort, err := loopback.FreePort()
-	if err != nil {
-		return err
-	}
-	open := &proxy{name: "sidecar, open breaker", tenants: 10, port: openPort, expect: 503}
-	name, args, err := writeConfig(dir, "sidecar-open", 10, open.port, 1)
-	if err != nil {
-		return err
-	}
-	if open.cmd, err = start("0", "sidecar-open.log", name, args...); err != nil {
-		return err
-	}
-	proxies = append(proxies, open)
-	for _, p := range proxies {
-		if err := loopback.WaitForPort(p.port, 20*time.Second); err != nil {
-			return fmt.Errorf("%s: %w (see %s)", p.name, err, dir)
-		}
-	}
-	// Open the breaker: the upstream port refuses connections.
-	for range 10 {
-		_, _ = wrk(open, 1, 200*time.Millisecond)
 	}
 
-	fmt.Printf("%d rounds of %v, %d connections, POST /api/v1/sms/send with X-Tenant; proxies on CPU 0, wrk and upstream on CPU 1\n",
+	servers, err := plan()
+	if err != nil {
+		return err
+	}
+	byKind := map[string]*server{} // one process per kind and tenant count
+	for _, s := range servers {
+		key := fmt.Sprintf("%s-%d", s.kind, s.tenants)
+		if first := byKind[key]; first != nil {
+			s.port, s.dir, s.log, s.cmd = first.port, first.dir, first.log, first.cmd
+			continue
+		}
+		byKind[key] = s
+		if s.port, err = loopback.FreePort(); err != nil {
+			return err
+		}
+		upstream := upPort
+		if s.kind == kindSidecarOpen {
+			upstream = 1 // refuses connections: the breakers open
+		}
+		name, args, err := writeConfig(dir, s.kind, s.tenants, s.port, upstream)
+		if err != nil {
+			return err
+		}
+		s.dir, s.log = filepath.Join(dir, key), filepath.Join(dir, key+".log")
+		if s.cmd, err = start("0", s.log, name, args...); err != nil {
+			return err
+		}
+	}
+	for _, s := range servers {
+		if err := loopback.WaitForPort(s.port, 60*time.Second); err != nil {
+			return fmt.Errorf("%s: %w (see %s)", s.name, err, s.log)
+		}
+		if s.kind == kindSidecarOpen {
+			for range 10 {
+				_, _ = wrk(s, 1, 200*time.Millisecond) // opens the breakers
+			}
+		}
+	}
+
+	fmt.Printf("%d rounds of %v, %d connections, POST /api/v1/sms/send, tenants rotating; servers on CPU 0, wrk and upstream on CPU 1\n",
 		*rounds, *duration, *connections)
 	var results []result
 	for round := 1; round <= *rounds; round++ {
-		for _, p := range proxies {
-			_, _ = wrk(p, *connections, time.Second) // warm-up
-			cpu0 := cpuTime(p.cmd.Process.Pid)
+		for _, s := range servers {
+			_, _ = wrk(s, *connections, time.Second) // warm-up
+			cpu0 := cpuTime(s.cmd.Process.Pid)
 			var profiled chan error
-			if *profileOut != "" && round == 1 && p.name == "sidecar, 10 tenants" {
+			if *profileOut != "" && round == 1 && s.name == *profileRow {
 				profiled = make(chan error, 1)
 				go func() {
-					profiled <- fetchProfile(filepath.Join(dir, "sidecar-10", "admin.sock"), *duration-time.Second)
+					profiled <- fetchProfile(filepath.Join(s.dir, "admin.sock"), *duration-time.Second)
 				}()
 			}
-			r, err := wrk(p, *connections, *duration)
+			r, err := wrk(s, *connections, *duration)
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					return fmt.Errorf("profiling: %w", err)
@@ -207,32 +227,69 @@ func run() error {
 				fmt.Println("  CPU profile:", *profileOut, "(go tool pprof -top", *profileOut+")")
 			}
 			if err != nil {
-				return fmt.Errorf("%s: %w", p.name, err)
+				return fmt.Errorf("%s: %w", s.name, err)
 			}
-			r.Row, r.Round = p.name, round
-			r.CPUus = float64(cpuTime(p.cmd.Process.Pid)-cpu0) / float64(time.Microsecond) / float64(r.Requests)
-			r.RSSKiB = rss(p.cmd.Process.Pid)
+			r.Row, r.Round = s.name, round
+			r.CPUus = float64(cpuTime(s.cmd.Process.Pid)-cpu0) / float64(time.Microsecond) / float64(r.Requests)
+			r.RSSKiB = rss(s.cmd.Process.Pid)
 			results = append(results, r)
-			fmt.Printf("  round %d  %-26s %9.0f req/s  p99 %6.0fµs  %5.1fµs CPU/req  %s\n", round, p.name, r.ReqPerSec, r.P99us, r.CPUus, errorNote(r))
+			fmt.Printf("  round %d  %-34s %9.0f req/s  p99 %6.0fµs  %5.1fµs CPU/req  %6.1f MiB %s\n",
+				round, s.name, r.ReqPerSec, r.P99us, r.CPUus, float64(r.RSSKiB)/1024, errorNote(r))
 		}
 	}
 
-	var reload map[string]any
-	for _, p := range proxies {
-		if p.name == "sidecar, 10000 tenants" {
-			if reload, err = reloadUnderLoad(dir, p); err != nil {
-				return err
+	var reload *reloadResult
+	if *extras {
+		for _, s := range servers {
+			if s.kind == kindSidecarWS && s.tenants == 10000 {
+				if reload, err = reloadUnderLoad(s); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	report(results, reload)
-	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC(), "results": results, "reload_under_load": reload}, "", "  ")
+	report(servers, results, startups, reload)
+	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC(), "results": results,
+		"startup": startups, "reload_under_load": reload}, "", "  ")
 	out := filepath.Join(dir, "results-"+time.Now().UTC().Format("20060102T150405Z")+".json")
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		return err
 	}
 	fmt.Println("raw results:", out)
 	return nil
+}
+
+// plan lists the rows, in the order they run in each round. Rows of the
+// same kind and tenant count share a server.
+func plan() ([]*server, error) {
+	var servers []*server
+	for _, f := range strings.Split(*tenantSets, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("-tenants: %w", err)
+		}
+		caddyRow, nginxRow := fmt.Sprintf("caddy, %d tenants", n), fmt.Sprintf("nginx, %d tenants", n)
+		servers = append(servers,
+			&server{name: fmt.Sprintf("sidecar, %d tenants/10 ws", n), kind: kindSidecar, tenants: n, vs: []string{caddyRow, nginxRow}},
+			&server{name: fmt.Sprintf("sidecar, %d ws (1/tenant)", n), kind: kindSidecarWS, tenants: n, vs: []string{caddyRow, nginxRow}},
+			&server{name: caddyRow, kind: kindCaddy, tenants: n, vs: []string{nginxRow}},
+			&server{name: nginxRow, kind: kindNginx, tenants: n},
+		)
+	}
+	if *extras {
+		const floor, floorClose = "caddy, static respond", "caddy, respond + close"
+		servers = append(servers,
+			&server{name: "sidecar, capabilities on, 10 ws", kind: kindSidecarCaps, tenants: 10, distinct: true, vs: []string{"sidecar, 10 ws (1/tenant)"}},
+			&server{name: floor, kind: kindCaddyRespond, tenants: 1, refuses: true},
+			// A refusal before the body is read closes the connection
+			// (see Handler.ServeHTTP): its floor is a respond that closes.
+			&server{name: floorClose, kind: kindCaddyClose, tenants: 1, refuses: true},
+			&server{name: "sidecar, unknown tenant", kind: kindSidecarWS, tenants: 10, tenant: unknownTenantName, refuses: true, vs: []string{floor, floorClose}},
+			&server{name: "sidecar, policy refusal", kind: kindSidecarCaps, tenants: 10, tenant: policyRefusedName, refuses: true, vs: []string{floor}},
+			&server{name: "sidecar, open breaker", kind: kindSidecarOpen, tenants: 10, refuses: true, vs: []string{floor}},
+		)
+	}
+	return servers, nil
 }
 
 func errorNote(r result) string {
@@ -242,257 +299,7 @@ func errorNote(r result) string {
 	return fmt.Sprintf("(%d socket errors, %d unexpected statuses)", r.Errors, r.WrongCodes)
 }
 
-// writeConfig writes one proxy's configuration and returns its command.
-func writeConfig(dir, kind string, tenants, port, upPort int) (string, []string, error) {
-	sub := filepath.Join(dir, fmt.Sprintf("%s-%d", kind, tenants))
-	if err := os.MkdirAll(sub, 0o755); err != nil {
-		return "", nil, err
-	}
-	key := func(i int) string { return fmt.Sprintf("rl_bench_key_%02d", i%10) }
-	var b strings.Builder
-	switch kind {
-	case "sidecar", "sidecar-open":
-		fmt.Fprintf(&b, "upstream:\n  url: http://127.0.0.1:%d\nbreaker:\n  open_timeout: 1h\nworkspaces:\n", upPort)
-		for w := range 10 {
-			keyFile := filepath.Join(sub, fmt.Sprintf("ws-%d.key", w))
-			if err := os.WriteFile(keyFile, []byte(key(w)), 0o600); err != nil {
-				return "", nil, err
-			}
-			fmt.Fprintf(&b, "  ws-%d:\n    id: %d\n    keys: [{file: %s}]\n", w, w+1, keyFile)
-		}
-		b.WriteString("tenants:\n")
-		for i := range tenants {
-			fmt.Fprintf(&b, "  tenant-%d: ws-%d\n", i, i%10)
-		}
-		if err := os.WriteFile(filepath.Join(sub, "config.yaml"), []byte(b.String()), 0o600); err != nil {
-			return "", nil, err
-		}
-		admin := "admin off"
-		if *profileOut != "" {
-			admin = "admin unix/" + filepath.Join(sub, "admin.sock")
-		}
-		caddyfile := fmt.Sprintf("{\n\t%s\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", admin, port, sub)
-		if err := os.WriteFile(filepath.Join(sub, "Caddyfile"), []byte(caddyfile), 0o600); err != nil {
-			return "", nil, err
-		}
-		return filepath.Join(*binDir, "restlink-sidecar"), []string{"run", "--config", filepath.Join(sub, "Caddyfile"), "--adapter", "caddyfile"}, nil
-	case "caddy":
-		fmt.Fprintf(&b, "{\n\tadmin off\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\tmap {header.X-Tenant} {api_key} {\n", port)
-		for i := range tenants {
-			fmt.Fprintf(&b, "\t\ttenant-%d %s\n", i, key(i))
-		}
-		fmt.Fprintf(&b, "\t}\n\treverse_proxy 127.0.0.1:%d {\n\t\theader_up X-API-Key {api_key}\n", upPort)
-		for _, h := range []string{"X-Tenant", "X-Workspace-ID", "Authorization", "Proxy-Authorization", "Cookie"} {
-			fmt.Fprintf(&b, "\t\theader_up -%s\n", h)
-		}
-		b.WriteString("\t}\n}\n")
-		if err := os.WriteFile(filepath.Join(sub, "Caddyfile"), []byte(b.String()), 0o600); err != nil {
-			return "", nil, err
-		}
-		return filepath.Join(*binDir, "caddy"), []string{"run", "--config", filepath.Join(sub, "Caddyfile"), "--adapter", "caddyfile"}, nil
-	case "nginx":
-		for _, d := range []string{"logs", "tmp"} {
-			_ = os.MkdirAll(filepath.Join(sub, d), 0o755)
-		}
-		fmt.Fprintf(&b, `daemon off;
-master_process off;
-worker_processes 1;
-pid %[1]s/nginx.pid;
-error_log %[1]s/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	client_body_temp_path %[1]s/tmp/body;
-	proxy_temp_path %[1]s/tmp/proxy;
-	fastcgi_temp_path %[1]s/tmp/fastcgi;
-	uwsgi_temp_path %[1]s/tmp/uwsgi;
-	scgi_temp_path %[1]s/tmp/scgi;
-	map_hash_bucket_size 128;
-	map_hash_max_size 65536;
-	map $http_x_tenant $api_key {
-		default "";
-`, sub)
-		for i := range tenants {
-			fmt.Fprintf(&b, "\t\ttenant-%d %s;\n", i, key(i))
-		}
-		fmt.Fprintf(&b, `	}
-	upstream restlink { server 127.0.0.1:%d; keepalive 64; }
-	server {
-		listen 127.0.0.1:%d;
-		location / {
-			proxy_pass http://restlink;
-			proxy_http_version 1.1;
-			proxy_set_header Connection "";
-			proxy_set_header X-API-Key $api_key;
-			proxy_set_header X-Tenant "";
-			proxy_set_header X-Workspace-ID "";
-			proxy_set_header Authorization "";
-			proxy_set_header Proxy-Authorization "";
-			proxy_set_header Cookie "";
-		}
-	}
-}
-`, upPort, port)
-		if err := os.WriteFile(filepath.Join(sub, "nginx.conf"), []byte(b.String()), 0o644); err != nil {
-			return "", nil, err
-		}
-		return "nginx", []string{"-p", sub, "-c", filepath.Join(sub, "nginx.conf")}, nil
-	}
-	return "", nil, fmt.Errorf("unknown proxy kind %q", kind)
-}
-
-// wrk runs one load measurement against a proxy.
-func wrk(p *proxy, conns int, d time.Duration) (result, error) {
-	script := filepath.Join(*workDir, "post.lua")
-	lua := fmt.Sprintf(`wrk.method = "POST"
-wrk.body = '%s'
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["X-Tenant"] = "tenant-%d"
-done = function(summary, latency, requests)
-	local e = summary.errors
-	io.write(string.format("RESULT %%d %%d %%d %%d %%d\n", summary.requests, summary.duration,
-		e.connect + e.read + e.write + e.timeout, latency:percentile(50), latency:percentile(99)))
-end
-`, smsBody, p.tenants/2)
-	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
-		return result{}, err
-	}
-	out, err := exec.Command("taskset", "-c", "1", "wrk", "-t1", fmt.Sprintf("-c%d", conns),
-		fmt.Sprintf("-d%ds", max(1, int(d.Seconds()))), "--timeout", "5s", "-s", script,
-		fmt.Sprintf("http://127.0.0.1:%d/api/v1/sms/send", p.port)).CombinedOutput()
-	if err != nil {
-		return result{}, fmt.Errorf("wrk: %v\n%s", err, out)
-	}
-	var r result
-	var durUS, non2xx int64
-	for _, line := range strings.Split(string(out), "\n") {
-		if f := strings.Fields(line); len(f) == 6 && f[0] == "RESULT" {
-			r.Requests, _ = strconv.ParseInt(f[1], 10, 64)
-			durUS, _ = strconv.ParseInt(f[2], 10, 64)
-			r.Errors, _ = strconv.ParseInt(f[3], 10, 64)
-			r.P50us, _ = strconv.ParseFloat(f[4], 64)
-			r.P99us, _ = strconv.ParseFloat(f[5], 64)
-		}
-		if strings.Contains(line, "Non-2xx or 3xx responses:") {
-			f := strings.Fields(line)
-			non2xx, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
-		}
-	}
-	if r.Requests == 0 {
-		return r, fmt.Errorf("no result from wrk:\n%s", out)
-	}
-	r.WrongCodes = non2xx
-	if p.expect != 200 {
-		r.WrongCodes = r.Requests - non2xx // the open breaker must refuse every request
-	}
-	r.Seconds = float64(durUS) / 1e6
-	r.ReqPerSec = float64(r.Requests) / r.Seconds
-	return r, nil
-}
-
-// reloadUnderLoad rewrites the 10,000-tenant sidecar's config every 200 ms
-// while wrk runs, and reports the requests that failed.
-func reloadUnderLoad(dir string, p *proxy) (map[string]any, error) {
-	cfg := filepath.Join(dir, "sidecar-10000", "config.yaml")
-	orig, err := os.ReadFile(cfg)
-	if err != nil {
-		return nil, err
-	}
-	stop := make(chan struct{})
-	reloads := 0
-	go func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			case <-time.After(200 * time.Millisecond):
-			}
-			content := orig
-			if i%2 == 0 {
-				content = append(slices.Clone(orig), fmt.Sprintf("  tenant-extra-%d: ws-1\n", i)...)
-			}
-			tmp := cfg + ".tmp"
-			if os.WriteFile(tmp, content, 0o600) == nil && os.Rename(tmp, cfg) == nil {
-				reloads++
-			}
-		}
-	}()
-	r, err := wrk(p, *connections, *duration)
-	close(stop)
-	_ = os.WriteFile(cfg, orig, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	applied := countLines(filepath.Join(dir, "sidecar-10000.log"), `"config reloaded"`)
-	return map[string]any{"config_writes": reloads, "reloads_logged": applied, "requests": r.Requests,
-		"failed": r.Errors + r.WrongCodes, "req_per_sec": r.ReqPerSec}, nil
-}
-
-// report prints the medians and the per-round ratios.
-func report(results []result, reload map[string]any) {
-	byRow := map[string][]result{}
-	var rows []string
-	for _, r := range results {
-		if _, ok := byRow[r.Row]; !ok {
-			rows = append(rows, r.Row)
-		}
-		byRow[r.Row] = append(byRow[r.Row], r)
-	}
-	median := func(rs []result, f func(result) float64) float64 {
-		v := make([]float64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		slices.Sort(v)
-		return v[len(v)/2]
-	}
-	ratio := func(row, base string) string {
-		var per []string
-		var vals []float64
-		for i, r := range byRow[row] {
-			if i < len(byRow[base]) {
-				x := r.ReqPerSec / byRow[base][i].ReqPerSec
-				vals = append(vals, x)
-				per = append(per, fmt.Sprintf("%.2f", x))
-			}
-		}
-		slices.Sort(vals)
-		if len(vals) == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.2f× (%s)", vals[len(vals)/2], strings.Join(per, " "))
-	}
-	fmt.Println()
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "row\treq/s (median)\tp50\tp99\tCPU/req\tRSS\tvs stock Caddy, per round\tvs nginx, per round")
-	for _, row := range rows {
-		rs := byRow[row]
-		n := strings.TrimPrefix(row[strings.Index(row, ",")+1:], " ")
-		caddyRow, nginxRow := "caddy, "+n, "nginx, "+n
-		vsCaddy, vsNginx := "", ""
-		switch {
-		case strings.HasPrefix(row, "sidecar, open"):
-			vsCaddy = "vs proxied sidecar: " + ratio(row, "sidecar, 10 tenants")
-		case strings.HasPrefix(row, "sidecar"):
-			vsCaddy, vsNginx = ratio(row, caddyRow), ratio(row, nginxRow)
-		case strings.HasPrefix(row, "caddy"):
-			vsNginx = ratio(row, nginxRow)
-		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0fµs\t%.0fµs\t%.1fµs\t%.1f MiB\t%s\t%s\n", row,
-			median(rs, func(r result) float64 { return r.ReqPerSec }),
-			median(rs, func(r result) float64 { return r.P50us }),
-			median(rs, func(r result) float64 { return r.P99us }),
-			median(rs, func(r result) float64 { return r.CPUus }),
-			float64(rs[len(rs)-1].RSSKiB)/1024, vsCaddy, vsNginx)
-	}
-	_ = tw.Flush()
-	if reload != nil {
-		fmt.Printf("\nreload under load (10,000 tenants, config rewritten every 200 ms): %v config writes, %v reloads applied, %v requests, %v failed\n",
-			reload["config_writes"], reload["reloads_logged"], reload["requests"], reload["failed"])
-	}
-}
-
-// fetchProfile takes a CPU profile through the sidecar's admin socket.
+// fetchProfile takes a CPU profile through a sidecar's admin socket.
 func fetchProfile(sock string, d time.Duration) error {
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
@@ -512,38 +319,4 @@ func fetchProfile(sock string, d time.Duration) error {
 	defer f.Close()
 	_, err = io.Copy(f, resp.Body)
 	return err
-}
-
-func cpuTime(pid int) time.Duration {
-	// taskset execs the proxy, so the PID is the proxy's.
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
-}
-
-func rss(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
-func countLines(path, substr string) int {
-	b, _ := os.ReadFile(path)
-	return strings.Count(string(b), substr)
 }

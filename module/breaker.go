@@ -89,7 +89,7 @@ func newBreaker(workspace string, s breakerSettings, stats *workspaceStats, onCh
 		MaxRequests: s.halfOpenRequests,
 		Timeout:     s.openTimeout,
 		ReadyToTrip: func(c gobreaker.Counts) bool {
-			if c.ConsecutiveFailures >= s.consecutiveFailures {
+			if c.ConsecutiveFailures >= b.settings.consecutiveFailures {
 				b.lastTrip = c
 				return true
 			}

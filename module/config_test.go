@@ -1,12 +1,16 @@
 package restlink
 
 import (
+	"context"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/caddyserver/caddy/v2"
 )
 
 const minimalYAML = `
@@ -248,5 +252,26 @@ func TestStoreDefaults(t *testing.T) {
 		if row := "| `store.redis." + field + "` | `" + value + "` |"; !strings.Contains(string(doc), row) {
 			t.Errorf("docs/configuration.md has no row %s", row)
 		}
+	}
+}
+
+// A live config keeps its compiled workspaces only: the decoded section
+// held about 190 bytes per workspace for the life of the config.
+func TestLiveConfigKeepsNoDecodedWorkspaces(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	yaml := "rotation:\n  verify: false\nworkspaces:\n  main:\n    id: 16\n    main: true\n    keys: [{env: KEY_MAIN}]\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lc, err := acquireLiveConfig(ctx, path, envOf("KEY_MAIN=rl_live_MAINmainMAINmain0001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = liveConfigs.Delete(path) }()
+	snap := lc.current.Load()
+	if snap.Config.Workspaces != nil || len(snap.workspaces) != 1 || snap.workspaces[0].name != "main" {
+		t.Errorf("decoded workspaces %v kept, serving %d workspaces", snap.Config.Workspaces, len(snap.workspaces))
 	}
 }

@@ -53,18 +53,49 @@ func benchConfig(b testing.TB, dir, upstream string, n int) string {
 	return path
 }
 
-// benchHandler provisions the handler as Caddy would, logging its request
-// lines (JSON, info level) to io.Discard so that their cost is measured.
+// benchWorkspacesConfig writes a config with n tenants, each with its own
+// workspace and key file: the shape of a platform whose customers each
+// bring their own workspace.
+func benchWorkspacesConfig(b testing.TB, dir, upstream string, n int) string {
+	b.Helper()
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "upstream:\n  url: %s\nworkspaces:\n", upstream)
+	for w := range n {
+		keyFile := filepath.Join(dir, fmt.Sprintf("ws-%d.key", w))
+		if err := os.WriteFile(keyFile, []byte(fmt.Sprintf("bench-key-%d", w)), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(&sb, "  ws-%d:\n    id: %d\n    main: %v\n    keys: [{file: %s}]\n", w, w+1, w == 0, keyFile)
+	}
+	sb.WriteString("tenants:\n")
+	for i := range n {
+		fmt.Fprintf(&sb, "  tenant-%d: ws-%d\n", i, i)
+	}
+	path := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(path, []byte(sb.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+// benchHandler provisions the handler as Caddy would, with n tenants over
+// 10 workspaces, logging its request lines (JSON, info level) to io.Discard
+// so that their cost is measured.
 func benchHandler(b testing.TB, upstream string, tenants int) *Handler {
 	b.Helper()
-	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-	b.Cleanup(cancel)
-	path := benchConfig(b, b.TempDir(), upstream, tenants)
 	var env []string
 	for w := range 10 {
 		env = append(env, fmt.Sprintf("BENCH_KEY_%d=bench-key-%d", w, w))
 	}
-	lc, err := acquireLiveConfig(ctx, path, envOf(env...))
+	return benchHandlerOf(b, benchConfig(b, b.TempDir(), upstream, tenants), envOf(env...))
+}
+
+// benchHandlerOf provisions the handler for the config at path.
+func benchHandlerOf(b testing.TB, path string, env Environ) *Handler {
+	b.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	b.Cleanup(cancel)
+	lc, err := acquireLiveConfig(ctx, path, env)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,7 +126,8 @@ func (w *discardWriter) WriteHeader(status int)      { w.status = status }
 
 // BenchmarkServeHTTP is the whole request path in process: checks, routing,
 // breaker, key injection, a round trip to a local upstream, the answer,
-// metrics and the log line. The baseline does the same job (a map lookup
+// metrics and the log line; with tenants spread over 10 workspaces, and
+// with one workspace per tenant. The baseline does the same job (a map lookup
 // for the key, stripping credentials) with httputil.ReverseProxy; run both
 // and compare ns/op and allocs/op side by side.
 func BenchmarkServeHTTP(b *testing.B) {
@@ -108,6 +140,26 @@ func BenchmarkServeHTTP(b *testing.B) {
 			for b.Loop() {
 				w := &discardWriter{h: make(http.Header)}
 				if err := h.ServeHTTP(w, benchRequest(tenant), nil); err != nil || w.status != 200 {
+					b.Fatalf("status %d, %v", w.status, err)
+				}
+			}
+		})
+	}
+	// One workspace (and key file) per tenant, the tenant changing with
+	// every request: the cost must not grow with the number of workspaces.
+	for _, n := range []int{10, 10000} {
+		h := benchHandlerOf(b, benchWorkspacesConfig(b, b.TempDir(), up.URL, n), envOf())
+		tenants := make([]string, n)
+		for i := range tenants {
+			tenants[i] = fmt.Sprintf("tenant-%d", i)
+		}
+		b.Run(fmt.Sprintf("sidecar/workspaces=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i = (i + 1) % n
+				w := &discardWriter{h: make(http.Header)}
+				if err := h.ServeHTTP(w, benchRequest(tenants[i]), nil); err != nil || w.status != 200 {
 					b.Fatalf("status %d, %v", w.status, err)
 				}
 			}

@@ -169,6 +169,7 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 		ctx = lc.ctx
 	}
 	prev := lc.current.Load()
+	began := time.Now()
 	next, warnings, err := lc.load(ctx, prev, strict)
 	if err != nil {
 		err = fmt.Errorf("loading restlink config %s: %w", lc.path, err)
@@ -192,7 +193,7 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 	for name, n := range next.keys.unreadable {
 		next.byName[name].stats.keyLoadFailures.Add(uint64(n))
 	}
-	lc.logChanges(prev, next, warnings)
+	lc.logChanges(prev, next, warnings, time.Since(began))
 	if prev != nil {
 		lc.stats.reloads[reloadSucceeded].Add(1)
 		if prev.upstream != next.upstream {
@@ -238,6 +239,9 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 			lc.rejected.sum, lc.rejected.err = sum, err
 			return nil, nil, err
 		}
+		// A live config serves from the compiled workspaces; the decoded
+		// section is not kept (about 190 bytes per workspace).
+		pl.Config.Workspaces = nil
 	}
 	warnings := lc.readRedisPassword(pl.store)
 	keys := loadKeys(pl, lc.environ.lookup(), prevKeys, lc.now())
@@ -356,8 +360,9 @@ func (lc *liveConfig) breakerChanged(b *breaker, from, to gobreaker.State) {
 }
 
 // logChanges logs what a reload changed: workspaces added or removed, and
-// keys by fingerprint (never the key), plus the load's warnings.
-func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string) {
+// keys by fingerprint (never the key), plus the load's warnings and how
+// long the load took.
+func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took time.Duration) {
 	log := lc.logger.Load()
 	for _, w := range warnings {
 		log.Warn(w, zap.String("config", lc.path))
@@ -400,5 +405,5 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string) {
 		}
 	}
 	log.Info("config reloaded", zap.String("config", lc.path), zap.Int("workspaces", len(next.workspaces)),
-		zap.Int("tenants", len(next.Tenants)))
+		zap.Int("tenants", len(next.Tenants)), zap.Duration("took", took))
 }

@@ -1,7 +1,11 @@
-// Command restlink-sidecar is Caddy with its standard modules plus the
-// restlink module and its Caddyfile directives. All of Caddy's subcommands
-// are there (run, validate, adapt, list-modules, version, …), plus the
-// sidecar's own: validate-config and keys.
+// Command restlink-sidecar is Caddy with the modules the sidecar uses plus
+// the restlink module and its Caddyfile directives. All of Caddy's
+// subcommands are there (run, validate, adapt, list-modules, version, …),
+// plus the sidecar's own: validate-config and keys.
+//
+// It carries only what its sites need, not Caddy's standard modules: every
+// module linked in costs memory and start-up time in every sidecar of a
+// fleet. Build your own with xcaddy for more (see docs/operations.md).
 package main
 
 import (
@@ -10,7 +14,21 @@ import (
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
-	_ "github.com/caddyserver/caddy/v2/modules/standard"
+	// The Caddyfile adapter.
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	// The HTTP server, with the handle, route, respond, bind and log
+	// directives built in.
+	_ "github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	// TLS with automatic HTTPS (ACME and the internal issuer) for the
+	// public webhook site, its session ticket keys, and file storage for
+	// certificates.
+	_ "github.com/caddyserver/caddy/v2/modules/caddytls"
+	_ "github.com/caddyserver/caddy/v2/modules/caddytls/standardstek"
+	_ "github.com/caddyserver/caddy/v2/modules/filestorage"
+	// Log encoders (filter, to drop headers from an access log), writers
+	// (file, net) and the metrics handler.
+	_ "github.com/caddyserver/caddy/v2/modules/logging"
+	_ "github.com/caddyserver/caddy/v2/modules/metrics"
 
 	_ "github.com/23telecom/restlink-sidecar/caddyfile"
 	_ "github.com/23telecom/restlink-sidecar/module"
@@ -19,7 +37,7 @@ import (
 // gcPercent is the sidecar's default GOGC. Its live heap is small (a few
 // MiB, even with 10,000 tenants) while every request leaves garbage, so
 // collecting half as often saves CPU on each request for a few MiB of
-// memory (see the README's Performance section). GOGC overrides it.
+// memory (see docs/performance.md). GOGC overrides it.
 const gcPercent = 200
 
 func main() {

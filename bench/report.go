@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// report prints the medians, the per-round ratios, the start-up rows and
+// the reload under load.
+func report(servers []*server, results []result, startups []startupResult, reload *reloadResult) {
+	byRow := map[string][]result{}
+	for _, r := range results {
+		byRow[r.Row] = append(byRow[r.Row], r)
+	}
+	median := func(rs []result, f func(result) float64) float64 {
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	// ratio is row's throughput over base's, round by round, and their median.
+	ratio := func(row, base string) string {
+		var per []string
+		var vals []float64
+		for i, r := range byRow[row] {
+			if i < len(byRow[base]) {
+				x := r.ReqPerSec / byRow[base][i].ReqPerSec
+				vals = append(vals, x)
+				per = append(per, fmt.Sprintf("%.2f", x))
+			}
+		}
+		if len(vals) == 0 {
+			return ""
+		}
+		slices.Sort(vals)
+		return fmt.Sprintf("%.2f× %s (%s)", vals[len(vals)/2], base, strings.Join(per, " "))
+	}
+	fmt.Println()
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "row\treq/s (median)\tp50\tp99\tCPU/req\tRSS\tthroughput ratios, per round")
+	for _, s := range servers {
+		rs := byRow[s.name]
+		if len(rs) == 0 {
+			continue
+		}
+		var ratios []string
+		for _, base := range s.vs {
+			if x := ratio(s.name, base); x != "" {
+				ratios = append(ratios, x)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0fµs\t%.0fµs\t%.1fµs\t%.1f MiB\t%s\n", s.name,
+			median(rs, func(r result) float64 { return r.ReqPerSec }),
+			median(rs, func(r result) float64 { return r.P50us }),
+			median(rs, func(r result) float64 { return r.P99us }),
+			median(rs, func(r result) float64 { return r.CPUus }),
+			float64(rs[len(rs)-1].RSSKiB)/1024, strings.Join(ratios, "; "))
+	}
+	_ = tw.Flush()
+	if len(startups) > 0 {
+		fmt.Println()
+		for _, s := range startups {
+			fmt.Printf("start-up, %-22s ready %.1f ms after exec, idle RSS %.1f MiB (medians of %d starts)\n",
+				s.Row+":", s.ReadyMs, float64(s.IdleKiB)/1024, s.Tries)
+		}
+	}
+	if reload != nil {
+		fmt.Printf("\nreload under load (10,000 workspaces, config rewritten every 200 ms): %d config writes, %d reloads applied "+
+			"(took: median %.0f ms, max %.0f ms; the last write applied %.0f ms after it), %d requests, %d failed\n",
+			reload.Writes, reload.Applied, reload.MedianMs, reload.MaxMs, reload.LastMs, reload.Requests, reload.Failed)
+	}
+}
+
+// cpuTime is a process's CPU time, user and system.
+func cpuTime(pid int) time.Duration {
+	// taskset execs the server, so the PID is the server's.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
+}
+
+// rss is a process's resident memory, in KiB.
+func rss(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
