@@ -64,12 +64,12 @@ clean:
 	rm -rf bin .bench .test.log .fuzz.log
 
 ## bench: side-by-side load benchmark (sidecar, stock Caddy, nginx) on loopback,
-## plus capabilities, refusals, start-up and reload rows (about 9 minutes)
+## plus capabilities, send policy (memory and Redis store), refusals, start-up and reload rows (about 11 minutes)
 bench: build
-	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
-	  echo "installing wrk and nginx from Debian"; \
+	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v redis-server >/dev/null || { \
+	  echo "installing wrk, nginx and redis-server from Debian"; \
 	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx; }
+	  $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq wrk nginx redis-server; }
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/caddy github.com/caddyserver/caddy/v2/cmd/caddy
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o bin/fastupstream ./bench/fastupstream
 	go run ./bench -rounds $(BENCH_ROUNDS) -duration $(BENCH_DURATION)

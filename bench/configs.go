@@ -12,6 +12,8 @@ const (
 	kindSidecar       = "sidecar"        // tenants over 10 workspaces (the shape of the first benchmarks)
 	kindSidecarWS     = "sidecar-ws"     // one workspace, with its own key file, per tenant
 	kindSidecarCaps   = "sidecar-caps"   // one workspace per tenant, HMAC signing, send policy, idempotency
+	kindSidecarPolicy = "sidecar-policy" // one workspace per tenant, send policy and idempotency
+	kindSidecarRedis  = "sidecar-redis"  // the same, with its store in Redis
 	kindSidecarOpen   = "sidecar-open"   // an upstream that refuses connections: the breakers open
 	kindCaddy         = "caddy"          // stock Caddy: map + reverse_proxy with header_up
 	kindNginx         = "nginx"          // nginx: map + proxy_pass with proxy_set_header
@@ -34,7 +36,7 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		return "", nil, err
 	}
 	switch kind {
-	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarOpen:
+	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarOpen:
 		cfg, err := sidecarConfig(sub, kind, n, upPort)
 		if err != nil {
 			return "", nil, err
@@ -73,6 +75,9 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 	}
 	return "", nil, fmt.Errorf("unknown server kind %q", kind)
 }
+
+// redisURL is the Redis of the kindSidecarRedis rows; run starts it.
+var redisURL string
 
 // strippedHeaders are the request headers every proxy removes.
 var strippedHeaders = []string{"X-Tenant", "X-Workspace-ID", "Authorization", "Proxy-Authorization", "Cookie"}
@@ -114,7 +119,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 	for i := range n {
 		fmt.Fprintf(&b, "  tenant-%d: ws-%d\n", i, i%workspaces)
 	}
-	if kind == kindSidecarCaps {
+	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis {
 		// Limits far above what a run sends, so that every send passes
 		// every check; one tenant is refused by its destinations. Every
 		// request is a new idempotent send: with restlink's 24h, the
@@ -135,6 +140,9 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 idempotency:
   ttl: 30s
 `)
+	}
+	if kind == kindSidecarRedis {
+		fmt.Fprintf(&b, "store:\n  redis:\n    url: %s\n    timeout: 1s\n", redisURL)
 	}
 	return b.String(), nil
 }

@@ -54,12 +54,15 @@ var (
 // server is one row's server under load.
 type server struct {
 	name     string
-	kind     string // see configs.go
-	tenants  int    // tenants in its config; requests rotate over them
-	tenant   string // if set, every request names this tenant instead
-	distinct bool   // each request is a distinct send, with its own Idempotency-Key
-	refuses  bool   // every request must be refused (any non-2xx status)
-	vs       []string
+	kind     string   // see configs.go
+	tenants  int      // tenants in its config; requests rotate over them
+	tenant   string   // if set, every request names this tenant instead
+	distinct bool     // each request is a distinct send, with its own Idempotency-Key
+	refuses  bool     // every request must be refused (any non-2xx status)
+	conns    int      // connections; 0: -connections
+	vs       []string // rows its throughput is compared with
+	cpuVs    string   // a row its CPU per request is compared with
+	latVs    string   // a row its latency is compared with
 	port     int
 	dir      string // its configuration's directory
 	log      string // its output
@@ -93,9 +96,13 @@ func run() error {
 	if runtime.NumCPU() < 2 {
 		return errors.New("needs 2 CPUs: servers on CPU 0, load and upstream on CPU 1")
 	}
-	for _, tool := range []string{"wrk", "nginx", "taskset"} {
+	tools := []string{"wrk", "nginx", "taskset"}
+	if *extras {
+		tools = append(tools, "redis-server")
+	}
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
-			return fmt.Errorf("%s is not installed (make bench installs wrk and nginx)", tool)
+			return fmt.Errorf("%s is not installed (make bench installs wrk, nginx and redis-server)", tool)
 		}
 	}
 	dir, err := filepath.Abs(*workDir)
@@ -148,6 +155,22 @@ func run() error {
 	}
 	if err := loopback.WaitForPort(upPort, 20*time.Second); err != nil {
 		return fmt.Errorf("upstream: %w", err)
+	}
+
+	if *extras {
+		// The Redis store rows' Redis, on the load's CPU, persistence off.
+		port, err := loopback.FreePort()
+		if err != nil {
+			return err
+		}
+		if _, err := start("1", filepath.Join(dir, "redis.log"), "redis-server", "--port", strconv.Itoa(port),
+			"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"); err != nil {
+			return err
+		}
+		if err := loopback.WaitForPort(port, 20*time.Second); err != nil {
+			return fmt.Errorf("redis-server: %w", err)
+		}
+		redisURL = fmt.Sprintf("redis://127.0.0.1:%d", port)
 	}
 
 	// Start-up first, while nothing else runs.
@@ -210,7 +233,11 @@ func run() error {
 	var results []result
 	for round := 1; round <= *rounds; round++ {
 		for _, s := range servers {
-			_, _ = wrk(s, *connections, time.Second) // warm-up
+			conns := *connections
+			if s.conns > 0 {
+				conns = s.conns
+			}
+			_, _ = wrk(s, conns, time.Second) // warm-up
 			cpu0 := cpuTime(s.cmd.Process.Pid)
 			var profiled chan error
 			if *profileOut != "" && round == 1 && s.name == *profileRow {
@@ -219,7 +246,7 @@ func run() error {
 					profiled <- fetchProfile(filepath.Join(s.dir, "admin.sock"), *duration-time.Second)
 				}()
 			}
-			r, err := wrk(s, *connections, *duration)
+			r, err := wrk(s, conns, *duration)
 			if profiled != nil {
 				if err := <-profiled; err != nil {
 					return fmt.Errorf("profiling: %w", err)
@@ -280,6 +307,13 @@ func plan() ([]*server, error) {
 		const floor, floorClose = "caddy, static respond", "caddy, respond + close"
 		servers = append(servers,
 			&server{name: "sidecar, capabilities on, 10 ws", kind: kindSidecarCaps, tenants: 10, distinct: true, vs: []string{"sidecar, 10 ws (1/tenant)"}},
+			&server{name: "sidecar, policy + idempotency, 10 ws", kind: kindSidecarPolicy, tenants: 10, distinct: true,
+				vs: []string{"sidecar, 10 ws (1/tenant)"}, cpuVs: "sidecar, 10 ws (1/tenant)"},
+			&server{name: "sidecar, policy + idempotency, Redis", kind: kindSidecarRedis, tenants: 10, distinct: true,
+				vs: []string{"sidecar, policy + idempotency, 10 ws"}, cpuVs: "sidecar, policy + idempotency, 10 ws"},
+			&server{name: "sidecar, policy, memory store, 1 conn", kind: kindSidecarPolicy, tenants: 10, distinct: true, conns: 1},
+			&server{name: "sidecar, policy, Redis store, 1 conn", kind: kindSidecarRedis, tenants: 10, distinct: true, conns: 1,
+				latVs: "sidecar, policy, memory store, 1 conn"},
 			&server{name: floor, kind: kindCaddyRespond, tenants: 1, refuses: true},
 			// A refusal before the body is read closes the connection
 			// (see Handler.ServeHTTP): its floor is a respond that closes.

@@ -43,6 +43,24 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 		slices.Sort(vals)
 		return fmt.Sprintf("%.2f× %s (%s)", vals[len(vals)/2], base, strings.Join(per, " "))
 	}
+	// perRound compares a measure of row with base's, round by round, and
+	// gives their median: f says how.
+	perRound := func(row, base string, f func(r, b result) float64, format string) (float64, string) {
+		var per []string
+		var vals []float64
+		for i, r := range byRow[row] {
+			if i < len(byRow[base]) {
+				x := f(r, byRow[base][i])
+				vals = append(vals, x)
+				per = append(per, fmt.Sprintf(format, x))
+			}
+		}
+		if len(vals) == 0 {
+			return 0, ""
+		}
+		slices.Sort(vals)
+		return vals[len(vals)/2], strings.Join(per, " ")
+	}
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\treq/s (median)\tp50\tp99\tCPU/req\tRSS\tthroughput ratios, per round")
@@ -55,6 +73,18 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 		for _, base := range s.vs {
 			if x := ratio(s.name, base); x != "" {
 				ratios = append(ratios, x)
+			}
+		}
+		if s.cpuVs != "" {
+			if m, per := perRound(s.name, s.cpuVs, func(r, b result) float64 { return (r.CPUus/b.CPUus - 1) * 100 }, "%+.0f%%"); per != "" {
+				ratios = append(ratios, fmt.Sprintf("CPU/req %+.1f%% vs %s (%s)", m, s.cpuVs, per))
+			}
+		}
+		if s.latVs != "" {
+			p50, per50 := perRound(s.name, s.latVs, func(r, b result) float64 { return (r.P50us - b.P50us) / 1000 }, "%+.2f")
+			p99, per99 := perRound(s.name, s.latVs, func(r, b result) float64 { return (r.P99us - b.P99us) / 1000 }, "%+.2f")
+			if per50 != "" {
+				ratios = append(ratios, fmt.Sprintf("p50 %+.2f ms (%s), p99 %+.2f ms (%s) vs %s", p50, per50, p99, per99, s.latVs))
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0fµs\t%.0fµs\t%.1fµs\t%.1f MiB\t%s\n", s.name,
