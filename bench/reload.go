@@ -50,10 +50,9 @@ func reloadUnderLoad(s *server) (*reloadResult, error) {
 				return
 			case <-time.After(200 * time.Millisecond):
 			}
-			content := orig
-			if i%2 == 0 {
-				content = append(slices.Clone(orig), fmt.Sprintf("  tenant-extra-%d: ws-1\n", i)...)
-			}
+			// Every write differs from the config in use, the last one
+			// included, so that each must be applied.
+			content := append(slices.Clone(orig), fmt.Sprintf("  tenant-extra-%d: ws-1\n", i)...)
 			tmp := cfg + ".tmp"
 			if os.WriteFile(tmp, content, 0o600) == nil && os.Rename(tmp, cfg) == nil {
 				writes++
