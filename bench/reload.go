@@ -68,30 +68,39 @@ func reloadUnderLoad(s *server) (*reloadResult, error) {
 	}
 	// A reload that began under load may finish after it: wait for the
 	// last write to be applied, then put the original config back.
-	var took []float64
+	var reloads []loggedReload
 	for deadline := time.Now().Add(reloadWait); ; time.Sleep(100 * time.Millisecond) {
-		if took, err = reloadTimes(s.log, logStart); err != nil {
+		if reloads, err = reloadsLogged(s.log, logStart); err != nil {
 			return nil, err
 		}
-		if len(took) > 0 && lastReloadAfter(s.log, logStart, lastWrite) || time.Now().After(deadline) {
+		if len(reloads) > 0 && reloads[len(reloads)-1].at.After(lastWrite) || time.Now().After(deadline) {
 			break
 		}
 	}
 	_ = os.WriteFile(cfg, orig, 0o600)
-	res := &reloadResult{Writes: writes, Applied: len(took), Requests: r.Requests, Failed: r.Errors + r.WrongCodes, ReqPerS: r.ReqPerSec}
-	if last, ok := lastReloadAt(s.log, logStart); ok && last.After(lastWrite) {
-		res.LastMs = float64(last.Sub(lastWrite)) / float64(time.Millisecond)
-	}
-	if len(took) > 0 {
+	res := &reloadResult{Writes: writes, Applied: len(reloads), Requests: r.Requests, Failed: r.Errors + r.WrongCodes, ReqPerS: r.ReqPerSec}
+	if len(reloads) > 0 {
+		if last := reloads[len(reloads)-1].at; last.After(lastWrite) {
+			res.LastMs = float64(last.Sub(lastWrite)) / float64(time.Millisecond)
+		}
+		took := make([]float64, len(reloads))
+		for i, rl := range reloads {
+			took[i] = rl.tookMs
+		}
 		slices.Sort(took)
 		res.MedianMs, res.MaxMs = took[len(took)/2], took[len(took)-1]
 	}
 	return res, nil
 }
 
-// reloadTimes reads the durations, in ms, of the reloads a sidecar logged
-// from offset on.
-func reloadTimes(logPath string, offset int64) ([]float64, error) {
+// loggedReload is one "config reloaded" line of a sidecar's log.
+type loggedReload struct {
+	at     time.Time
+	tookMs float64
+}
+
+// reloadsLogged reads the reloads a sidecar logged from offset on.
+func reloadsLogged(logPath string, offset int64) ([]loggedReload, error) {
 	f, err := os.Open(logPath)
 	if err != nil {
 		return nil, err
@@ -100,7 +109,7 @@ func reloadTimes(logPath string, offset int64) ([]float64, error) {
 	if _, err := f.Seek(offset, 0); err != nil {
 		return nil, err
 	}
-	var took []float64
+	var out []loggedReload
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -108,46 +117,13 @@ func reloadTimes(logPath string, offset int64) ([]float64, error) {
 			continue
 		}
 		var entry struct {
+			TS   float64 `json:"ts"`   // Unix seconds
 			Took float64 `json:"took"` // seconds, as Caddy's logs encode durations
 		}
 		if err := json.Unmarshal(sc.Bytes(), &entry); err != nil {
 			return nil, fmt.Errorf("reading %s: %w", logPath, err)
 		}
-		took = append(took, entry.Took*1000)
+		out = append(out, loggedReload{at: time.Unix(0, int64(entry.TS*1e9)), tookMs: entry.Took * 1000})
 	}
-	return took, sc.Err()
-}
-
-// lastReloadAfter reports whether the sidecar logged a reload after t.
-func lastReloadAfter(logPath string, offset int64, t time.Time) bool {
-	last, ok := lastReloadAt(logPath, offset)
-	return ok && last.After(t)
-}
-
-// lastReloadAt is the time of the last reload the sidecar logged from
-// offset on.
-func lastReloadAt(logPath string, offset int64) (time.Time, bool) {
-	f, err := os.Open(logPath)
-	if err != nil {
-		return time.Time{}, false
-	}
-	defer f.Close()
-	if _, err := f.Seek(offset, 0); err != nil {
-		return time.Time{}, false
-	}
-	var last time.Time
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if !strings.Contains(sc.Text(), `"config reloaded"`) {
-			continue
-		}
-		var entry struct {
-			TS float64 `json:"ts"` // Unix seconds
-		}
-		if json.Unmarshal(sc.Bytes(), &entry) == nil {
-			last = time.Unix(0, int64(entry.TS*1e9))
-		}
-	}
-	return last, !last.IsZero()
+	return out, sc.Err()
 }
