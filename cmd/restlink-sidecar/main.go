@@ -1,7 +1,7 @@
 // Command restlink-sidecar is Caddy with the modules the sidecar uses plus
 // the restlink module and its Caddyfile directives. All of Caddy's
 // subcommands are there (run, validate, adapt, list-modules, version, …),
-// plus the sidecar's own: validate-config and keys.
+// plus the sidecar's own: validate-config, keys and webhooks.
 //
 // It carries only what its sites need, not Caddy's standard modules: every
 // module linked in costs memory and start-up time in every sidecar of a
@@ -35,9 +35,9 @@ import (
 )
 
 // gcPercent is the sidecar's default GOGC. Its live heap is small (a few
-// MiB, even with 10,000 tenants) while every request leaves garbage, so
-// collecting half as often saves CPU on each request for a few MiB of
-// memory (see docs/performance.md). GOGC overrides it.
+// MiB; about 20 MiB with 10,000 workspaces) while every request leaves
+// garbage, so collecting half as often saves CPU on each request for a
+// little memory (see docs/performance.md). GOGC overrides it.
 const gcPercent = 200
 
 func main() {
