@@ -73,7 +73,7 @@ func reloadUnderLoad(s *server) (*reloadResult, error) {
 		if reloads, err = reloadsLogged(s.log, logStart); err != nil {
 			return nil, err
 		}
-		if len(reloads) > 0 && reloads[len(reloads)-1].at.After(lastWrite) || time.Now().After(deadline) {
+		if len(reloads) > 0 && reloads[len(reloads)-1].began().After(lastWrite) || time.Now().After(deadline) {
 			break
 		}
 	}
@@ -97,6 +97,11 @@ func reloadUnderLoad(s *server) (*reloadResult, error) {
 type loggedReload struct {
 	at     time.Time
 	tookMs float64
+}
+
+// began is when the reload started reading the files.
+func (r loggedReload) began() time.Time {
+	return r.at.Add(-time.Duration(r.tookMs * float64(time.Millisecond)))
 }
 
 // reloadsLogged reads the reloads a sidecar logged from offset on.

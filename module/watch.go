@@ -85,13 +85,13 @@ func (w *watcher) setFiles(files []string) {
 }
 
 // fileStamp is what the periodic check compares: a file's size,
-// modification time, mode and identity (see fileID), or that it could not
+// modification time, mode and identity (see fileIdentity), or that it could not
 // be stat'ed.
 type fileStamp struct {
 	size    int64
 	modTime int64 // unix nanoseconds
 	mode    fs.FileMode
-	id      [2]uint64
+	id      [3]uint64
 	missing bool
 }
 
@@ -107,7 +107,7 @@ func (w *watcher) stampFiles() []fileStamp {
 			stamps[i].missing = true
 			continue
 		}
-		stamps[i] = fileStamp{size: fi.Size(), modTime: fi.ModTime().UnixNano(), mode: fi.Mode(), id: fileID(fi)}
+		stamps[i] = fileStamp{size: fi.Size(), modTime: fi.ModTime().UnixNano(), mode: fi.Mode(), id: fileIdentity(fi)}
 	}
 	return stamps
 }

@@ -4,6 +4,6 @@ package restlink
 
 import "io/fs"
 
-// fileID cannot tell files apart here: size, modification time and mode
-// alone say whether a file changed.
-func fileID(fs.FileInfo) [2]uint64 { return [2]uint64{} }
+// fileIdentity cannot tell files apart here: size, modification time and
+// mode alone say whether a file changed.
+func fileIdentity(fs.FileInfo) [3]uint64 { return [3]uint64{} }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"container/list"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -72,6 +73,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 		every = defaultSweepInterval
 	}
 	m := &Memory{seed: maphash.MakeSeed(), every: int64(every), clock: time.Now}
+	m.bound.order = list.New()
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.windows = make(map[scopedKey]*windowCounter)
@@ -112,14 +114,14 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 			delete(s.days, k)
 		}
 	}
-	removed := 0
+	var expired []*list.Element
 	for k, r := range s.records {
 		if r.expires <= now {
 			delete(s.records, k)
-			removed++
+			expired = append(expired, r.elem)
 		}
 	}
-	m.recordsRemoved(removed)
+	m.unlistRecords(expired...)
 	for k, tat := range s.paces {
 		if tat <= now {
 			delete(s.paces, k)

@@ -17,7 +17,7 @@ func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
 	}
 	d := m.admit(&a)
 	if d.Ticket.Idempotency != "" {
-		m.trimRecords(a.Now.UnixNano())
+		m.trimRecords()
 	}
 	return d, nil
 }
@@ -54,11 +54,11 @@ func (m *Memory) admit(a *Admission) Decision {
 		t.Idempotency = c.Key
 		t.claim = m.claims.Add(1)
 		k := scopedKey{a.Scope, c.Key}
-		if _, replaced := s.records[k]; replaced {
-			m.recordsRemoved(1) // an expired record the sweep has not dropped yet
+		if old, replaced := s.records[k]; replaced {
+			m.unlistRecords(old.elem) // an expired record the sweep has not dropped yet
 		}
-		m.recordAdded(recordRef{scope: a.Scope, key: c.Key, claim: t.claim})
 		s.records[k] = memoryRecord{
+			elem:    m.listRecord(recordRef{scope: a.Scope, key: c.Key, claim: t.claim}),
 			hash:    c.BodyHash,
 			state:   recordInFlight,
 			owner:   t.claim,
@@ -208,7 +208,7 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 	switch st.Outcome {
 	case Release:
 		delete(s.records, k)
-		m.recordsRemoved(1)
+		m.unlistRecords(r.elem)
 		return nil
 	case Completed:
 		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)

@@ -61,16 +61,21 @@ func TestMemoryRecordsBounded(t *testing.T) {
 	}
 }
 
-// TestMemoryRecordsListStaysSmall: records released or expired leave no
-// references behind, so the list of records does not grow without a
-// bound being reached.
-func TestMemoryRecordsListStaysSmall(t *testing.T) {
+// TestMemoryRecordsListIsTheRecords: records released, expired or
+// replaced leave the list with their shard, so that the list never holds
+// more than the records held, even behind a long-lived oldest record.
+func TestMemoryRecordsListIsTheRecords(t *testing.T) {
 	m := NewMemory(MemoryOptions{SweepInterval: time.Second})
 	m.SetMaxRecords(1_000_000)
 	ctx := context.Background()
+	claimAndComplete(t, m, "acme", "kept-a-day", at(0)) // the oldest, live all along
 	for i := range 20_000 {
 		now := at(time.Duration(i) * time.Millisecond)
-		d := admit(t, m, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: "k" + strconv.Itoa(i), TTL: time.Hour}, Now: now})
+		key := "k" + strconv.Itoa(i%5000) // keys come back: expired records are replaced
+		d := admit(t, m, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: key, TTL: time.Hour}, Now: now})
+		if d.Verdict != Admitted {
+			continue
+		}
 		outcome, ttl := Release, time.Duration(0)
 		if i%2 == 0 {
 			outcome, ttl = Completed, 10*time.Millisecond // expires soon
@@ -80,16 +85,49 @@ func TestMemoryRecordsListStaysSmall(t *testing.T) {
 		}
 	}
 	m.bound.mu.Lock()
-	listed, live := len(m.bound.order)-m.bound.head, m.bound.live
+	listed := m.bound.order.Len()
 	m.bound.mu.Unlock()
-	if n := records(m); int64(n) != live {
-		t.Errorf("the bound counts %d records, the shards hold %d", live, n)
+	if held := records(m); listed != held {
+		t.Errorf("%d records listed, %d held", listed, held)
 	}
-	if listed > 100 {
-		t.Errorf("%d references listed for %d live records after 20,000 short-lived claims", listed, live)
+	if listed > 5001 {
+		t.Errorf("%d records listed after 20,000 claims over 5,000 keys", listed)
 	}
 	if m.RecordsDropped() != 0 {
 		t.Errorf("%d records dropped under the bound", m.RecordsDropped())
+	}
+}
+
+// TestMemoryRecordsInFlightNeverDropped: a record whose send is in flight,
+// or whose outcome is unknown, is kept over the bound: dropping it would
+// let a retry send a second SMS.
+func TestMemoryRecordsInFlightNeverDropped(t *testing.T) {
+	m := NewMemory(MemoryOptions{})
+	m.SetMaxRecords(2)
+	ctx := context.Background()
+	claim := func(key string, now time.Time) Decision {
+		return admit(t, m, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: key, BodyHash: [32]byte{1}, TTL: time.Hour}, Now: now})
+	}
+	inFlight := claim("in-flight", at(0))
+	unknown := claim("unknown", at(time.Millisecond))
+	if err := m.Settle(ctx, unknown.Ticket, Settlement{Outcome: Unknown, TTL: time.Hour, Now: at(time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		claimAndComplete(t, m, "acme", "done"+strconv.Itoa(i), at(time.Duration(2+i)*time.Millisecond))
+	}
+	now := at(time.Second)
+	if d := claim("in-flight", now); d.Verdict != InProgress {
+		t.Errorf("a retry of the send in flight: %v, want in progress", d.Verdict)
+	}
+	if d := claim("unknown", now); d.Verdict != OutcomeUnknown {
+		t.Errorf("a retry of the send of unknown outcome: %v, want outcome unknown", d.Verdict)
+	}
+	if err := m.Settle(ctx, inFlight.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200}, TTL: time.Hour, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if d := claim("in-flight", now); d.Verdict != Replay {
+		t.Errorf("a retry after the send completed: %v, want a replay of its answer", d.Verdict)
 	}
 }
 
@@ -122,9 +160,9 @@ func TestMemoryRecordsBoundConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.bound.mu.Lock()
-	live := m.bound.live
+	listed := m.bound.order.Len()
 	m.bound.mu.Unlock()
-	if n := records(m); n != 500 || live != 500 {
-		t.Errorf("%d records held, %d counted; want 500", n, live)
+	if n := records(m); n != 500 || listed != 500 {
+		t.Errorf("%d records held, %d listed; want 500", n, listed)
 	}
 }
