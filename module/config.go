@@ -372,10 +372,11 @@ type IdempotencyConfig struct {
 
 	// The most records (a POST and its answer, about 1 KiB each) kept in
 	// this sidecar's memory: without store.redis, or while it is down
-	// with on_error: local. Beyond it the oldest are dropped first, even
-	// before their ttl, and counted in
-	// restlink_idempotency_records_dropped_total. Redis keeps its records
-	// until their ttl. Default: 100000.
+	// with on_error: local. Beyond it the oldest completed records are
+	// dropped first, even before their ttl, and counted in
+	// restlink_idempotency_records_dropped_total; records of sends in
+	// flight or of unknown outcome are never dropped. Redis keeps its
+	// records until their ttl. Default: 100000.
 	MaxRecords int `koanf:"max_records"`
 }
 

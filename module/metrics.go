@@ -217,7 +217,7 @@ var (
 	descStoreUp         = newDesc("store_available", "1 while the shared store (Redis) answers, 0 while the sidecar serves from its memory (per on_error); absent without Redis.")
 	descStoreFailures   = newDesc("store_failures_total", "Calls to the shared store (Redis) that failed as unavailable, probes included.")
 	descStoreOutages    = newDesc("store_outages_total", "Times the shared store (Redis) became unavailable.")
-	descRecordsDropped  = newDesc("idempotency_records_dropped_total", "Idempotency records dropped from this sidecar's memory before their ttl, the oldest first, to stay under idempotency.max_records.")
+	descRecordsDropped  = newDesc("idempotency_records_dropped_total", "Completed idempotency records dropped from this sidecar's memory before their ttl, the oldest first, to stay under idempotency.max_records.")
 	descUpstreamErrors  = newDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
