@@ -8,7 +8,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The same flags as the Dockerfile's build step.
 BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=restlink-sidecar-$(VERSION)"
 FUZZTIME ?= 10s
-FUZZ_TARGETS := FuzzCanonicalPath FuzzRoute
+FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module/policy:FuzzParseSend \
+  module/webhook:FuzzVerify module/webhook:FuzzDedupKey
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10
@@ -46,9 +47,10 @@ test: test-deps
 
 ## fuzz: run each fuzz target for FUZZTIME
 fuzz:
-	@for target in $(FUZZ_TARGETS); do \
-	  echo "fuzz $$target ($(FUZZTIME))"; \
-	  go test -run=NONE -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./module > .fuzz.log 2>&1 \
+	@for pair in $(FUZZ_TARGETS); do \
+	  pkg=$${pair%%:*}; target=$${pair#*:}; \
+	  echo "fuzz $$pkg $$target ($(FUZZTIME))"; \
+	  go test -run=NONE -fuzz="^$$target\$$" -fuzztime=$(FUZZTIME) ./$$pkg > .fuzz.log 2>&1 \
 	    || { cat .fuzz.log; exit 1; }; \
 	done
 
