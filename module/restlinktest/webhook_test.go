@@ -233,8 +233,12 @@ func TestWebhookRetries(t *testing.T) {
 					t.Errorf("attempt %d: status %d, want %d", i+1, a.Status, tc.statuses[i])
 				}
 			}
-			if got := rv.received(); len(got) != tc.attempts || got[0].header.Get("X-Webhook-Signature") == "" {
-				t.Errorf("receiver got %d requests", len(got))
+			// With a 50 ms deadline on a loaded machine, an attempt may time
+			// out before its request reaches the receiver's handler.
+			got := rv.received()
+			if len(got) == 0 || len(got) > tc.attempts || tc.errorText == "" && len(got) != tc.attempts ||
+				got[0].header.Get("X-Webhook-Signature") == "" {
+				t.Errorf("receiver got %d requests for %d attempts", len(got), tc.attempts)
 			}
 			if logged := s.WebhookDeliveries(); len(logged) != 1 || len(logged[0].Attempts) != tc.attempts || !logged[0].Done {
 				t.Errorf("log %+v", logged)
