@@ -84,6 +84,14 @@ func startCredentialsBox(t *testing.T) (*blackBox, *restlinktest.Server) {
 // do sends a request through the sidecar and returns its status and body.
 func (bb *blackBox) do(method, path, body string, headers ...string) (int, string) {
 	bb.t.Helper()
+	resp, b := bb.request(method, path, body, headers...)
+	return resp.StatusCode, b
+}
+
+// request sends a request through the sidecar with headers ("Name:
+// value") and returns its answer, body read.
+func (bb *blackBox) request(method, path, body string, headers ...string) (*http.Response, string) {
+	bb.t.Helper()
 	req, err := http.NewRequest(method, bb.app+path, strings.NewReader(body))
 	if err != nil {
 		bb.t.Fatal(err)
@@ -98,7 +106,7 @@ func (bb *blackBox) do(method, path, body string, headers ...string) (int, strin
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return resp, string(b)
 }
 
 // keyStatus returns the status document's keys of a workspace.

@@ -135,21 +135,7 @@ func TestFleetPacing(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	var times []time.Time
-	for _, r := range f.fake.Requests() {
-		if r.Path == "/api/v1/sms/messages" {
-			times = append(times, r.Received)
-		}
-	}
-	if len(times) < 150 {
-		t.Fatalf("only %d requests reached restlink", len(times))
-	}
-	span := times[len(times)-1].Sub(times[15]).Seconds()
-	rate := float64(len(times)-16) / span
-	if rate > 157.5 || rate < 142.5 {
-		t.Errorf("the fleet paced at %.1f requests/s, want 150 ± 5%%", rate)
-	}
-	t.Logf("the fleet paced at %.1f requests/s over %.2f s", rate, span)
+	checkPaced(t, f.fake, 150)
 }
 
 // TestFleetRedisOutage: Redis killed under load; no sidecar crashes, sends

@@ -18,21 +18,7 @@ import (
 // get sends a GET through the sidecar with headers ("Name: value").
 func (bb *blackBox) get(path string, headers ...string) (*http.Response, string) {
 	bb.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, bb.app+path, nil)
-	if err != nil {
-		bb.t.Fatal(err)
-	}
-	for _, h := range headers {
-		name, value, _ := strings.Cut(h, ": ")
-		req.Header.Set(name, value)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		bb.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return bb.request(http.MethodGet, path, "", headers...)
 }
 
 // TestPathsAndMethods: the path reaches the upstream exactly as checked
