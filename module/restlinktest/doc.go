@@ -27,4 +27,29 @@
 // The fake is one restlink installation: workspaces belong to portal
 // accounts (DefaultAccountID unless set), each account has a balance and a
 // rate limit of its own, and each API key is bound to one workspace.
+//
+// # Segments
+//
+// [Segments] counts a message's encoding and segments by restlink's
+// documented rules: GSM-7 holds 160 septets in a single message and 153
+// per part of a longer one, UCS-2 holds 70 UTF-16 code units and 67; one
+// character outside GSM-7 makes the whole message UCS-2; the extension
+// characters € ^ { } [ ] \ ~ | count as 2 septets each. GSM-7 is the
+// GSM 03.38 basic table and its extension table. Where restlink is
+// silent, the rules are these, and module/sms follows them too:
+//
+//   - form feed, in the extension table, is a GSM-7 character of 2
+//     septets;
+//   - in UCS-2, a character outside the Basic Multilingual Plane (most
+//     emoji) is 2 UTF-16 code units, and a byte of invalid UTF-8 is read
+//     as U+FFFD, 1 unit;
+//   - above the single-message limit, parts are counted by units alone,
+//     ceil(units/153) in GSM-7 and ceil(units/67) in UCS-2: an escape
+//     sequence or a surrogate pair is never assumed to be moved to the
+//     next part;
+//   - an empty message is 0 segments.
+//
+// The count is written from these rules and the GSM 03.38 tables, not
+// from module/sms, so that the fake checks the sidecar's policy instead
+// of sharing its code; module/sms's tests require the two to agree.
 package restlinktest

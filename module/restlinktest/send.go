@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-
-	"github.com/23telecom/restlink-sidecar/module/sms"
 )
 
 // maxRecipients is restlink's limit of recipients per send.
@@ -64,15 +62,16 @@ type SendResult struct {
 // SendSummary totals a send. TotalSegments and TotalCost count the
 // accepted recipients only.
 type SendSummary struct {
-	TotalRecipients  int          `json:"total_recipients"`
-	TotalSegments    int          `json:"total_segments"`
-	TotalCost        float64      `json:"total_cost"`
-	Encoding         sms.Encoding `json:"encoding"`
-	AcceptedCount    int          `json:"accepted_count"`
-	BlockedCount     int          `json:"blocked_count"`
-	QueueErrorCount  int          `json:"queue_error_count"`
-	ConfigErrorCount int          `json:"config_error_count"`
-	DBErrorCount     int          `json:"db_error_count"`
+	TotalRecipients int     `json:"total_recipients"`
+	TotalSegments   int     `json:"total_segments"`
+	TotalCost       float64 `json:"total_cost"`
+	// Encoding is EncodingGSM7 or EncodingUCS2.
+	Encoding         string `json:"encoding"`
+	AcceptedCount    int    `json:"accepted_count"`
+	BlockedCount     int    `json:"blocked_count"`
+	QueueErrorCount  int    `json:"queue_error_count"`
+	ConfigErrorCount int    `json:"config_error_count"`
+	DBErrorCount     int    `json:"db_error_count"`
 }
 
 // send serves POST /sms/send: validation in restlink's order (body,
@@ -101,7 +100,7 @@ func (f *Fake) send(c *call) response {
 	if !isSenderID(req.SenderID) {
 		return errorResponse(http.StatusBadRequest, codeInvalidSender, "sender_id must be 3 to 11 letters and digits not starting with a digit, or an E.164 number")
 	}
-	count := sms.Measure(req.Message)
+	encoding, _, segments := Segments(req.Message)
 	sandbox := c.key.sandbox()
 
 	f.mu.Lock()
@@ -116,8 +115,8 @@ func (f *Fake) send(c *call) response {
 			}
 		}
 	}
-	unit := roundCost(float64(count.Segments) * opts.PricePerSegment)
-	cost := roundCost(float64(count.Segments*billable) * opts.PricePerSegment)
+	unit := roundCost(float64(segments) * opts.PricePerSegment)
+	cost := roundCost(float64(segments*billable) * opts.PricePerSegment)
 	acct := f.accounts[c.account]
 	if !sandbox && (acct.balance <= 0 || cost > acct.balance) {
 		balance := acct.balance
@@ -129,7 +128,7 @@ func (f *Fake) send(c *call) response {
 			Currency:           opts.Currency,
 			TotalRecipients:    len(req.To),
 			BillableRecipients: billable,
-			Segments:           count.Segments,
+			Segments:           segments,
 		}}
 	}
 	if fault := f.matchFault(c.r.URL.Path, c.ws, true); fault != nil {
@@ -141,8 +140,8 @@ func (f *Fake) send(c *call) response {
 		Messages: make([]SentMessage, 0, billable),
 		Results:  make([]SendResult, 0, len(req.To)),
 		Summary: SendSummary{
-			TotalRecipients: len(req.To), TotalSegments: count.Segments * billable, TotalCost: cost,
-			Encoding: count.Encoding, AcceptedCount: billable, BlockedCount: len(req.To) - billable,
+			TotalRecipients: len(req.To), TotalSegments: segments * billable, TotalCost: cost,
+			Encoding: encoding, AcceptedCount: billable, BlockedCount: len(req.To) - billable,
 		},
 	}
 	ws := f.workspaces[c.ws]
@@ -157,12 +156,12 @@ func (f *Fake) send(c *call) response {
 			row: f.nextRow, id: newMessageID(c.account, c.now.UnixNano()), telecomID: "tm_" + randomHex(),
 			workspace: c.ws, sandbox: sandbox,
 			recipient: n, senderID: req.SenderID, text: req.Message,
-			segments: count.Segments, cost: unit, status: statusSent, created: c.now,
+			segments: segments, cost: unit, status: statusSent, created: c.now,
 		}
 		f.store(ws, m)
 		accepted = append(accepted, m)
-		resp.Messages = append(resp.Messages, SentMessage{DNIS: n, MessageID: m.id, SegmentNum: count.Segments})
-		resp.Results = append(resp.Results, SendResult{DNIS: n, MessageID: m.id, Segments: count.Segments, Status: ResultAccepted})
+		resp.Messages = append(resp.Messages, SentMessage{DNIS: n, MessageID: m.id, SegmentNum: segments})
+		resp.Results = append(resp.Results, SendResult{DNIS: n, MessageID: m.id, Segments: segments, Status: ResultAccepted})
 	}
 	if !sandbox {
 		acct.balance = roundCost(acct.balance - cost)

@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/23telecom/restlink-sidecar/module/sms"
 )
 
 // sendBody is a send's JSON body.
@@ -45,7 +43,7 @@ func TestSendResponse(t *testing.T) {
 			n := len(tc.to)
 			cost := roundCost(float64(tc.segments*n) * DefaultPricePerSegment)
 			want := SendSummary{TotalRecipients: n, TotalSegments: tc.segments * n, TotalCost: cost,
-				Encoding: sms.Encoding(tc.encoding), AcceptedCount: n}
+				Encoding: tc.encoding, AcceptedCount: n}
 			if resp.Summary != want {
 				t.Errorf("summary %+v, want %+v", resp.Summary, want)
 			}

@@ -4,6 +4,8 @@
 // One character outside the GSM-7 alphabet makes the whole message UCS-2,
 // and the GSM-7 extension characters (€ ^ { } [ ] \ ~ | and form feed)
 // take two places each.
+//
+// Rules restlink leaves unstated: see module/restlinktest's package doc.
 package sms
 
 import "unicode/utf16"
