@@ -193,8 +193,11 @@ return out
 //	KEYS: the bucket.
 //	ARGV: now (µs), interval (µs), burst, max wait (µs).
 //
-// It returns {1, wait} or, refused, {0, wait}. The bucket's key expires
-// once its arrival time has passed, when it would read as new anyway.
+// It returns {1, wait} or, refused, {0, wait}. The bucket's key expires a
+// second after its arrival time has passed, when it reads as new anyway:
+// now is the caller's clock and the expiry Redis's, and the second covers
+// the difference (with 1 ms, a sidecar whose clock ran behind Redis's
+// found its bucket gone early and sent a burst).
 const reserveScript = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -204,7 +207,7 @@ local wait = tat - now - (tonumber(ARGV[3]) - 1) * interval
 if wait > tonumber(ARGV[4]) then return {0, wait} end
 if wait < 0 then wait = 0 end
 tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', math.ceil((tat - now) / 1000) + 1000)
 return {1, wait}
 `
 

@@ -77,7 +77,7 @@ func TestRedisTTLs(t *testing.T) {
 	if _, ok, _, err := r.Reserve(ctx, Pace{Key: "acct", Interval: time.Second, Burst: 1, MaxWait: 5 * time.Second}, time.Now()); !ok || err != nil {
 		t.Fatal(ok, err)
 	}
-	pttl("restlink:{p:acct}", 500*time.Millisecond, 1100*time.Millisecond)
+	pttl("restlink:{p:acct}", 1500*time.Millisecond, 2001*time.Millisecond) // the interval, and a second for clock differences
 
 	if _, ok, err := r.ClaimSecond(ctx, "fp:digest", now, 2*time.Second, 10*time.Minute); !ok || err != nil {
 		t.Fatal(ok, err)
@@ -371,5 +371,24 @@ func TestRedisACL(t *testing.T) {
 	}
 	if err := r.ReleaseMarker(ctx, "evt"); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestRedisPaceOutlivesClockLag: a pacing bucket is not forgotten while a
+// sidecar's clock runs behind Redis's: a sidecar whose clock stands still
+// for 20 ms of Redis's time is still refused its second slot. (The key
+// expired 1 ms after its arrival time by Redis's clock, and the bucket
+// read as new.)
+func TestRedisPaceOutlivesClockLag(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedis(t, RedisOptions{URL: srv.URL, Timeout: time.Second})
+	p := Pace{Key: "acct", Interval: 100 * time.Microsecond, Burst: 1}
+	now := time.Now()
+	if _, ok, _, err := r.Reserve(context.Background(), p, now); !ok || err != nil {
+		t.Fatalf("first slot: ok %v, %v", ok, err)
+	}
+	time.Sleep(20 * time.Millisecond) // Redis's clock moves on; the sidecar's reads the same
+	if _, ok, retry, err := r.Reserve(context.Background(), p, now); ok || err != nil || retry != time.Millisecond {
+		t.Fatalf("second slot at the same instant: ok %v, retry %v, %v; want refused, retry 1ms", ok, retry, err)
 	}
 }
