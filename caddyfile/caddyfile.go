@@ -1,7 +1,8 @@
 // Package caddyfile registers the Caddyfile directives of restlink-sidecar,
 // `restlink`, `restlink_status`, `restlink_guard` and `restlink_webhook`,
 // and holds the shipped Caddyfile.
-// Importing it also imports the module.
+// Importing it also imports the modules: the core (module/) and the webhook
+// receiver (module/webhookreceiver).
 package caddyfile
 
 import (
@@ -10,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
 
 	restlink "github.com/23telecom/restlink-sidecar/module"
+	"github.com/23telecom/restlink-sidecar/module/webhookreceiver"
 )
 
 func init() {
@@ -117,7 +119,7 @@ func parseRestlinkGuard(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, er
 // request that reaches it. Put it alone on the public site restlink posts
 // to, whose certificate Caddy's automatic HTTPS obtains.
 func parseRestlinkWebhook(h httpcaddyfile.Helper) ([]httpcaddyfile.ConfigValue, error) {
-	var handler restlink.WebhookHandler
+	var handler webhookreceiver.Handler
 	if err := parseConfigPathOnly(h, &handler.ConfigPath); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,7 @@ fingerprint (never a key) and any warnings. Exits 0 if the sidecar would start
 with this config, 1 otherwise.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.ExactArgs(1)
-			cmd.RunE = runCommand(func(out io.Writer, path string) error {
+			cmd.RunE = RunCommand(func(out io.Writer, path string) error {
 				return validateConfig(out, path, defaultEnviron)
 			})
 		},
@@ -50,7 +50,7 @@ as a missing file or permissions that let group or others read it. Exits 1 if
 a source cannot be read.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.ExactArgs(1)
-			cmd.RunE = runCommand(func(out io.Writer, path string) error {
+			cmd.RunE = RunCommand(func(out io.Writer, path string) error {
 				return listKeys(out, path, defaultEnviron, time.Now())
 			})
 			cmd.AddCommand(&cobra.Command{
@@ -65,7 +65,7 @@ invalid (a 401 naming the key), or inconclusive (anything else). Exits 1 if
 any key is invalid or a source cannot be read: run it in CI/CD before a new
 key or config is deployed.`,
 				Args: cobra.ExactArgs(1),
-				RunE: runCommand(func(out io.Writer, path string) error {
+				RunE: RunCommand(func(out io.Writer, path string) error {
 					return verifyKeys(context.Background(), out, path, defaultEnviron)
 				}),
 			})
@@ -89,7 +89,7 @@ an httpGet probe cannot reach).`,
 				if len(args) == 1 {
 					url = args[0]
 				}
-				return runCommand(func(out io.Writer, url string) error { return checkReady(out, url) })(cmd, []string{url})
+				return RunCommand(func(out io.Writer, url string) error { return checkReady(out, url) })(cmd, []string{url})
 			}
 		},
 	})
@@ -146,7 +146,10 @@ func checkReady(out io.Writer, url string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	var st Status
+	var st struct { // of the status document, what the answer shows
+		LoadedAt   time.Time         `json:"loaded_at"`
+		Workspaces []json.RawMessage `json:"workspaces"`
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("not ready: %s answered %s", url, resp.Status)
 	}
@@ -154,9 +157,9 @@ func checkReady(out io.Writer, url string) error {
 	return nil
 }
 
-// runCommand adapts a command to cobra: errors are printed once, to
-// stderr, and exit with status 1.
-func runCommand(run func(out io.Writer, path string) error) func(*cobra.Command, []string) error {
+// RunCommand adapts a command to cobra: errors are printed once, to
+// stderr, and exit with status 1. The sidecar's commands all use it.
+func RunCommand(run func(out io.Writer, path string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cmd.SilenceUsage, cmd.SilenceErrors = true, true
 		err := run(cmd.OutOrStdout(), args[0])
@@ -182,8 +185,8 @@ func inspect(path string, environ Environ) (*inspection, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := loadKeys(pl, environ.lookup(), nil, time.Now())
-	secrets := loadWebhookSecrets(pl, environ.lookup(), nil)
+	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, environ.lookup(), nil, time.Now())
+	secrets := loadWebhookSecrets(pl.workspaces, environ.lookup(), nil)
 	var errs []error
 	errs = append(errs, keys.errs...)
 	errs = append(errs, secrets.errs...)

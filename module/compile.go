@@ -1,10 +1,7 @@
 package restlink
 
 import (
-	"errors"
-	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 
 	"github.com/23telecom/restlink-sidecar/module/policy"
@@ -59,20 +56,3 @@ func compileConfig(c *Config) (*plan, error) {
 	}
 	return pl, nil
 }
-
-// problems collects a compile's errors, each naming its field.
-type problems struct{ errs []error }
-
-// add records a problem with field.
-func (p *problems) add(field, format string, args ...any) {
-	p.errs = append(p.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
-}
-
-// err joins the problems; nil if there are none.
-func (p *problems) err() error { return errors.Join(p.errs...) }
-
-// headerSet is a set of canonical header names.
-type headerSet map[string]bool
-
-// has reports whether the set holds name, in any case.
-func (s headerSet) has(name string) bool { return s[http.CanonicalHeaderKey(name)] }

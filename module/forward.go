@@ -270,17 +270,6 @@ func readErrorCode(resp *http.Response) string {
 	return body.ErrorCode
 }
 
-// Reasons an upstream round trip failed, for logs and metrics.
-const (
-	failConnect   = "connect"   // could not connect: the request was not sent
-	failLost      = "lost"      // the connection failed after the request went out
-	failTimeout   = "timeout"   // the upstream was silent for upstream.timeout
-	failTruncated = "truncated" // the answer was cut short
-)
-
-// upstreamFailures lists the reasons, in the order of workspaceStats.upstreamErrors.
-var upstreamFailures = [...]string{failConnect, failLost, failTimeout, failTruncated}
-
 // classifyFailure names why a round trip failed.
 func classifyFailure(err error, clock *upstreamClock, afterHeaders bool) string {
 	switch {

@@ -18,7 +18,7 @@ func init() {
 // site serves from the sidecar's process, such as Caddy's metrics handler,
 // so that a DNS-rebinding page in a developer's browser cannot read it.
 type Guard struct {
-	configRef
+	ConfigRef
 }
 
 // CaddyModule returns the Caddy module information.

@@ -33,7 +33,7 @@ func init() {
 // the next handler): with the upstream's response, or with a sidecar error
 // (JSON with error_code, and the X-Restlink-Sidecar-Error header).
 type Handler struct {
-	configRef
+	ConfigRef
 
 	// Pins every request of this site to one tenant of the config, so that
 	// an app given its own listener cannot send as another tenant: a
@@ -56,7 +56,7 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 // serving it (keeping breakers and keys across Caddy config reloads).
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	return h.configRef.Provision(ctx)
+	return h.ConfigRef.Provision(ctx)
 }
 
 // Validate checks that a pinned tenant is configured.
@@ -153,7 +153,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		return rj, false
 	}
 	x.bodyRead = true
-	claim, rj := snap.idempotency.claim(r, policySubject(sel), sel.path, body.data, inFlightFor(snap.plan))
+	claim, rj := snap.idempotency.claim(r, policySubject(sel), sel.path, body.data, inFlightFor(snap.Upstream))
 	if rj != nil {
 		return rj, false
 	}
@@ -337,7 +337,7 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 	if ws := x.sel.ws; ws != nil {
 		wsName, wsStats = ws.name, ws.stats
 		if x.attempts > 0 {
-			ws.stats.upstreamLatency.observe(x.upstream)
+			ws.stats.upstreamLatency.Observe(x.upstream)
 		}
 	}
 	if x.status != 0 {

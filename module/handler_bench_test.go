@@ -102,7 +102,7 @@ func benchHandlerOf(b testing.TB, path string, env Environ) *Handler {
 	b.Cleanup(func() { _, _ = liveConfigs.Delete(path) })
 	lc.logger.Store(zap.NewNop())
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel)
-	return &Handler{configRef: configRef{ConfigPath: path, live: lc}, logger: zap.New(core)}
+	return &Handler{ConfigRef: ConfigRef{ConfigPath: path, live: lc}, logger: zap.New(core)}
 }
 
 // benchRequest is an app's request for a tenant.

@@ -1,10 +1,13 @@
 package restlink
 
 import (
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"slices"
 	"strings"
+
+	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // credentialHeaders are the credentials an app may send; they are never
@@ -117,4 +120,28 @@ var noUserAgent = []string{""}
 
 func isSafeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == http.MethodTrace
+}
+
+// headerSet is a set of canonical header names.
+type headerSet map[string]bool
+
+// has reports whether the set holds name, in any case.
+func (s headerSet) has(name string) bool { return s[http.CanonicalHeaderKey(name)] }
+
+// checkHeaderName accepts "" (disabled) or an HTTP token that is not one
+// of the headers the sidecar strips or sets itself.
+func checkHeaderName(name string) error {
+	if name == "" {
+		return nil
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(names.IsByte(c) && c != '.' && c != '_') {
+			return fmt.Errorf("%q is not a header name (A-Z a-z 0-9 -)", name)
+		}
+	}
+	if isCredentialHeader(name) {
+		return fmt.Errorf("%q is a credential header", name)
+	}
+	return nil
 }

@@ -91,3 +91,11 @@ func writeReplay(w http.ResponseWriter, rec *store.Record) {
 	w.WriteHeader(rec.Status)
 	_, _ = w.Write(rec.Body)
 }
+
+// inFlightFor is how long a POST may be in flight before its idempotency
+// record reads as of unknown outcome (the sidecar died during it): its
+// wait for a pacing slot and, for each key, the longest the upstream may
+// keep it waiting for an answer, with room to spare.
+func inFlightFor(up UpstreamConfig) time.Duration {
+	return up.MaxWait + time.Duration(maxKeysPerWorkspace)*up.Timeout + 10*time.Second
+}

@@ -2,13 +2,11 @@ package restlink
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 )
 
@@ -33,16 +31,6 @@ func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material, sec
 	}
 	secret, more, err := ks.Secret.read("signing secret", lookupEnv)
 	return material, secret, append(warnings, more...), err
-}
-
-// Fingerprint is how logs, metrics and status show a key or a secret: the
-// first 8 hex digits of its SHA-256.
-func Fingerprint(material string) string {
-	return fingerprintOf(sha256.Sum256([]byte(material)))
-}
-
-func fingerprintOf(sum [sha256.Size]byte) string {
-	return hex.EncodeToString(sum[:4])
 }
 
 // Kinds of key, from restlink's prefixes; nothing after the prefix is ever
@@ -102,38 +90,6 @@ type key struct {
 	*keyState // shared by every snapshot holding the same pair
 }
 
-// keyState is what the sidecar learns about a key value (a key and its
-// secret together) while it runs; it survives reloads for as long as the
-// value stays configured.
-type keyState struct {
-	id       [sha256.Size]byte // SHA-256 of the key and its secret; never shown
-	keySum   [sha256.Size]byte // SHA-256 of the key alone
-	loadedAt time.Time         // first time this value was loaded
-	// demoted: the upstream refused the key (demotion says with which
-	// error_code): it is tried after the workspace's other keys until its
-	// material changes.
-	demoted  atomic.Bool
-	demotion atomic.Pointer[string]
-	// verification is the last verdict of a probe; nil until one came.
-	verification atomic.Pointer[verdict]
-	probe        probeState
-}
-
-// demote marks the key refused for reason (an upstream error_code); it
-// reports whether it was not already demoted.
-func (k *key) demote(reason string) bool {
-	k.demotion.Store(&reason)
-	return !k.demoted.Swap(true)
-}
-
-// demotionReason is why the key was demoted; "" if it is not.
-func (k *key) demotionReason() string {
-	if r := k.demotion.Load(); r != nil && k.demoted.Load() {
-		return *r
-	}
-	return ""
-}
-
 // sourceKeys is what one key source holds: the active value, and a new
 // value awaiting verification.
 type sourceKeys struct {
@@ -147,12 +103,12 @@ type keyLoad struct {
 	refused    map[string][]*key      // workspace name -> candidates a probe found invalid (never tried)
 	bySource   map[string]*sourceKeys // KeySource.identity -> its keys (for the next reload)
 	unreadable map[string]int         // workspace name -> sources that could not be read (or were refused)
-	warnings   []string
-	errs       []error // sources that could not be read and had no last good key
+	sourceLoad                        // what each source serves; warnings; sources with no key at all
 }
 
-// loadKeys reads every key source of a compiled config. prev is the load of
-// the config being replaced (nil at start-up):
+// loadKeys reads every key source of a compiled config's workspaces; verify
+// is rotation.verify. prev is the load of the config being replaced (nil at
+// start-up):
 //   - A source that cannot be read, or holds a key of the wrong kind for
 //     its workspace's environment, keeps its active value from prev, with
 //     a warning; one with none is reported in errs, and its workspace goes
@@ -164,7 +120,7 @@ type keyLoad struct {
 //     once; it is verified in the background.
 //   - Values already known keep their keyState (load time, demotion,
 //     verdicts).
-func loadKeys(pl *plan, lookupEnv func(string) (string, bool), prev *keyLoad, now time.Time) *keyLoad {
+func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (string, bool), prev *keyLoad, now time.Time) *keyLoad {
 	states := make(map[[sha256.Size]byte]*keyState)
 	if prev != nil {
 		for _, sk := range prev.bySource {
@@ -176,12 +132,13 @@ func loadKeys(pl *plan, lookupEnv func(string) (string, bool), prev *keyLoad, no
 		}
 	}
 	out := &keyLoad{
-		keys:       make(map[string][]*key, len(pl.workspaces)),
+		keys:       make(map[string][]*key, len(workspaces)),
 		refused:    make(map[string][]*key),
 		bySource:   make(map[string]*sourceKeys),
 		unreadable: make(map[string]int),
+		sourceLoad: sourceLoad{served: make(map[string]servedValue)},
 	}
-	for _, ws := range pl.workspaces {
+	for _, ws := range workspaces {
 		var candidates []*key
 		for i, src := range ws.keys {
 			field := fmt.Sprintf("workspaces.%s.keys[%d]", ws.name, i)
@@ -190,30 +147,34 @@ func loadKeys(pl *plan, lookupEnv func(string) (string, bool), prev *keyLoad, no
 			if prev != nil {
 				before = prev.bySource[id]
 			}
-			material, secret, warnings, err := readKey(src, lookupEnv)
-			for _, w := range warnings {
-				out.warnings = append(out.warnings, field+": "+w)
+			var prevSources *sourceLoad
+			if prev != nil {
+				prevSources = &prev.sourceLoad
 			}
-			if err == nil {
-				if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {
-					err = fmt.Errorf("%s refused: %w", src.describe("key"), envErr)
+			v, ok := out.read(field, id, "key", prevSources, func() (string, string, []string, error) {
+				material, secret, warnings, err := readKey(src, lookupEnv)
+				if err == nil {
+					if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {
+						err = fmt.Errorf("%s refused: %w", src.describe("key"), envErr)
+					}
 				}
+				return material, secret, warnings, err
+			})
+			if !ok || v.stale {
+				out.unreadable[ws.name]++
+			}
+			if !ok {
+				continue
 			}
 			var sk sourceKeys
-			switch {
-			case err != nil && before != nil && before.active != nil:
+			if v.stale {
 				lg := *before.active
 				lg.stale = true
 				sk.active = &lg
-				out.unreadable[ws.name]++
-				out.warnings = append(out.warnings, fmt.Sprintf("%s: %v; keeping its last good key %s", field, err, lg.fp))
-			case err != nil:
-				out.unreadable[ws.name]++
-				out.errs = append(out.errs, fmt.Errorf("%s: %w", field, err))
-				continue
-			default:
-				sk = nextKeys(src, material, secret, before, pl.Rotation.Verify, states, now)
+			} else {
+				sk = nextKeys(src, v.material, v.secret, before, verify, states, now)
 			}
+			out.serve(id, sk.served())
 			out.bySource[id] = &sk
 			if !slices.ContainsFunc(out.keys[ws.name], func(o *key) bool { return o.id == sk.active.id }) {
 				out.keys[ws.name] = append(out.keys[ws.name], sk.active) // the same value twice is tried once
@@ -228,6 +189,15 @@ func loadKeys(pl *plan, lookupEnv func(string) (string, bool), prev *keyLoad, no
 		out.keys[ws.name] = append(out.keys[ws.name], candidates...)
 	}
 	return out
+}
+
+// served is what a source with these keys serves, for the next load.
+func (sk sourceKeys) served() servedValue {
+	v := servedValue{material: sk.active.header[0], secret: string(sk.active.secret), stale: sk.active.stale}
+	if c := sk.candidate; c != nil {
+		v.next = c.header[0] + "\x00" + string(c.secret)
+	}
+	return v
 }
 
 // nextKeys decides what a source that yielded material serves now, given

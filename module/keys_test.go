@@ -79,7 +79,7 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Unix(1000, 0)
-	first := loadKeys(cfg, nil, nil, t0)
+	first := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, t0)
 	if len(first.errs) != 0 || len(first.keys["w"]) != 2 {
 		t.Fatalf("first load: %v %v", first.errs, first.keys)
 	}
@@ -88,7 +88,7 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	// a is deleted, b rotates: a keeps its last good key, b gets a new one.
 	os.Remove(a)
 	os.WriteFile(b, []byte("key-b2"), 0o600)
-	second := loadKeys(cfg, nil, first, time.Unix(2000, 0))
+	second := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, first, time.Unix(2000, 0))
 	keys := second.keys["w"]
 	if len(second.errs) != 0 || len(keys) != 2 {
 		t.Fatalf("second load: %v %v", second.errs, keys)
@@ -104,14 +104,14 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	}
 
 	// Without a last good key, the source is an error.
-	third := loadKeys(cfg, nil, nil, t0)
+	third := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, t0)
 	if len(third.errs) != 1 || len(third.keys["w"]) != 1 {
 		t.Errorf("third load: %v %v", third.errs, third.keys)
 	}
 
 	// a comes back with new material: not demoted any more.
 	os.WriteFile(a, []byte("key-a2"), 0o600)
-	fourth := loadKeys(cfg, nil, second, t0)
+	fourth := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, second, t0)
 	if k := fourth.keys["w"][0]; k.header[0] != "key-a2" || k.demoted.Load() || k.stale {
 		t.Errorf("a after rotation: %+v demoted %v", k, k.demoted.Load())
 	}
@@ -122,14 +122,14 @@ func TestLoadKeysSameMaterialTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kl := loadKeys(cfg, nil, nil, time.Now()); len(kl.keys["w"]) != 2 {
+	if kl := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, time.Now()); len(kl.keys["w"]) != 2 {
 		t.Errorf("keys = %d, want 2", len(kl.keys["w"]))
 	}
 }
 
 func TestCheckSharedKeys(t *testing.T) {
 	cfg, _ := parseConfig([]byte("workspaces:\n  a:\n    id: 1\n    keys: [{value: same}]\n  b:\n    id: 2\n    keys: [{value: same}]\n"), noEnv)
-	err := checkSharedKeys(loadKeys(cfg, nil, nil, time.Now()).keys)
+	err := checkSharedKeys(loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, time.Now()).keys)
 	if err == nil || !strings.Contains(err.Error(), "workspaces a and b have the same key (fingerprint "+Fingerprint("same")+")") {
 		t.Errorf("err = %v", err)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -45,12 +44,11 @@ type liveConfig struct {
 	redisPassword atomic.Pointer[string]
 	prober        *prober
 	watcher       *watcher
-	webhookStats  webhookStats
 
-	mu        sync.Mutex       // serialises reloads
-	webhooks  *webhookReceiver // while a restlink_webhook handler uses the config; guarded by mu
-	ctx       caddy.Context    // of the newest config that loaded successfully; guarded by mu
-	lastError string           // of the last rejected reload, reported once; guarded by mu
+	mu          sync.Mutex    // serialises reloads and notifications
+	subscribers []*subscriber // told of each snapshot published; guarded by mu
+	ctx         caddy.Context // of the newest config that loaded successfully; guarded by mu
+	lastError   string        // of the last rejected reload, reported once; guarded by mu
 	// rejected is the digest of the last config file content that did not
 	// compile, and why: the periodic check meets an unchanged bad file
 	// again and again, and it is not parsed again. Guarded by mu.
@@ -61,52 +59,33 @@ type liveConfig struct {
 	now func() time.Time
 }
 
+// subscriber is a consumer of a live config's snapshots.
+type subscriber struct{ notify func(*snapshot) }
+
+// subscribe calls notify with the snapshot serving now, and again after
+// each new snapshot is published, until cancel is called. Notifications
+// are serialised with reloads, in the order of subscription: notify must
+// be quick, and must neither reload nor subscribe.
+func (lc *liveConfig) subscribe(notify func(*snapshot)) (cancel func()) {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	sub := &subscriber{notify: notify}
+	lc.subscribers = append(lc.subscribers, sub)
+	if s := lc.current.Load(); s != nil {
+		notify(s)
+	}
+	return func() {
+		lc.mu.Lock()
+		defer lc.mu.Unlock()
+		lc.subscribers = slices.DeleteFunc(lc.subscribers, func(o *subscriber) bool { return o == sub })
+	}
+}
+
 // reloadStatus is the outcome of the last reload attempt that found a change.
 type reloadStatus struct {
 	At     time.Time `json:"at"`
 	Result string    `json:"result"`          // "success" or "failure"
 	Error  string    `json:"error,omitempty"` // why a failed reload was rejected
-}
-
-// configRef is what the sidecar's handlers share: the path of the config
-// file and the live config serving it.
-type configRef struct {
-	// Path of the sidecar's YAML config file, which holds the workspaces,
-	// their key sources, tenants and routing. Relative paths are resolved
-	// against the working directory. The file and the key files it names
-	// are watched and reloaded on change. Required.
-	ConfigPath string `json:"config,omitempty"`
-
-	live *liveConfig
-}
-
-// Provision acquires the live config of the file (loading it if no other
-// handler has) and adds it to the metrics of the Caddy config.
-func (c *configRef) Provision(ctx caddy.Context) error {
-	if c.ConfigPath == "" {
-		return errors.New("config: the path of the sidecar's YAML config file is required")
-	}
-	path, err := filepath.Abs(c.ConfigPath)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if c.live, err = acquireLiveConfig(ctx, path, defaultEnviron); err != nil {
-		return err
-	}
-	if err := registerMetrics(ctx.GetMetricsRegistry(), c.live); err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
-	}
-	return nil
-}
-
-// Cleanup releases the live config; the last handler using a config file
-// stops its watcher.
-func (c *configRef) Cleanup() error {
-	if c.live == nil {
-		return nil
-	}
-	_, err := liveConfigs.Delete(c.live.path)
-	return err
 }
 
 // acquireLiveConfig returns the live config of the file at path, creating
@@ -120,10 +99,11 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		if err := lc.reload(ctx, true); err != nil {
 			return nil, err
 		}
-		lc.prober = newProber(lc)
-		lc.prober.kick()
-		lc.watcher = newWatcher(func() error { return lc.reload(caddy.Context{}, false) }, lc.logger.Load, watchPoll)
-		lc.watcher.setFiles(lc.watchedFiles(lc.current.Load()))
+		reload := func() error { return lc.reload(caddy.Context{}, false) }
+		lc.prober = newProber(lc.current.Load, func() { _ = reload() }, lc.logger.Load)
+		lc.subscribe(func(*snapshot) { lc.prober.kick() })
+		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
+		lc.subscribe(func(s *snapshot) { lc.watcher.setFiles(lc.watchedFiles(s)) })
 		return lc, nil
 	})
 	if err != nil {
@@ -205,13 +185,9 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 			time.AfterFunc(storeGrace, func() { _ = old.Close() })
 		}
 	}
-	if lc.watcher != nil {
-		lc.watcher.setFiles(lc.watchedFiles(next))
+	for _, sub := range lc.subscribers {
+		sub.notify(next)
 	}
-	if lc.prober != nil {
-		lc.prober.kick()
-	}
-	lc.updateWebhooks(next)
 	return nil
 }
 
@@ -243,8 +219,8 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 		// section is not kept (about 190 bytes per workspace).
 		pl.Config.Workspaces = nil
 	}
-	warnings := lc.readRedisPassword(pl.store)
-	keys := loadKeys(pl, lc.environ.lookup(), prevKeys, lc.now())
+	warnings := readRedisPassword(pl.store, &lc.redisPassword)
+	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, lc.environ.lookup(), prevKeys, lc.now())
 	if strict && len(keys.errs) > 0 {
 		return nil, nil, errors.Join(keys.errs...)
 	}
@@ -253,19 +229,19 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	}
 	var prevSecrets *webhookSecretLoad
 	if prev != nil {
-		prevSecrets = prev.webhookSecrets
+		prevSecrets = prev.webhookView.secrets
 	}
-	secrets := loadWebhookSecrets(pl, lc.environ.lookup(), prevSecrets)
+	secrets := loadWebhookSecrets(pl.workspaces, lc.environ.lookup(), prevSecrets)
 	if strict && len(secrets.errs) > 0 {
 		return nil, nil, errors.Join(secrets.errs...)
 	}
-	if prev != nil && pl == prev.plan && sameKeys(prevKeys, keys) && sameWebhookSecrets(prevSecrets, secrets) {
+	if prev != nil && pl == prev.plan && keys.same(&prevKeys.sourceLoad) && secrets.same(&prevSecrets.sourceLoad) {
 		return nil, nil, nil
 	}
 	var st store.Store
 	if prev != nil && prev.plan.store.same(pl.store) {
 		st = prev.store
-	} else if st, err = lc.openStore(pl.store); err != nil {
+	} else if st, err = openStore(pl.store, lc.memory, lc.redisPassword.Load, lc.logger.Load); err != nil {
 		return nil, nil, fmt.Errorf("store.redis: %w", err)
 	}
 	var prevUp *upstream
@@ -284,27 +260,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	for _, err := range secrets.errs {
 		warnings = append(warnings, err.Error()+"; this source has no secret")
 	}
-	snap := buildSnapshot(pl, sum, keys, up, st, prev, lc, lc.now())
-	snap.webhookSecrets = secrets // before it is published
-	return snap, warnings, nil
-}
-
-// sameKeys reports whether two loads found the same key material from the
-// same sources, in the same state.
-func sameKeys(a, b *keyLoad) bool {
-	if len(a.bySource) != len(b.bySource) || len(a.errs) != len(b.errs) {
-		return false
-	}
-	same := func(x, y *key) bool {
-		return x == nil && y == nil || x != nil && y != nil && x.id == y.id && x.stale == y.stale
-	}
-	for id, k := range a.bySource {
-		o := b.bySource[id]
-		if o == nil || !same(o.active, k.active) || !same(o.candidate, k.candidate) {
-			return false
-		}
-	}
-	return true
+	return buildSnapshot(pl, sum, keys, secrets, up, st, prev, liveState{lc.stats, lc.breakerChanged}, lc.now()), warnings, nil
 }
 
 // watchedFiles lists the files a snapshot was built from: the config file,
@@ -388,14 +344,14 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took t
 			log.Info("workspace keys changed", zap.String("workspace", ws.name),
 				zap.Strings("old_keys", fps(old.keys)), zap.Strings("new_keys", fps(ws.keys)))
 		}
-		if old, cur := prev.webhookSecrets.fingerprints(ws.name), next.webhookSecrets.fingerprints(ws.name); !slices.Equal(old, cur) {
+		if old, cur := prev.webhookView.secrets.fingerprints(ws.name), next.webhookView.secrets.fingerprints(ws.name); !slices.Equal(old, cur) {
 			log.Info("workspace webhook secrets changed", zap.String("workspace", ws.name),
 				zap.Strings("old_secrets", old), zap.Strings("new_secrets", cur))
 		}
 		if len(ws.keys) == 0 {
 			log.Warn("workspace has no usable key; its requests are answered 503 NO_USABLE_KEY", zap.String("workspace", ws.name))
 		}
-		if _, receives := next.webhooks.targets[ws.name]; receives && len(next.webhookSecrets.byWorkspace[ws.name]) == 0 {
+		if _, receives := next.webhooks.targets[ws.name]; receives && len(next.webhookView.secrets.byWorkspace[ws.name]) == 0 {
 			log.Warn("workspace has no usable webhook secret; its webhooks are refused with 401", zap.String("workspace", ws.name))
 		}
 	}

@@ -72,24 +72,6 @@ func compileRouting(c RoutingConfig, tenants map[string]string, workspaces map[s
 	}
 }
 
-// checkHeaderName accepts "" (disabled) or an HTTP token that is not one
-// of the headers the sidecar strips or sets itself.
-func checkHeaderName(name string) error {
-	if name == "" {
-		return nil
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !(names.IsByte(c) && c != '.' && c != '_') {
-			return fmt.Errorf("%q is not a header name (A-Z a-z 0-9 -)", name)
-		}
-	}
-	if isCredentialHeader(name) {
-		return fmt.Errorf("%q is a credential header", name)
-	}
-	return nil
-}
-
 // router picks the workspace of a request. Its cost per request is a few
 // map lookups, whatever the number of tenants.
 type router struct {
@@ -291,4 +273,14 @@ func truncate(s string) string {
 		return s[:64] + "…"
 	}
 	return s
+}
+
+// policySubject names whose policy counters and idempotency records a
+// request uses: its tenant, or, for a request that named none, its
+// workspace ("@main"), which no tenant name can be.
+func policySubject(sel selection) string {
+	if sel.tenant != "" {
+		return sel.tenant
+	}
+	return "@" + sel.ws.name
 }

@@ -35,11 +35,11 @@ func testSnapshot(t testing.TB, yaml string, env ...string) *snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := loadKeys(cfg, envOf(env...).lookup(), nil, time.Now())
+	keys := loadKeys(cfg.workspaces, cfg.Rotation.Verify, envOf(env...).lookup(), nil, time.Now())
 	if len(keys.errs) > 0 {
 		t.Fatal(keys.errs)
 	}
-	return buildSnapshot(cfg, [32]byte{}, keys, nil, nil, nil, &liveConfig{stats: new(configStats)}, time.Now())
+	return buildSnapshot(cfg, [32]byte{}, keys, new(webhookSecretLoad), nil, nil, nil, liveState{stats: new(configStats)}, time.Now())
 }
 
 func TestRoute(t *testing.T) {

@@ -27,24 +27,6 @@ type gate struct {
 	shadowed bool // the refusal was only logged and counted (shadow mode)
 }
 
-// policySubject names whose policy counters and idempotency records a
-// request uses: its tenant, or, for a request that named none, its
-// workspace ("@main"), which no tenant name can be.
-func policySubject(sel selection) string {
-	if sel.tenant != "" {
-		return sel.tenant
-	}
-	return "@" + sel.ws.name
-}
-
-// inFlightFor is how long a POST may be in flight before its idempotency
-// record reads as of unknown outcome (the sidecar died during it): its
-// wait for a pacing slot and, for each key, the longest the upstream may
-// keep it waiting for an answer, with room to spare.
-func inFlightFor(pl *plan) time.Duration {
-	return pl.Upstream.MaxWait + time.Duration(maxKeysPerWorkspace)*pl.Upstream.Timeout + 10*time.Second
-}
-
 // admit runs the send policy and idempotency for a request. It answers the
 // request itself (answered) when the policy refuses it, when it is a dry
 // run, or when idempotency answers it from a record or refuses it; else

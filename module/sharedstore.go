@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -117,14 +118,15 @@ func (sp storePlan) same(other storePlan) bool {
 	return sp.redis == nil && other.redis == nil || sp.redis != nil && other.redis != nil && *sp.redis == *other.redis
 }
 
-// openStore opens the store of a plan: the in-memory store of the live
-// config, or Redis with it as the fallback. lc supplies the Redis password
-// (read anew on every connection, so that a rotated file takes effect)
-// and logs availability changes.
-func (lc *liveConfig) openStore(sp storePlan) (store.Store, error) {
+// openStore opens the store of a plan: memory, the in-memory store of the
+// live config, or Redis with it as the fallback. password is the Redis
+// password now (asked anew on every connection, so that a rotated file
+// takes effect; nil if it could not be read); logger logs availability
+// changes.
+func openStore(sp storePlan, memory *store.Memory, password func() *string, logger func() *zap.Logger) (store.Store, error) {
 	rp := sp.redis
 	if rp == nil {
-		return lc.memory, nil
+		return memory, nil
 	}
 	opts := store.RedisOptions{
 		URL: rp.url, MasterName: rp.masterName, Cluster: rp.cluster, Username: rp.username,
@@ -135,7 +137,7 @@ func (lc *liveConfig) openStore(sp storePlan) (store.Store, error) {
 	}
 	if rp.passwordFile != "" {
 		opts.Credentials = func(context.Context) (string, string, error) {
-			pw := lc.redisPassword.Load()
+			pw := password()
 			if pw == nil {
 				return "", "", errors.New("the password file could not be read")
 			}
@@ -151,22 +153,21 @@ func (lc *liveConfig) openStore(sp storePlan) (store.Store, error) {
 	}
 	if u, err := url.Parse(rp.url); err == nil && u.User != nil {
 		if _, ok := u.User.Password(); ok {
-			lc.logger.Load().Warn("store.redis.url holds a password; keep it in store.redis.password_file instead, which is watched and rotated")
+			logger().Warn("store.redis.url holds a password; keep it in store.redis.password_file instead, which is watched and rotated")
 		}
 	}
 	shared, err := store.NewRedis(opts)
 	if err != nil {
 		return nil, err
 	}
-	return store.NewFallback(shared, lc.memory, store.FallbackOptions{
-		Mode: rp.onError, FleetSize: rp.fleetSize, OnChange: lc.storeChanged,
+	return store.NewFallback(shared, memory, store.FallbackOptions{
+		Mode: rp.onError, FleetSize: rp.fleetSize, OnChange: func(available bool, err error) { storeChanged(logger(), available, err) },
 	}), nil
 }
 
 // storeChanged logs the shared store going down and coming back: once per
 // outage, never per request.
-func (lc *liveConfig) storeChanged(available bool, err error) {
-	log := lc.logger.Load()
+func storeChanged(log *zap.Logger, available bool, err error) {
 	if available {
 		log.Info("the shared store (Redis) answers again; limits, idempotency records and markers are shared again")
 		return
@@ -175,22 +176,22 @@ func (lc *liveConfig) storeChanged(available bool, err error) {
 		zap.Error(err))
 }
 
-// readRedisPassword reads the Redis password file, keeping the last good
-// password if it cannot be read.
-func (lc *liveConfig) readRedisPassword(sp storePlan) []string {
+// readRedisPassword reads the Redis password file into password, keeping
+// the last good password if it cannot be read.
+func readRedisPassword(sp storePlan, password *atomic.Pointer[string]) []string {
 	if sp.redis == nil || sp.redis.passwordFile == "" {
-		lc.redisPassword.Store(nil)
+		password.Store(nil)
 		return nil
 	}
 	pw, warnings, err := Source{File: sp.redis.passwordFile}.read("Redis password", nil)
 	switch {
-	case err != nil && lc.redisPassword.Load() != nil:
+	case err != nil && password.Load() != nil:
 		return append(warnings, "store.redis.password_file: "+err.Error()+"; keeping the last good password")
 	case err != nil:
 		return append(warnings, "store.redis.password_file: "+err.Error()+"; connecting without a password")
 	}
-	if old := lc.redisPassword.Load(); old == nil || *old != pw {
-		lc.redisPassword.Store(&pw)
+	if old := password.Load(); old == nil || *old != pw {
+		password.Store(&pw)
 	}
 	return warnings
 }

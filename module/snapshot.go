@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"time"
 
+	"github.com/sony/gobreaker/v2"
+
 	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
@@ -14,35 +16,44 @@ type snapshot struct {
 	*plan
 	configSum [sha256.Size]byte // of the config file bytes
 	keys      *keyLoad
-	// webhookSecrets are the workspaces' webhook signing secrets.
-	webhookSecrets *webhookSecretLoad
-	upstream       *upstream
-	store          store.Store // the live config's memory, or Redis over it
-	router         router
-	workspaces     []*workspace // in name order
-	byName         map[string]*workspace
-	stats          *configStats // shared by every snapshot of the live config
+	// webhookView is the webhooks section with the workspaces' webhook
+	// signing secrets, for the webhook receiver.
+	webhookView *Webhooks
+	upstream    *upstream
+	store       store.Store // the live config's memory, or Redis over it
+	router      router
+	workspaces  []*workspace // in name order
+	byName      map[string]*workspace
+	stats       *configStats // shared by every snapshot of the live config
 	// tenantStats are the send counters of every policy subject with a
 	// send policy (see policySubject).
 	tenantStats map[string]*tenantStats
 	builtAt     time.Time
 }
 
-// buildSnapshot links a plan to its loaded keys and to the live state of
-// lc: each workspace keeps the counters, and while its breaker settings
-// stay the same the breaker, of the same-named workspace in prev (nil at
-// start-up). It cannot fail: everything that can be wrong with a config
+// liveState is what a snapshot shares with the live config it belongs to:
+// its counters, and where its breakers report their changes.
+type liveState struct {
+	stats          *configStats
+	breakerChanged func(b *breaker, from, to gobreaker.State)
+}
+
+// buildSnapshot links a plan to its loaded keys and webhook secrets, and
+// to the live state of its live config: each workspace keeps the counters, and while its
+// breaker settings stay the same the breaker, of the same-named workspace
+// in prev (nil at start-up). It cannot fail: everything that can be wrong with a config
 // was found by compileConfig.
-func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, up *upstream, st store.Store, prev *snapshot, lc *liveConfig, now time.Time) *snapshot {
+func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets *webhookSecretLoad, up *upstream, st store.Store, prev *snapshot, live liveState, now time.Time) *snapshot {
 	s := &snapshot{
 		plan:      pl,
 		configSum: configSum,
 		keys:      keys,
-		upstream:  up,
-		store:     st,
-		byName:    make(map[string]*workspace, len(pl.workspaces)),
-		stats:     lc.stats,
-		builtAt:   now,
+
+		upstream: up,
+		store:    st,
+		byName:   make(map[string]*workspace, len(pl.workspaces)),
+		stats:    live.stats,
+		builtAt:  now,
 	}
 	for _, wp := range pl.workspaces {
 		ws := &workspace{name: wp.name, id: wp.id, main: wp.main, keys: keys.keys[wp.name]}
@@ -59,11 +70,16 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, up *ups
 		if old != nil && old.breaker.settings == settings {
 			ws.breaker = old.breaker
 		} else {
-			ws.breaker = newBreaker(wp.name, settings, ws.stats, lc.breakerChanged)
+			ws.breaker = newBreaker(wp.name, settings, ws.stats, live.breakerChanged)
 		}
 		s.workspaces = append(s.workspaces, ws)
 		s.byName[ws.name] = ws
 	}
+	var markers store.Markers // a single sidecar's spool de-duplicates on its own
+	if pl.store.redis != nil {
+		markers = st
+	}
+	s.webhookView = newWebhooks(&pl.webhooks, secrets, markers)
 	s.router = newRouter(pl.routing, s.workspaces)
 	s.tenantStats = linkTenantStats(pl, s.workspaces, prev)
 	return s

@@ -1,8 +1,11 @@
 package restlink
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -129,4 +132,66 @@ func (s Source) read(what string, lookupEnv func(string) (string, bool)) (materi
 		}
 	}
 	return material, warnings, nil
+}
+
+// servedValue is what a secret source serves: its material and, for an API
+// key that signs, the signing secret read with it; next is a new value
+// awaiting verification, in the same form ("" if none). It is comparable:
+// two loads whose sources serve equal values serve the same secrets.
+type servedValue struct {
+	material, secret string // never logged
+	next             string
+	stale            bool // the source could not be read: this is its last good value
+}
+
+// sourceLoad is one reading of a config's secret sources of one kind,
+// under the rule every secret source follows (API keys with their signing
+// secrets, webhook secrets): a value read now serves; a source that cannot
+// be read keeps serving its last good value, marked stale, with a warning;
+// a source with no last good value serves nothing, and is reported in errs.
+type sourceLoad struct {
+	served   map[string]servedValue // by Source.identity
+	warnings []string
+	errs     []error
+}
+
+// read reads one source (field names it in messages, id is its identity,
+// what names its kind: "key", "secret") with read, whose warnings and
+// error are the operator's. ok is false when the source serves nothing.
+func (l *sourceLoad) read(field, id, what string, prev *sourceLoad, read func() (material, secret string, warnings []string, err error)) (v servedValue, ok bool) {
+	material, secret, warnings, err := read()
+	for _, w := range warnings {
+		l.warnings = append(l.warnings, field+": "+w)
+	}
+	if err == nil {
+		return servedValue{material: material, secret: secret}, true
+	}
+	if prev != nil {
+		if last, kept := prev.served[id]; kept {
+			last.stale, last.next = true, ""
+			l.warnings = append(l.warnings, fmt.Sprintf("%s: %v; keeping its last good %s %s", field, err, what, Fingerprint(last.material)))
+			return last, true
+		}
+	}
+	l.errs = append(l.errs, fmt.Errorf("%s: %w", field, err))
+	return servedValue{}, false
+}
+
+// serve records what a source serves, for the next load.
+func (l *sourceLoad) serve(id string, v servedValue) { l.served[id] = v }
+
+// same reports whether two loads serve the same values from the same
+// sources, with the same number of failures.
+func (l *sourceLoad) same(o *sourceLoad) bool {
+	return maps.Equal(l.served, o.served) && len(l.errs) == len(o.errs)
+}
+
+// Fingerprint is how logs, metrics and status show a key or a secret: the
+// first 8 hex digits of its SHA-256.
+func Fingerprint(material string) string {
+	return fingerprintOf(sha256.Sum256([]byte(material)))
+}
+
+func fingerprintOf(sum [sha256.Size]byte) string {
+	return hex.EncodeToString(sum[:4])
 }

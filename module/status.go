@@ -3,6 +3,7 @@ package restlink
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"slices"
@@ -25,7 +26,7 @@ func init() {
 // separate loopback site for operators. It applies the config's client
 // checks (trusted clients, allowed hosts, no browsers) like the proxy.
 type StatusHandler struct {
-	configRef
+	ConfigRef
 }
 
 // CaddyModule returns the Caddy module information.
@@ -43,7 +44,7 @@ func (s *StatusHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cadd
 		writeRejection(w, rj)
 		return nil
 	}
-	body, err := json.MarshalIndent(s.live.status(r.Context(), snap), "", "  ")
+	body, err := json.MarshalIndent(statusOf(r.Context(), s.live, snap), "", "  ")
 	if err != nil {
 		return caddyhttp.Error(http.StatusInternalServerError, err)
 	}
@@ -64,9 +65,41 @@ type Status struct {
 	// Tenants are the send policy's subjects that have sent, or been
 	// refused, since the sidecar started, with their use of their quotas.
 	Tenants []TenantStatus `json:"tenants,omitempty"`
-	// Webhooks is the webhook receiver; absent when no workspace has
-	// webhook_secrets.
-	Webhooks *WebhooksStatus `json:"webhooks,omitempty"`
+	// Sections are those other modules add (RegisterStatusSection), after
+	// the fields above, in the order they registered: the webhook
+	// receiver's "webhooks", for one.
+	Sections []StatusSection `json:"-"`
+}
+
+// StatusSection is a section of the status document another module adds.
+type StatusSection struct {
+	Name  string
+	Value any
+}
+
+// MarshalJSON writes the document's fields, then its sections.
+func (st Status) MarshalJSON() ([]byte, error) {
+	type fields Status // without this method
+	b, err := json.Marshal(fields(st))
+	if err != nil {
+		return nil, err
+	}
+	for _, sec := range st.Sections {
+		name, err := json.Marshal(sec.Name)
+		if err != nil {
+			return nil, err
+		}
+		value, err := json.Marshal(sec.Value)
+		if err != nil {
+			return nil, fmt.Errorf("status section %s: %w", sec.Name, err)
+		}
+		b = b[:len(b)-1] // the closing brace
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(append(append(append(b, name...), ':'), value...), '}')
+	}
+	return b, nil
 }
 
 // StoreStatus is where the sidecar keeps limits, idempotency records and
@@ -156,8 +189,8 @@ type BreakerStatus struct {
 	ConsecutiveFailures uint32 `json:"consecutive_failures"`
 }
 
-// status builds the status document of a snapshot.
-func (lc *liveConfig) status(ctx context.Context, snap *snapshot) Status {
+// statusOf builds the status document of a live config's snapshot.
+func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 	st := Status{
 		Config:     lc.path,
 		Upstream:   snap.upstream.String(),
@@ -191,17 +224,21 @@ func (lc *liveConfig) status(ctx context.Context, snap *snapshot) Status {
 			},
 		})
 	}
-	st.Webhooks = lc.webhooksStatus(snap, lc.now())
+	for _, sec := range statusSections {
+		if v, ok := sec.value(Live{lc}, lc.now()); ok {
+			st.Sections = append(st.Sections, StatusSection{Name: sec.name, Value: v})
+		}
+	}
 	for _, subject := range slices.Sorted(maps.Keys(snap.tenantStats)) {
 		if ts := snap.tenantStats[subject]; ts.sending.Load() {
-			st.Tenants = append(st.Tenants, lc.tenantStatus(ctx, snap, subject, ts))
+			st.Tenants = append(st.Tenants, tenantStatus(ctx, snap, subject, ts))
 		}
 	}
 	return st
 }
 
 // tenantStatus describes a policy subject's sends and quotas.
-func (lc *liveConfig) tenantStatus(ctx context.Context, snap *snapshot, subject string, ts *tenantStats) TenantStatus {
+func tenantStatus(ctx context.Context, snap *snapshot, subject string, ts *tenantStats) TenantStatus {
 	tenant := subject
 	if strings.HasPrefix(subject, "@") {
 		tenant = ""

@@ -21,10 +21,8 @@ type webhookSecretLoad struct {
 	// refuses every webhook.
 	byWorkspace map[string][]*webhookSecret
 	// materials are the same secrets as Verify takes them.
-	materials map[string][][]byte
-	bySource  map[string]*webhookSecret // by source identity
-	warnings  []string
-	errs      []error // sources that could not be read and had no last good secret
+	materials  map[string][][]byte
+	sourceLoad // what each source serves; warnings; sources with no secret at all
 }
 
 // webhookSecretOwner places a workspace's literal secret values for
@@ -32,58 +30,38 @@ type webhookSecretLoad struct {
 func webhookSecretOwner(workspace string) string { return workspace + ".webhook_secrets" }
 
 // loadWebhookSecrets reads every webhook secret source of a compiled
-// config. A source that cannot be read keeps its value from prev (nil at
+// config's workspaces. A source that cannot be read keeps its value from prev (nil at
 // start-up), with a warning; one with none is reported in errs.
-func loadWebhookSecrets(pl *plan, lookupEnv func(string) (string, bool), prev *webhookSecretLoad) *webhookSecretLoad {
+func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (string, bool), prev *webhookSecretLoad) *webhookSecretLoad {
 	out := &webhookSecretLoad{
 		byWorkspace: make(map[string][]*webhookSecret),
 		materials:   make(map[string][][]byte),
-		bySource:    make(map[string]*webhookSecret),
+		sourceLoad:  sourceLoad{served: make(map[string]servedValue)},
 	}
-	for _, ws := range pl.workspaces {
+	var prevSources *sourceLoad
+	if prev != nil {
+		prevSources = &prev.sourceLoad
+	}
+	for _, ws := range workspaces {
 		for i, src := range ws.webhookSecrets {
 			field := fmt.Sprintf("workspaces.%s.webhook_secrets[%d]", ws.name, i)
 			id := src.identity(webhookSecretOwner(ws.name), i)
-			material, warnings, err := src.read("webhook secret", lookupEnv)
-			for _, w := range warnings {
-				out.warnings = append(out.warnings, field+": "+w)
-			}
-			var sec *webhookSecret
-			switch {
-			case err == nil:
-				sec = &webhookSecret{source: src, material: []byte(material), fp: Fingerprint(material)}
-			case prev != nil && prev.bySource[id] != nil:
-				lg := *prev.bySource[id]
-				lg.stale = true
-				sec = &lg
-				out.warnings = append(out.warnings, fmt.Sprintf("%s: %v; keeping its last good secret %s", field, err, lg.fp))
-			default:
-				out.errs = append(out.errs, fmt.Errorf("%s: %w", field, err))
+			v, ok := out.read(field, id, "secret", prevSources, func() (string, string, []string, error) {
+				material, warnings, err := src.read("webhook secret", lookupEnv)
+				return material, "", warnings, err
+			})
+			if !ok {
 				continue
 			}
-			out.bySource[id] = sec
-			if !slices.ContainsFunc(out.byWorkspace[ws.name], func(o *webhookSecret) bool { return o.fp == sec.fp && string(o.material) == string(sec.material) }) {
+			out.serve(id, v)
+			sec := &webhookSecret{source: src, material: []byte(v.material), fp: Fingerprint(v.material), stale: v.stale}
+			if !slices.ContainsFunc(out.byWorkspace[ws.name], func(o *webhookSecret) bool { return string(o.material) == string(sec.material) }) {
 				out.byWorkspace[ws.name] = append(out.byWorkspace[ws.name], sec)
 				out.materials[ws.name] = append(out.materials[ws.name], sec.material)
 			}
 		}
 	}
 	return out
-}
-
-// sameWebhookSecrets reports whether two loads found the same secrets from
-// the same sources, in the same state.
-func sameWebhookSecrets(a, b *webhookSecretLoad) bool {
-	if len(a.bySource) != len(b.bySource) || len(a.errs) != len(b.errs) {
-		return false
-	}
-	for id, s := range a.bySource {
-		o := b.bySource[id]
-		if o == nil || string(o.material) != string(s.material) || o.stale != s.stale {
-			return false
-		}
-	}
-	return true
 }
 
 // fingerprints lists a workspace's secrets by fingerprint, for logs and

@@ -32,6 +32,7 @@ import (
 
 	_ "github.com/23telecom/restlink-sidecar/caddyfile"
 	_ "github.com/23telecom/restlink-sidecar/module"
+	_ "github.com/23telecom/restlink-sidecar/module/webhookreceiver"
 )
 
 // gcPercent is the sidecar's default GOGC. Its live heap is small (a few

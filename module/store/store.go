@@ -45,6 +45,15 @@ type Store interface {
 	// is claimed then. A claim is remembered for ttl.
 	ClaimSecond(ctx context.Context, key string, now time.Time, maxAhead, ttl time.Duration) (second int64, ok bool, err error)
 
+	Markers
+
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Markers are the de-duplication markers of a store: what the webhook
+// receiver needs of it.
+type Markers interface {
 	// ClaimMarker claims a de-duplication marker. A new marker is
 	// created pending, for pendingTTL; the caller then confirms it (the
 	// event is safely stored) or releases it (it is not).
@@ -54,9 +63,6 @@ type Store interface {
 	// ReleaseMarker deletes a pending marker, so that the event may be
 	// received again; a marker already done is kept.
 	ReleaseMarker(ctx context.Context, key string) error
-
-	// Close releases the store's resources.
-	Close() error
 }
 
 // ErrUnavailable wraps every error of a store that could not be reached or

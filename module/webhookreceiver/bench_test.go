@@ -1,4 +1,4 @@
-package restlink
+package webhookreceiver
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	restlink "github.com/23telecom/restlink-sidecar/module"
 	"github.com/23telecom/restlink-sidecar/module/restlinktest"
 )
 
@@ -55,19 +56,13 @@ webhooks:
 	}
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
-	lc, err := acquireLiveConfig(ctx, path, envOf())
-	if err != nil {
+	h := &Handler{ConfigRef: restlink.ConfigRef{ConfigPath: path}}
+	if err := h.Provision(ctx); err != nil {
 		b.Fatal(err)
 	}
-	defer liveConfigs.Delete(path)
-	lc.logger.Store(zap.NewNop())
-	rc, err := lc.acquireWebhooks()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lc.releaseWebhooks()
+	defer h.Cleanup()
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zap.InfoLevel)
-	h := &WebhookHandler{configRef: configRef{ConfigPath: path, live: lc}, receiver: rc, logger: zap.New(core)}
+	h.logger = zap.New(core)
 
 	const writers = 32
 	var (
@@ -114,3 +109,13 @@ webhooks:
 		b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99_ms")
 	}
 }
+
+// discardWriter is a ResponseWriter that keeps nothing but the status.
+type discardWriter struct {
+	h      http.Header
+	status int
+}
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) WriteHeader(status int)      { w.status = status }

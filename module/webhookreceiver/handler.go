@@ -1,8 +1,15 @@
-package restlink
+// Package webhookreceiver is the http.handlers.restlink_webhook Caddy
+// module: it receives restlink's signed webhooks on the sidecar's public
+// site, spools them and delivers them to the apps. It reads the config
+// through the core's small exported surface (restlink.ConfigRef,
+// restlink.Live and the per-snapshot restlink.Webhooks view) and uses the
+// webhook engine in module/webhook.
+package webhookreceiver
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -12,15 +19,16 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	restlink "github.com/23telecom/restlink-sidecar/module"
 	"github.com/23telecom/restlink-sidecar/module/store"
 	"github.com/23telecom/restlink-sidecar/module/webhook"
 )
 
 func init() {
-	caddy.RegisterModule(WebhookHandler{})
+	caddy.RegisterModule(Handler{})
 }
 
-// WebhookHandler receives restlink's webhooks, on the one site meant to be
+// Handler receives restlink's webhooks, on the one site meant to be
 // reached from outside the host. It verifies each webhook's signature with
 // its workspace's webhook secret, writes the event to a spool on local disk
 // and only then answers restlink 200; a deliverer then posts the event to
@@ -32,45 +40,48 @@ func init() {
 // not receive, 405 for a method other than POST, 401 for a missing or
 // wrong signature or a stale timestamp, 413 for a body over the limit, and
 // 503 while it cannot take the event (restlink tries again).
-type WebhookHandler struct {
-	configRef
+type Handler struct {
+	restlink.ConfigRef
 
-	receiver *webhookReceiver
+	receiver *receiver
 	logger   *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
-func (WebhookHandler) CaddyModule() caddy.ModuleInfo {
+func (Handler) CaddyModule() caddy.ModuleInfo {
 	return caddy.ModuleInfo{
 		ID:  "http.handlers.restlink_webhook",
-		New: func() caddy.Module { return new(WebhookHandler) },
+		New: func() caddy.Module { return new(Handler) },
 	}
 }
 
 // Provision loads the config file (or attaches to the live config serving
 // it) and opens the webhook spool, starting delivery to the apps.
-func (h *WebhookHandler) Provision(ctx caddy.Context) error {
+func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
-	if err := h.configRef.Provision(ctx); err != nil {
+	if err := h.ConfigRef.Provision(ctx); err != nil {
 		return err
 	}
-	rc, err := h.live.acquireWebhooks()
+	rc, err := acquireReceiver(h.Live(), h.logger)
 	if err != nil {
 		return err
 	}
 	h.receiver = rc
+	if err := registerMetrics(ctx.GetMetricsRegistry(), rc); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
 	return nil
 }
 
 // Cleanup releases the spool (the last handler closes it) and the live
 // config.
-func (h *WebhookHandler) Cleanup() error {
+func (h *Handler) Cleanup() error {
 	var err error
 	if h.receiver != nil {
 		h.receiver = nil
-		err = h.live.releaseWebhooks()
+		_, err = receivers.Delete(h.Live().Path())
 	}
-	return errors.Join(err, h.configRef.Cleanup())
+	return errors.Join(err, h.ConfigRef.Cleanup())
 }
 
 // markerPending bounds how long a replica's claim on an event it is
@@ -79,12 +90,11 @@ func (h *WebhookHandler) Cleanup() error {
 const markerPending = 10 * time.Second
 
 // ServeHTTP receives one webhook.
-func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
-	start := h.live.now()
-	snap := h.live.current.Load()
-	hp := &snap.webhooks
-	name, event, ok := hp.route.match(r.URL.EscapedPath())
-	if _, receives := hp.targets[name]; !ok || !receives || !hp.accepts(event) {
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
+	start := time.Now()
+	hooks := h.Live().Webhooks()
+	name, event, ok := hooks.Match(r.URL.EscapedPath())
+	if !ok {
 		h.refuse(w, r, http.StatusNotFound, "not_found", "")
 		return nil
 	}
@@ -93,16 +103,17 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		h.refuse(w, r, http.StatusMethodNotAllowed, "method", name)
 		return nil
 	}
-	if !h.receiver.enter(hp.maxConcurrent) {
+	limits := hooks.Limits()
+	if !h.receiver.enter(limits.MaxConcurrent) {
 		h.refuse(w, r, http.StatusServiceUnavailable, "overloaded", name)
 		return nil
 	}
 	defer h.receiver.leave()
-	if r.ContentLength > hp.maxBodyBytes {
+	if r.ContentLength > limits.MaxBodyBytes {
 		h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", name)
 		return nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, hp.maxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limits.MaxBodyBytes))
 	if err != nil {
 		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
 			h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", name)
@@ -111,27 +122,27 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 		}
 		return nil
 	}
-	err = webhook.Verify(snap.webhookSecrets.materials[name], r.Header.Get(webhook.TimestampHeader),
-		r.Header.Get(webhook.SignatureHeader), body, start, hp.maxSkew)
+	err = webhook.Verify(hooks.Secrets(name), r.Header.Get(webhook.TimestampHeader),
+		r.Header.Get(webhook.SignatureHeader), body, start, limits.MaxSkew)
 	if err != nil {
 		h.refuse(w, r, http.StatusUnauthorized, verifyRefusal(err), name)
 		return nil
 	}
 	ev := &webhook.Event{
 		Workspace:   name,
-		WorkspaceID: hp.targets[name].WorkspaceID,
+		WorkspaceID: hooks.Targets()[name].WorkspaceID,
 		Type:        event,
 		Body:        body,
 		ContentType: r.Header.Get("Content-Type"),
 		DedupKey:    webhook.DedupKey(name, event, body),
 	}
 	ev.ID = webhook.EventID(ev.DedupKey)
-	duplicate, refusal := h.spoolEvent(r.Context(), snap, ev)
+	duplicate, refusal := h.spoolEvent(r.Context(), hooks, ev)
 	if refusal != "" {
 		h.refuse(w, r, http.StatusServiceUnavailable, refusal, name)
 		return nil
 	}
-	st := h.live.webhookStats.of(name)
+	st := h.receiver.stats.of(name)
 	outcome := "spooled"
 	if duplicate {
 		st.duplicates.Add(1)
@@ -141,7 +152,7 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 	}
 	w.WriteHeader(http.StatusOK)
 	h.logger.Info("webhook received", zap.String("workspace", name), zap.String("event", event),
-		zap.String("event_id", ev.ID), zap.String("outcome", outcome), zap.Duration("took", h.live.now().Sub(start)))
+		zap.String("event_id", ev.ID), zap.String("outcome", outcome), zap.Duration("took", time.Since(start)))
 	return nil
 }
 
@@ -153,11 +164,12 @@ func (h *WebhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ cad
 // spooling it. If the store does not answer, the event is spooled anyway:
 // a second delivery, with the same event id, is better than none.
 // refusal names why the event was not taken; "" if it was.
-func (h *WebhookHandler) spoolEvent(ctx context.Context, snap *snapshot, ev *webhook.Event) (duplicate bool, refusal string) {
-	retryFor := snap.webhooks.retryFor
+func (h *Handler) spoolEvent(ctx context.Context, hooks *restlink.Webhooks, ev *webhook.Event) (duplicate bool, refusal string) {
+	retryFor := hooks.Limits().RetryFor
+	markers := hooks.Markers()
 	marked := false
-	if snap.plan.store.redis != nil {
-		state, err := snap.store.ClaimMarker(ctx, ev.ID, markerPending)
+	if markers != nil {
+		state, err := markers.ClaimMarker(ctx, ev.ID, markerPending)
 		switch {
 		case err != nil:
 			h.logger.Debug("webhook marker not claimed; spooling without it", zap.String("event_id", ev.ID), zap.Error(err))
@@ -174,20 +186,20 @@ func (h *WebhookHandler) spoolEvent(ctx context.Context, snap *snapshot, ev *web
 		h.logger.Error("webhook not spooled; answered 503 so that restlink tries again",
 			zap.String("workspace", ev.Workspace), zap.String("event_id", ev.ID), zap.Error(err))
 		if marked {
-			_ = snap.store.ReleaseMarker(context.WithoutCancel(ctx), ev.ID)
+			_ = markers.ReleaseMarker(context.WithoutCancel(ctx), ev.ID)
 		}
 		return false, "spool_failed"
 	}
 	if marked {
-		_ = snap.store.ConfirmMarker(context.WithoutCancel(ctx), ev.ID, retryFor)
+		_ = markers.ConfirmMarker(context.WithoutCancel(ctx), ev.ID, retryFor)
 	}
 	return duplicate, ""
 }
 
 // refuse answers a refused webhook with status alone, counts and logs it.
 // workspace is the configured workspace the request was for, "" if none.
-func (h *WebhookHandler) refuse(w http.ResponseWriter, r *http.Request, status int, reason, workspace string) {
-	h.live.webhookStats.refuse(reason)
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason, workspace string) {
+	h.receiver.stats.refuse(reason)
 	w.WriteHeader(status)
 	fields := []zap.Field{zap.Int("status", status), zap.String("reason", reason), zap.String("remote_ip", remoteIP(r))}
 	if workspace == "" || status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
@@ -208,7 +220,7 @@ func remoteIP(r *http.Request) string {
 
 // Interface guards
 var (
-	_ caddy.Provisioner           = (*WebhookHandler)(nil)
-	_ caddy.CleanerUpper          = (*WebhookHandler)(nil)
-	_ caddyhttp.MiddlewareHandler = (*WebhookHandler)(nil)
+	_ caddy.Provisioner           = (*Handler)(nil)
+	_ caddy.CleanerUpper          = (*Handler)(nil)
+	_ caddyhttp.MiddlewareHandler = (*Handler)(nil)
 )

@@ -1,9 +1,10 @@
-package restlink
+package webhookreceiver
 
 import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/23telecom/restlink-sidecar/internal/names"
+	restlink "github.com/23telecom/restlink-sidecar/module"
 	"github.com/23telecom/restlink-sidecar/module/webhook"
 )
 
@@ -51,20 +53,20 @@ webhooks.retry_for. Both subcommands work while the sidecar runs.
 func webhookCommand(run func(out io.Writer, dir, workspace string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		workspace, _ := cmd.Flags().GetString("workspace")
-		return runCommand(func(out io.Writer, path string) error {
+		return restlink.RunCommand(func(out io.Writer, path string) error {
 			if workspace != "" {
 				if err := names.Check(workspace); err != nil {
 					return fmt.Errorf("--workspace: %w", err)
 				}
 			}
-			pl, err := loadPlan(path, defaultEnviron)
+			cfg, err := restlink.LoadConfig(path, os.Environ)
 			if err != nil {
 				return err
 			}
-			if pl.webhooks.spoolDir == "" {
+			if cfg.Webhooks.SpoolDir == "" {
 				return errors.New("webhooks.spool_dir is not set: this config receives no webhooks")
 			}
-			return run(out, pl.webhooks.spoolDir, workspace)
+			return run(out, cfg.Webhooks.SpoolDir, workspace)
 		})(cmd, args)
 	}
 }

@@ -1,0 +1,101 @@
+package restlink
+
+import (
+	"crypto/sha256"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// keyState is what the sidecar learns about a key value (a key and its
+// secret together) while it runs; it survives reloads for as long as the
+// value stays configured.
+type keyState struct {
+	id       [sha256.Size]byte // SHA-256 of the key and its secret; never shown
+	keySum   [sha256.Size]byte // SHA-256 of the key alone
+	loadedAt time.Time         // first time this value was loaded
+	// demoted: the upstream refused the key (demotion says with which
+	// error_code): it is tried after the workspace's other keys until its
+	// material changes.
+	demoted  atomic.Bool
+	demotion atomic.Pointer[string]
+	// verification is the last verdict of a probe; nil until one came.
+	verification atomic.Pointer[verdict]
+	probe        probeState
+}
+
+// demote marks the key refused for reason (an upstream error_code); it
+// reports whether it was not already demoted.
+func (k *key) demote(reason string) bool {
+	k.demotion.Store(&reason)
+	return !k.demoted.Swap(true)
+}
+
+// demotionReason is why the key was demoted; "" if it is not.
+func (k *key) demotionReason() string {
+	if r := k.demotion.Load(); r != nil && k.demoted.Load() {
+		return *r
+	}
+	return ""
+}
+
+// Verdicts of a probe.
+const (
+	verdictValid        = "valid"        // 2xx, or 403 FORBIDDEN: the key authenticated
+	verdictInvalid      = "invalid"      // a 401 naming the key
+	verdictInconclusive = "inconclusive" // anything else: retried
+)
+
+// verdicts lists them in the order of workspaceStats.verifications.
+var verdicts = [...]string{verdictValid, verdictInvalid, verdictInconclusive}
+
+// verdict is what a probe found about a key value.
+type verdict struct {
+	result string    // verdictValid, verdictInvalid or verdictInconclusive
+	reason string    // what the upstream answered, e.g. "401 INVALID_API_KEY"; never key material
+	at     time.Time // when
+}
+
+func (st *keyState) isValid() bool {
+	v := st.verification.Load()
+	return v != nil && v.result == verdictValid
+}
+
+func (st *keyState) isInvalid() bool {
+	v := st.verification.Load()
+	return v != nil && v.result == verdictInvalid
+}
+
+// probeState keeps a key to one probe at a time, and spaces its retries.
+type probeState struct {
+	running  atomic.Bool
+	mu       sync.Mutex
+	attempts int       // inconclusive probes so far
+	next     time.Time // no probe before
+}
+
+// needsProbe reports whether k has no verdict yet, or only an
+// inconclusive one, and is due for a probe at now.
+func (k *key) needsProbe(now time.Time) bool {
+	if v := k.verification.Load(); v != nil && v.result != verdictInconclusive {
+		return false
+	}
+	k.probe.mu.Lock()
+	defer k.probe.mu.Unlock()
+	return !now.Before(k.probe.next)
+}
+
+// backoff spaces the probes of a key that got no verdict: 1 s, 2 s, 4 s …
+// up to a minute.
+func (k *key) backoff(now time.Time) {
+	k.probe.mu.Lock()
+	defer k.probe.mu.Unlock()
+	k.probe.attempts++
+	k.probe.next = now.Add(min(time.Second<<min(k.probe.attempts-1, 6), time.Minute))
+}
+
+func (k *key) nextProbe() time.Time {
+	k.probe.mu.Lock()
+	defer k.probe.mu.Unlock()
+	return k.probe.next
+}

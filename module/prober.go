@@ -1,0 +1,163 @@
+package restlink
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// proberSpacing is the least time between two probes: at most ten a second
+// reach restlink, however often key files change.
+const proberSpacing = 100 * time.Millisecond
+
+// prober verifies key values in the background, one probe at a time:
+// new values (candidates) first, then values in use that were never
+// verified. A valid candidate is promoted by a reload; an invalid one is
+// logged and never used; an invalid value in use is demoted as if the
+// upstream had refused it.
+type prober struct {
+	current func() *snapshot   // the snapshot serving now
+	promote func()             // reloads, to promote candidates found valid
+	logger  func() *zap.Logger // the live config's logger
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// newProber starts a prober over the snapshots current returns; it calls
+// promote when a candidate proved valid.
+func newProber(current func() *snapshot, promote func(), logger func() *zap.Logger) *prober {
+	p := &prober{current: current, promote: promote, logger: logger,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// kick asks for a pass over the keys (after a reload).
+func (p *prober) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close stops probing and waits for a probe in flight.
+func (p *prober) close() {
+	close(p.stop)
+	<-p.done
+}
+
+func (p *prober) run() {
+	defer close(p.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		retry := p.pass()
+		if !retry.IsZero() {
+			timer.Reset(max(time.Until(retry), proberSpacing))
+		}
+	}
+}
+
+// pass probes every key that is due, candidates first, and returns when
+// the next retry is due (zero: none pending).
+func (p *prober) pass() (nextRetry time.Time) {
+	snap := p.current()
+	if !snap.rotation.verify {
+		return time.Time{}
+	}
+	var candidates, inUse []*workspaceKey
+	for _, ws := range snap.workspaces {
+		for _, k := range ws.keys {
+			if k.candidate {
+				candidates = append(candidates, &workspaceKey{ws, k})
+			} else {
+				inUse = append(inUse, &workspaceKey{ws, k})
+			}
+		}
+	}
+	promoted := false
+	for _, wk := range append(candidates, inUse...) {
+		now := time.Now()
+		if !wk.key.needsProbe(now) || wk.key.probe.running.Swap(true) {
+			if v := wk.key.verification.Load(); v == nil || v.result == verdictInconclusive {
+				nextRetry = earliest(nextRetry, wk.key.nextProbe())
+			}
+			continue
+		}
+		promoted = p.probe(snap, wk) || promoted
+		wk.key.probe.running.Store(false)
+		if v := wk.key.verification.Load(); v != nil && v.result == verdictInconclusive {
+			nextRetry = earliest(nextRetry, wk.key.nextProbe())
+		}
+		select {
+		case <-p.stop:
+			return time.Time{}
+		case <-time.After(proberSpacing):
+		}
+	}
+	if promoted {
+		p.promote()
+	}
+	return nextRetry
+}
+
+// workspaceKey is a key and its workspace.
+type workspaceKey struct {
+	ws  *workspace
+	key *key
+}
+
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// probe verifies one key and acts on the verdict; it reports whether a
+// candidate proved valid (and must be promoted).
+func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
+	ws, k := wk.ws, wk.key
+	v := probeKey(context.Background(), snap.upstream, snap.rotation, k, p.sign)
+	k.verification.Store(&v)
+	ws.stats.countVerification(v.result)
+	log := p.logger()
+	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("verdict", v.result), zap.String("upstream_answer", v.reason)}
+	if k.secretFP != "" {
+		fields = append(fields, zap.String("secret", k.secretFP))
+	}
+	switch {
+	case v.result == verdictValid && k.candidate:
+		log.Info("new key value verified; it replaces the value in use", append(fields, zap.String("replaced", k.replaced))...)
+		return true
+	case v.result == verdictValid:
+		log.Info("key verified", fields...)
+	case v.result == verdictInvalid && k.candidate:
+		log.Error("new key value is invalid; the value in use keeps serving", append(fields, zap.String("diagnosis", diagnose(k, v)))...)
+	case v.result == verdictInvalid:
+		reason := strings.TrimPrefix(v.reason, "401 ")
+		if k.demote(reason) {
+			ws.stats.countDemotion(reason)
+		}
+		log.Error("key is invalid; it is tried after the workspace's other keys until its material changes", append(fields, zap.String("diagnosis", diagnose(k, v)))...)
+	default:
+		k.backoff(time.Now())
+		log.Warn("key verification inconclusive; retrying with backoff", fields...)
+	}
+	return false
+}
+
+// sign signs a probe as requests are signed, claiming its second in the
+// store serving now.
+func (p *prober) sign(ctx context.Context, k *key, method, path string) (string, string, error) {
+	return signRequest(ctx, p.current().store, k, method, path, nil, time.Now())
+}
