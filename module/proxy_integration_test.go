@@ -216,3 +216,16 @@ func TestTLSUpstream(t *testing.T) {
 		t.Errorf("a request reached an unverified upstream")
 	}
 }
+
+// TestWorkspaceIDTakesTenantPolicy: naming a workspace by X-Workspace-ID
+// instead of its one tenant does not skip that tenant's policy: a dry_run
+// tenant's workspace reached by id sends nothing.
+func TestWorkspaceIDTakesTenantPolicy(t *testing.T) {
+	sc := startSidecar(t, setup{yaml: standardYAML + "policy:\n  tenants:\n    globex: {dry_run: true}\n"})
+	if a := sc.send("/api/v1/sms/send", "X-Workspace-ID: 16"); a.status != http.StatusOK || sc.fake.Count() != 0 {
+		t.Errorf("a send to globex's workspace by id: %d %s; the upstream received %d, want a dry run", a.status, a.body, sc.fake.Count())
+	}
+	if a := sc.send("/api/v1/sms/send", "X-Workspace-ID: 18"); a.status != http.StatusOK || sc.fake.Count() != 1 {
+		t.Errorf("a send to acme's workspace by id: %d %s; the upstream received %d, want 1", a.status, a.body, sc.fake.Count())
+	}
+}

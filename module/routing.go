@@ -78,7 +78,10 @@ type router struct {
 	routingPlan
 	tenantWorkspace map[string]*workspace // tenant name -> workspace
 	byID            map[int64]*workspace
-	main            *workspace // nil when no workspace is main
+	// soleTenant is the tenant of each workspace that exactly one tenant
+	// maps to: a request naming the workspace by id is that tenant's.
+	soleTenant map[*workspace]string
+	main       *workspace // nil when no workspace is main
 }
 
 // newRouter links a routing plan to the snapshot's workspaces.
@@ -96,8 +99,18 @@ func newRouter(rp routingPlan, workspaces []*workspace) router {
 			rtr.main = ws
 		}
 	}
+	tenantsOf := make(map[*workspace]int)
+	rtr.soleTenant = make(map[*workspace]string)
 	for tenant, name := range rp.tenants {
-		rtr.tenantWorkspace[tenant] = byName[name]
+		ws := byName[name]
+		rtr.tenantWorkspace[tenant] = ws
+		rtr.soleTenant[ws] = tenant
+		tenantsOf[ws]++
+	}
+	for ws, n := range tenantsOf {
+		if n > 1 {
+			delete(rtr.soleTenant, ws)
+		}
 	}
 	return rtr
 }
@@ -214,6 +227,11 @@ func (rtr *router) route(h http.Header, path, pinned string) (selection, *reject
 		return sel, reject(CodeNoMainWorkspace, "the request names no tenant and no workspace is configured as main")
 	default:
 		sel.ws, sel.by = rtr.main, byMain
+	}
+	if sel.tenant == "" && sel.by == byWorkspaceID {
+		// Named by id, a workspace of one tenant is that tenant's, policy
+		// and all; one of several tenants, or none, is nobody's.
+		sel.tenant = rtr.soleTenant[sel.ws]
 	}
 	return sel, nil
 }

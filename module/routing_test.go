@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -113,6 +114,32 @@ func TestRoute(t *testing.T) {
 			}
 			if sel.ws.name != tc.wantWS || sel.path != tc.wantPath || sel.by != tc.wantBy {
 				t.Errorf("routed to %s path %q by %s; want %s %q by %s", sel.ws.name, sel.path, sel.by, tc.wantWS, tc.wantPath, tc.wantBy)
+			}
+		})
+	}
+}
+
+// TestRouteWorkspaceIDTakesItsSoleTenant: a workspace named by id that
+// exactly one tenant maps to is that tenant's (its policy, counters and
+// records); one that several tenants, or none, map to is nobody's.
+func TestRouteWorkspaceIDTakesItsSoleTenant(t *testing.T) {
+	snap := testSnapshot(t, routingYAML+"  nobody-maps: main\n")
+	lone := testSnapshot(t, strings.Replace(routingYAML, "  globex: main\n", "", 1))
+	for _, tc := range []struct {
+		name       string
+		snap       *snapshot
+		id         string
+		wantTenant string
+	}{
+		{"one tenant", snap, "20", "initech"},
+		{"two tenants", snap, "18", ""},
+		{"two tenants, main", snap, "16", ""},
+		{"no tenant", lone, "16", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sel, rj := tc.snap.router.route(http.Header{"X-Workspace-Id": {tc.id}}, "/x", "")
+			if rj != nil || sel.tenant != tc.wantTenant || policySubject(sel) != cmp.Or(tc.wantTenant, "@"+sel.ws.name) {
+				t.Errorf("tenant %q (subject %q), %v; want %q", sel.tenant, policySubject(sel), rj, tc.wantTenant)
 			}
 		})
 	}
