@@ -7,6 +7,7 @@ package deploy
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -279,5 +280,50 @@ func TestSystemdExample(t *testing.T) {
 		if !strings.Contains(string(caddyfile), want) {
 			t.Errorf("systemd Caddyfile lacks %q", want)
 		}
+	}
+}
+
+// TestCleartextSitesSpeakH1: every plain-HTTP site in the shipped and
+// example Caddyfiles and in the docs' Caddyfile snippets has a server that
+// speaks HTTP/1.x only: Caddy would otherwise take cleartext HTTP/2 with
+// prior knowledge (h2c), which neither an app nor restlink's webhooks need.
+func TestCleartextSitesSpeakH1(t *testing.T) {
+	files := map[string]string{}
+	for _, path := range []string{"../caddyfile/Caddyfile", "systemd/Caddyfile"} {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[path] = string(b)
+	}
+	docs, _ := filepath.Glob("../docs/*.md")
+	for _, path := range append(docs, "../README.md") {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, m := range regexp.MustCompile("(?s)```caddyfile\n(.*?)```").FindAllStringSubmatch(string(b), -1) {
+			files[fmt.Sprintf("%s, snippet %d", path, i+1)] = m[1]
+		}
+	}
+	site := regexp.MustCompile(`(?m)^http://[^\s:]*:(\d+) \{`)
+	server := regexp.MustCompile(`(?m)^\tservers(?: [^\s]*?:(\d+))? \{\n((?:\t\t.*\n)*)\t\}`)
+	checked := 0
+	for name, text := range files {
+		h1 := map[string]bool{} // port ("" for every server) -> protocols h1
+		for _, m := range server.FindAllStringSubmatch(text, -1) {
+			if strings.Contains(m[2], "\t\tprotocols h1\n") {
+				h1[m[1]] = true
+			}
+		}
+		for _, m := range site.FindAllStringSubmatch(text, -1) {
+			checked++
+			if !h1[m[1]] && !h1[""] {
+				t.Errorf("%s: the cleartext site on port %s has no server with protocols h1", name, m[1])
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("only %d cleartext sites found", checked)
 	}
 }

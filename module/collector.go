@@ -23,6 +23,7 @@ var (
 	descRequests        = metric.NewDesc("requests_total", "Requests handled, by workspace and status class of the answer (1xx-5xx).", "workspace", "class")
 	descKeyLoadFailures = metric.NewDesc("key_load_failures_total", "Key sources that could not be read on a reload (the last good key is kept if there is one), by workspace.", "workspace")
 	descKeyAge          = metric.NewDesc("key_age_seconds", "Seconds since the active key of each workspace was loaded.", "workspace")
+	descUsableKeys      = metric.NewDesc("workspace_keys", "Keys a workspace can send with (values in use and awaiting verification, demoted ones included); 0: its requests are answered 503 NO_USABLE_KEY.", "workspace")
 	descBreakerChanges  = metric.NewDesc("breaker_transitions_total", "Circuit breaker state changes, by workspace and new state.", "workspace", "state")
 	descReloads         = metric.NewDesc("config_reloads_total", "Config and key reloads that changed something (success) or were rejected (failure).", "result")
 	descRejections      = metric.NewDesc("rejections_total", "Requests answered with a sidecar error, by error_code.", "error_code")
@@ -67,7 +68,7 @@ func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
-		descKeyFailovers, descKeyLoadFailures, descKeyAge, descReloads, descRejections, descUpstreamErrors,
+		descKeyFailovers, descKeyLoadFailures, descKeyAge, descUsableKeys, descReloads, descRejections, descUpstreamErrors,
 		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost,
 		descStoreUp, descStoreFailures, descStoreOutages, descRecordsDropped} {
 		ch <- d
@@ -100,13 +101,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descStoreOutages, prometheus.CounterValue, float64(st.Outages))
 		}
 		recordsDropped += lc.memory.RecordsDropped()
-		sc.add(noWorkspace, &lc.stats.unrouted, nil, 0)
+		sc.add(noWorkspace, &lc.stats.unrouted, nil, 0, 0)
 		for _, ws := range snap.workspaces {
 			keyAge := math.NaN()
 			if k := activeKey(ws.keys); k != nil {
 				keyAge = now.Sub(k.loadedAt).Seconds()
 			}
-			sc.add(ws.name, ws.stats, ws.breaker, keyAge)
+			sc.add(ws.name, ws.stats, ws.breaker, keyAge, len(ws.keys))
 		}
 		for subject, ts := range snap.tenantStats {
 			emitTenant(ch, subject, ts)
@@ -142,9 +143,10 @@ type scraped struct {
 	breakerState    gobreaker.State
 	hasBreaker      bool
 	keyAge          float64 // NaN: no usable key
+	keys            int     // usable keys
 }
 
-func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64) {
+func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64, keys int) {
 	if sc.byName == nil {
 		sc.byName = make(map[string]*scraped)
 	}
@@ -156,6 +158,7 @@ func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64
 	} else if !math.IsNaN(keyAge) && !(keyAge >= v.keyAge) {
 		v.keyAge = keyAge
 	}
+	v.keys += keys
 	for i := range s.requests {
 		v.requests[i] += s.requests[i].Load()
 	}
@@ -200,6 +203,7 @@ func (sc *scrape) emit(ch chan<- prometheus.Metric) {
 		if !math.IsNaN(v.keyAge) {
 			ch <- prometheus.MustNewConstMetric(descKeyAge, prometheus.GaugeValue, v.keyAge, name)
 		}
+		ch <- prometheus.MustNewConstMetric(descUsableKeys, prometheus.GaugeValue, float64(v.keys), name)
 	}
 	for i, code := range ErrorCodes {
 		ch <- prometheus.MustNewConstMetric(descRejections, prometheus.CounterValue, float64(sc.rejections[i]), string(code))

@@ -348,9 +348,22 @@ type WebhooksConfig struct {
 	// 413. Default: 262144 (256 KiB).
 	MaxBodyBytes int64 `koanf:"max_body_bytes"`
 
-	// Webhooks being received at once; more are answered 503 at once
-	// (restlink tries again later). Default: 128.
+	// Verified webhooks being written to the spool at once; more are
+	// answered 503 at once (restlink tries again later). Bodies still
+	// arriving, not yet verified, do not count: a slow stranger cannot hold
+	// what restlink's events need. Default: 128.
 	MaxConcurrent int `koanf:"max_concurrent"`
+
+	// Webhook bodies one client address may have in flight before their
+	// signature is verified; more are answered 503 at once. The address is
+	// Caddy's client IP, so a site's trusted_proxies are honoured behind an
+	// Ingress. Default: 8.
+	MaxUnverifiedPerClient int `koanf:"max_unverified_per_client"`
+
+	// How long a webhook's whole body may take to arrive, from the start of
+	// reading it; a slower one is answered 408. restlink waits 5 s for the
+	// whole answer, and its events are small. Default: 3s.
+	BodyTimeout time.Duration `koanf:"body_timeout"`
 }
 
 // IdempotencyConfig makes POSTs safe to retry. A POST carrying the header
@@ -407,41 +420,43 @@ type RotationConfig struct {
 // so that the file and the environment override them, and so that every
 // setting exists as a path an environment override can name.
 var defaultConfig = map[string]any{
-	"upstream.url":                      "https://restlink23telecom.com",
-	"upstream.timeout":                  "15s",
-	"upstream.ca_file":                  "",
-	"upstream.rate_limit":               "",
-	"upstream.max_wait":                 "2s",
-	"routing.tenant_header":             "X-Tenant",
-	"routing.path_prefix":               "/t/{tenant}",
-	"routing.workspace_id_header":       "X-Workspace-ID",
-	"routing.on_missing":                "main",
-	"breaker.consecutive_failures":      5,
-	"breaker.open_timeout":              "30s",
-	"breaker.half_open_requests":        1,
-	"breaker.failure_statuses":          []any{500, 502, 503, 504},
-	"security.trusted_clients":          []any{"127.0.0.0/8", "::1/128"},
-	"security.allowed_hosts":            []any{"localhost", "127.0.0.1", "[::1]"},
-	"security.reject_browser_requests":  true,
-	"security.methods":                  []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
-	"security.max_body_bytes":           1 << 20,
-	"security.body_timeout":             "10s",
-	"security.max_body_bytes_in_flight": 64 << 20,
-	"rotation.verify":                   true,
-	"rotation.probe":                    "GET /api/v1/user/balance",
-	"rotation.probe_timeout":            "5s",
-	"policy.send_path":                  policy.DefaultSendPath,
-	"idempotency.header":                "Idempotency-Key",
-	"idempotency.ttl":                   "24h",
-	"idempotency.max_records":           100000,
-	"webhooks.path":                     "/hooks/{workspace}/{event}",
-	"webhooks.deliver_to":               "",
-	"webhooks.max_skew":                 "5m",
-	"webhooks.spool_dir":                "",
-	"webhooks.retry_for":                "24h",
-	"webhooks.events":                   []any{"delivery", "click", "impression", "conversion"},
-	"webhooks.max_body_bytes":           256 << 10,
-	"webhooks.max_concurrent":           128,
+	"upstream.url":                       "https://restlink23telecom.com",
+	"upstream.timeout":                   "15s",
+	"upstream.ca_file":                   "",
+	"upstream.rate_limit":                "",
+	"upstream.max_wait":                  "2s",
+	"routing.tenant_header":              "X-Tenant",
+	"routing.path_prefix":                "/t/{tenant}",
+	"routing.workspace_id_header":        "X-Workspace-ID",
+	"routing.on_missing":                 "main",
+	"breaker.consecutive_failures":       5,
+	"breaker.open_timeout":               "30s",
+	"breaker.half_open_requests":         1,
+	"breaker.failure_statuses":           []any{500, 502, 503, 504},
+	"security.trusted_clients":           []any{"127.0.0.0/8", "::1/128"},
+	"security.allowed_hosts":             []any{"localhost", "127.0.0.1", "[::1]"},
+	"security.reject_browser_requests":   true,
+	"security.methods":                   []any{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"},
+	"security.max_body_bytes":            1 << 20,
+	"security.body_timeout":              "10s",
+	"security.max_body_bytes_in_flight":  64 << 20,
+	"rotation.verify":                    true,
+	"rotation.probe":                     "GET /api/v1/user/balance",
+	"rotation.probe_timeout":             "5s",
+	"policy.send_path":                   policy.DefaultSendPath,
+	"idempotency.header":                 "Idempotency-Key",
+	"idempotency.ttl":                    "24h",
+	"idempotency.max_records":            100000,
+	"webhooks.path":                      "/hooks/{workspace}/{event}",
+	"webhooks.deliver_to":                "",
+	"webhooks.max_skew":                  "5m",
+	"webhooks.spool_dir":                 "",
+	"webhooks.retry_for":                 "24h",
+	"webhooks.events":                    []any{"delivery", "click", "impression", "conversion"},
+	"webhooks.max_body_bytes":            256 << 10,
+	"webhooks.max_concurrent":            128,
+	"webhooks.max_unverified_per_client": 8,
+	"webhooks.body_timeout":              "3s",
 }
 
 // Validate checks the whole config and reports every problem it finds,

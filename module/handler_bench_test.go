@@ -230,7 +230,7 @@ func BenchmarkReload(b *testing.B) {
 				if err := os.WriteFile(h.live.path, variants[i%2], 0o600); err != nil {
 					b.Fatal(err)
 				}
-				if err := h.live.reload(caddy.Context{}, false); err != nil {
+				if err := h.live.reload(caddy.Context{}); err != nil {
 					b.Fatal(err)
 				}
 			}

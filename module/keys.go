@@ -102,7 +102,7 @@ type keyLoad struct {
 	keys       map[string][]*key      // workspace name -> keys to try: active ones, then candidates
 	refused    map[string][]*key      // workspace name -> candidates a probe found invalid (never tried)
 	bySource   map[string]*sourceKeys // KeySource.identity -> its keys (for the next reload)
-	unreadable map[string]int         // workspace name -> sources that could not be read (or were refused)
+	unreadable map[string][]string    // workspace name -> why each source that could not be read (or was refused) failed
 	sourceLoad                        // what each source serves; warnings; sources with no key at all
 }
 
@@ -135,7 +135,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 		keys:       make(map[string][]*key, len(workspaces)),
 		refused:    make(map[string][]*key),
 		bySource:   make(map[string]*sourceKeys),
-		unreadable: make(map[string]int),
+		unreadable: make(map[string][]string),
 		sourceLoad: sourceLoad{served: make(map[string]servedValue)},
 	}
 	for _, ws := range workspaces {
@@ -151,7 +151,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			if prev != nil {
 				prevSources = &prev.sourceLoad
 			}
-			v, ok := out.read(field, id, "key", prevSources, func() (string, string, []string, error) {
+			v, ok, failure := out.read(field, id, "key", prevSources, func() (string, string, []string, error) {
 				material, secret, warnings, err := readKey(src, lookupEnv)
 				if err == nil {
 					if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {
@@ -160,8 +160,8 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 				}
 				return material, secret, warnings, err
 			})
-			if !ok || v.stale {
-				out.unreadable[ws.name]++
+			if failure != nil {
+				out.unreadable[ws.name] = append(out.unreadable[ws.name], failure.Error())
 			}
 			if !ok {
 				continue

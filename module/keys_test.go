@@ -3,6 +3,7 @@ package restlink
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -99,7 +100,7 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	if keys[1].header[0] != "key-b2" || keys[1].stale || keys[1].loadedAt != time.Unix(2000, 0) {
 		t.Errorf("b: %+v", keys[1])
 	}
-	if second.unreadable["w"] != 1 || !strings.Contains(strings.Join(second.warnings, "\n"), "keeping its last good key "+Fingerprint("key-a1")) {
+	if len(second.unreadable["w"]) != 1 || !strings.Contains(strings.Join(second.warnings, "\n"), "keeping its last good key "+Fingerprint("key-a1")) {
 		t.Errorf("unreadable %v warnings %q", second.unreadable, second.warnings)
 	}
 
@@ -184,5 +185,34 @@ func TestKeyFileGroupAccess(t *testing.T) {
 	}
 	if _, _, warnings, _ := readKey(KeySource{Source: Source{File: path}}, nil); len(warnings) != 1 {
 		t.Errorf("foreign group: warnings %v", warnings)
+	}
+}
+
+// TestHugeKeyFileIsNotRead: a 1 GiB (sparse) file where a key should be is
+// refused without being read, and its source keeps its last good key.
+func TestHugeKeyFileIsNotRead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.key")
+	os.WriteFile(path, []byte("key-1"), 0o600)
+	cfg, err := parseConfig([]byte("rotation: {verify: false}\nworkspaces:\n  w:\n    id: 1\n    keys: [{file: "+path+"}]\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := loadKeys(cfg.workspaces, false, nil, nil, time.Now())
+	if err := os.Truncate(path, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	second := loadKeys(cfg.workspaces, false, nil, first, time.Now())
+	runtime.ReadMemStats(&after)
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("loading allocated %d bytes", grew)
+	}
+	if k := second.keys["w"]; len(k) != 1 || k[0].header[0] != "key-1" || !k[0].stale {
+		t.Errorf("keys %+v, want the last good key, stale", k)
+	}
+	if w := strings.Join(second.warnings, "\n"); !strings.Contains(w, "is 1073741824 bytes, more than a key can be") {
+		t.Errorf("warnings %q", w)
 	}
 }

@@ -35,15 +35,15 @@ func TestSubscribersFollowEveryPublish(t *testing.T) {
 	var seen []int // workspaces in each snapshot told
 	stop := Live{lc}.OnPublish(func() { seen = append(seen, len(lc.current.Load().workspaces)) })
 	write("  main: {id: 16, main: true, keys: [{value: k1}]}\n  other: {id: 17, keys: [{value: k2}]}\n")
-	if err := lc.reload(caddy.Context{}, false); err != nil {
+	if err := lc.reload(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := lc.reload(caddy.Context{}, false); err != nil { // unchanged
+	if err := lc.reload(caddy.Context{}); err != nil { // unchanged
 		t.Fatal(err)
 	}
 	stop()
 	write("  main: {id: 16, main: true, keys: [{value: k1}]}\n")
-	if err := lc.reload(caddy.Context{}, false); err != nil {
+	if err := lc.reload(caddy.Context{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 2 || seen[0] != 1 || seen[1] != 2 {

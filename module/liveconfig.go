@@ -2,7 +2,6 @@ package restlink
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -89,17 +88,16 @@ type reloadStatus struct {
 }
 
 // acquireLiveConfig returns the live config of the file at path, creating
-// it (a strict first load: every key source must be readable) or, if it
-// exists, reloading it so that a Caddy config reload also re-reads the
-// file. The caller must release it with liveConfigs.Delete(path).
+// it or, if it exists, reloading it so that a Caddy config reload also
+// re-reads the file. The caller must release it with liveConfigs.Delete(path).
 func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveConfig, error) {
 	val, loaded, err := liveConfigs.LoadOrNew(path, func() (caddy.Destructor, error) {
 		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), memory: store.NewMemory(store.MemoryOptions{}), now: time.Now}
 		lc.logger.Store(ctx.Logger())
-		if err := lc.reload(ctx, true); err != nil {
+		if err := lc.reload(ctx); err != nil {
 			return nil, err
 		}
-		reload := func() error { return lc.reload(caddy.Context{}, false) }
+		reload := func() error { return lc.reload(caddy.Context{}) }
 		lc.prober = newProber(lc.current.Load, func() { _ = reload() }, lc.logger.Load)
 		lc.subscribe(func(*snapshot) { lc.prober.kick() })
 		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
@@ -111,7 +109,7 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 	}
 	lc := val.(*liveConfig)
 	if loaded {
-		if err := lc.reload(ctx, false); err != nil {
+		if err := lc.reload(ctx); err != nil {
 			_, _ = liveConfigs.Delete(path)
 			return nil, err
 		}
@@ -138,11 +136,15 @@ func (lc *liveConfig) Destruct() error {
 
 // reload reads the config file and every key source, and publishes a new
 // snapshot if anything changed. ctx is the Caddy context of a config being
-// provisioned, or the zero Context for a watcher-triggered reload. A strict
-// load (start-up) fails on any unreadable key source; otherwise such a
-// source keeps its last good key. An invalid reload is rejected, logged and
-// counted, and the current snapshot keeps serving.
-func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
+// provisioned, or the zero Context for a watcher-triggered reload. A
+// problem with one workspace's key or secret source is contained to it, at
+// start-up as on a reload: the source keeps its last good value, or its
+// workspace serves without it (503 NO_USABLE_KEY when it has no key left),
+// and the problem is logged, counted and shown in the status. Any other
+// problem rejects the reload, which is logged and counted, and the current
+// snapshot keeps serving; at start-up there is none, and the sidecar does
+// not start.
+func (lc *liveConfig) reload(ctx caddy.Context) error {
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
 	if ctx.Context == nil {
@@ -150,7 +152,7 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 	}
 	prev := lc.current.Load()
 	began := time.Now()
-	next, warnings, err := lc.load(ctx, prev, strict)
+	next, warnings, err := lc.load(ctx, prev)
 	if err != nil {
 		err = fmt.Errorf("loading restlink config %s: %w", lc.path, err)
 		// The periodic check meets a broken file again and again: report
@@ -170,8 +172,8 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 	lc.memory.SetMaxRecords(next.plan.idempotency.maxRecords)
 	lc.current.Store(next)
 	lc.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
-	for name, n := range next.keys.unreadable {
-		next.byName[name].stats.keyLoadFailures.Add(uint64(n))
+	for name, failures := range next.keys.unreadable {
+		next.byName[name].stats.keyLoadFailures.Add(uint64(len(failures)))
 	}
 	lc.logChanges(prev, next, warnings, time.Since(began))
 	if prev != nil {
@@ -193,7 +195,7 @@ func (lc *liveConfig) reload(ctx caddy.Context, strict bool) error {
 
 // load builds the snapshot for the files as they are now; nil (and no
 // error) if they hold what prev was built from.
-func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*snapshot, []string, error) {
+func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []string, error) {
 	raw, err := readConfigFile(lc.path)
 	if err != nil {
 		return nil, nil, err
@@ -221,9 +223,6 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 	}
 	warnings := readRedisPassword(pl.store, &lc.redisPassword)
 	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, lc.environ.lookup(), prevKeys, lc.now())
-	if strict && len(keys.errs) > 0 {
-		return nil, nil, errors.Join(keys.errs...)
-	}
 	if err := checkSharedKeys(keys.keys); err != nil {
 		return nil, nil, err
 	}
@@ -232,9 +231,6 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot, strict bool) (*sna
 		prevSecrets = prev.webhookView.secrets
 	}
 	secrets := loadWebhookSecrets(pl.workspaces, lc.environ.lookup(), prevSecrets)
-	if strict && len(secrets.errs) > 0 {
-		return nil, nil, errors.Join(secrets.errs...)
-	}
 	if prev != nil && pl == prev.plan && keys.same(&prevKeys.sourceLoad) && secrets.same(&prevSecrets.sourceLoad) {
 		return nil, nil, nil
 	}
@@ -317,7 +313,8 @@ func (lc *liveConfig) breakerChanged(b *breaker, from, to gobreaker.State) {
 
 // logChanges logs what a reload changed: workspaces added or removed, and
 // keys by fingerprint (never the key), plus the load's warnings and how
-// long the load took.
+// long the load took; and, at start-up as on every reload, each workspace
+// left without a usable key or webhook secret.
 func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took time.Duration) {
 	log := lc.logger.Load()
 	for _, w := range warnings {
@@ -333,21 +330,30 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took t
 	if prev == nil {
 		log.Info("config loaded", zap.String("config", lc.path), zap.Int("workspaces", len(next.workspaces)),
 			zap.Int("tenants", len(next.Tenants)), zap.String("upstream", next.upstream.String()))
-		return
+	} else {
+		for _, ws := range next.workspaces {
+			old := prev.byName[ws.name]
+			switch {
+			case old == nil:
+				log.Info("workspace added", zap.String("workspace", ws.name), zap.Strings("keys", fps(ws.keys)))
+			case !slices.Equal(fps(old.keys), fps(ws.keys)):
+				log.Info("workspace keys changed", zap.String("workspace", ws.name),
+					zap.Strings("old_keys", fps(old.keys)), zap.Strings("new_keys", fps(ws.keys)))
+			}
+			if old, cur := prev.webhookView.secrets.fingerprints(ws.name), next.webhookView.secrets.fingerprints(ws.name); !slices.Equal(old, cur) {
+				log.Info("workspace webhook secrets changed", zap.String("workspace", ws.name),
+					zap.Strings("old_secrets", old), zap.Strings("new_secrets", cur))
+			}
+		}
+		for _, ws := range prev.workspaces {
+			if next.byName[ws.name] == nil {
+				log.Info("workspace removed", zap.String("workspace", ws.name))
+			}
+		}
+		log.Info("config reloaded", zap.String("config", lc.path), zap.Int("workspaces", len(next.workspaces)),
+			zap.Int("tenants", len(next.Tenants)), zap.Duration("took", took))
 	}
 	for _, ws := range next.workspaces {
-		old := prev.byName[ws.name]
-		switch {
-		case old == nil:
-			log.Info("workspace added", zap.String("workspace", ws.name), zap.Strings("keys", fps(ws.keys)))
-		case !slices.Equal(fps(old.keys), fps(ws.keys)):
-			log.Info("workspace keys changed", zap.String("workspace", ws.name),
-				zap.Strings("old_keys", fps(old.keys)), zap.Strings("new_keys", fps(ws.keys)))
-		}
-		if old, cur := prev.webhookView.secrets.fingerprints(ws.name), next.webhookView.secrets.fingerprints(ws.name); !slices.Equal(old, cur) {
-			log.Info("workspace webhook secrets changed", zap.String("workspace", ws.name),
-				zap.Strings("old_secrets", old), zap.Strings("new_secrets", cur))
-		}
 		if len(ws.keys) == 0 {
 			log.Warn("workspace has no usable key; its requests are answered 503 NO_USABLE_KEY", zap.String("workspace", ws.name))
 		}
@@ -355,11 +361,4 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took t
 			log.Warn("workspace has no usable webhook secret; its webhooks are refused with 401", zap.String("workspace", ws.name))
 		}
 	}
-	for _, ws := range prev.workspaces {
-		if next.byName[ws.name] == nil {
-			log.Info("workspace removed", zap.String("workspace", ws.name))
-		}
-	}
-	log.Info("config reloaded", zap.String("config", lc.path), zap.Int("workspaces", len(next.workspaces)),
-		zap.Int("tenants", len(next.Tenants)), zap.Duration("took", took))
 }

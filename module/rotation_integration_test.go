@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
-
 	restlink "github.com/23telecom/restlink-sidecar/module"
 )
 
@@ -273,10 +271,19 @@ func TestKeyFailover(t *testing.T) {
 	}
 }
 
-// TestStartupWithUnreadableKey: at start-up a missing key is a config error.
+// TestStartupWithUnreadableKey: at start-up a missing key is its
+// workspace's problem, not the sidecar's: the sidecar starts, serves the
+// workspace whose key it read, and answers 503 NO_USABLE_KEY for the
+// other, with the reason in the status.
 func TestStartupWithUnreadableKey(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "config.yaml"), []byte("workspaces:\n  main:\n    id: 1\n    keys:\n      - file: "+dir+"/absent.key\n"), 0o600)
-	caddytest.AssertLoadError(t, "{\n\tadmin localhost:2999\n}\nhttp://:"+sitePort+" {\n\trestlink "+dir+"/config.yaml\n}\n",
-		"caddyfile", "workspaces.main.keys[0]: reading key file: stat "+dir+"/absent.key: no such file or directory")
+	sc := startSidecar(t, setup{yaml: strings.Replace(standardYAML, "{{dir}}/test-space.previous.key", "{{dir}}/absent.key", 1),
+		keys: map[string]string{"main.key": keyMain}, extraSites: opsSite})
+	if a := sc.send("/api/v1/sms/send", "X-Tenant: globex"); a.status != http.StatusOK {
+		t.Errorf("the workspace with a key: %d %s", a.status, a.body)
+	}
+	wantSidecarError(t, sc.send("/api/v1/sms/send", "X-Tenant: acme"), 503, "NO_USABLE_KEY")
+	status := sc.doAt(opsURL, http.MethodGet, "/status", "").body
+	if !strings.Contains(status, "absent.key: no such file or directory") {
+		t.Errorf("the status does not say why test-space has no key: %s", status)
+	}
 }

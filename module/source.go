@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"strconv"
@@ -90,6 +91,26 @@ func (s Source) describe(what string) string {
 	return "literal " + what + " value"
 }
 
+// maxSecretBytes bounds a secret file: a key, a signing secret or a
+// password is a few dozen bytes, and a larger file (a wrong path, a
+// sparse file) must cost neither memory nor reload time.
+const maxSecretBytes = 4096
+
+// readAtMost reads the file at path, failing if it holds more than limit
+// bytes (it may have grown since it was last looked at).
+func readAtMost(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err == nil && int64(len(b)) > limit {
+		err = fmt.Errorf("%s holds more than %d bytes; it is not read", path, limit)
+	}
+	return b, err
+}
+
 // read reads a secret's material: a file, a variable or a literal value,
 // surrounding white space trimmed. It must be non-empty and fit in an HTTP
 // header. Warnings are for the operator (permissions, literal values);
@@ -107,7 +128,10 @@ func (s Source) read(what string, lookupEnv func(string) (string, bool)) (materi
 		if perm := fi.Mode().Perm(); perm&0o007 != 0 || (perm&0o070 != 0 && !groupIsOwn(fi)) {
 			warnings = append(warnings, fmt.Sprintf("%s file %s is readable by group or others (mode %04o); restrict it to the sidecar's user (chmod 600, or defaultMode: 0400 for a Kubernetes Secret)", what, s.File, perm))
 		}
-		b, err := os.ReadFile(s.File)
+		if fi.Size() > maxSecretBytes {
+			return "", warnings, fmt.Errorf("%s file %s is %d bytes, more than a %s can be (%d at most); it is not read", what, s.File, fi.Size(), what, maxSecretBytes)
+		}
+		b, err := readAtMost(s.File, maxSecretBytes)
 		if err != nil {
 			return "", warnings, fmt.Errorf("reading %s file: %w", what, err)
 		}
@@ -157,24 +181,26 @@ type sourceLoad struct {
 
 // read reads one source (field names it in messages, id is its identity,
 // what names its kind: "key", "secret") with read, whose warnings and
-// error are the operator's. ok is false when the source serves nothing.
-func (l *sourceLoad) read(field, id, what string, prev *sourceLoad, read func() (material, secret string, warnings []string, err error)) (v servedValue, ok bool) {
+// error are the operator's. ok is false when the source serves nothing;
+// failure is why the source could not be read, kept or not.
+func (l *sourceLoad) read(field, id, what string, prev *sourceLoad, read func() (material, secret string, warnings []string, err error)) (v servedValue, ok bool, failure error) {
 	material, secret, warnings, err := read()
 	for _, w := range warnings {
 		l.warnings = append(l.warnings, field+": "+w)
 	}
 	if err == nil {
-		return servedValue{material: material, secret: secret}, true
+		return servedValue{material: material, secret: secret}, true, nil
 	}
+	failure = fmt.Errorf("%s: %w", field, err)
 	if prev != nil {
 		if last, kept := prev.served[id]; kept {
 			last.stale, last.next = true, ""
-			l.warnings = append(l.warnings, fmt.Sprintf("%s: %v; keeping its last good %s %s", field, err, what, Fingerprint(last.material)))
-			return last, true
+			l.warnings = append(l.warnings, fmt.Sprintf("%v; keeping its last good %s %s", failure, what, Fingerprint(last.material)))
+			return last, true, failure
 		}
 	}
-	l.errs = append(l.errs, fmt.Errorf("%s: %w", field, err))
-	return servedValue{}, false
+	l.errs = append(l.errs, failure)
+	return servedValue{}, false, failure
 }
 
 // serve records what a source serves, for the next load.

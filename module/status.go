@@ -148,12 +148,16 @@ type QuotaStatus struct {
 
 // WorkspaceStatus is one workspace in the status document.
 type WorkspaceStatus struct {
-	Name    string        `json:"name"`
-	ID      int64         `json:"id"`
-	Main    bool          `json:"main"`
-	Tenants int           `json:"tenants"`
-	Keys    []KeyStatus   `json:"keys"` // in the order they are tried; then new values found invalid, never tried
-	Breaker BreakerStatus `json:"breaker"`
+	Name    string      `json:"name"`
+	ID      int64       `json:"id"`
+	Main    bool        `json:"main"`
+	Tenants int         `json:"tenants"`
+	Keys    []KeyStatus `json:"keys"` // in the order they are tried; then new values found invalid, never tried
+	// KeyProblems say why key sources could not be read (or were
+	// refused) on the last load; with no key left, the workspace's
+	// requests are answered 503 NO_USABLE_KEY.
+	KeyProblems []string      `json:"key_problems,omitempty"`
+	Breaker     BreakerStatus `json:"breaker"`
 }
 
 // KeyStatus describes one key without showing it.
@@ -217,7 +221,7 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		counts := ws.breaker.cb.Counts()
 		state := ws.breaker.cb.State()
 		st.Workspaces = append(st.Workspaces, WorkspaceStatus{
-			Name: ws.name, ID: ws.id, Main: ws.main, Tenants: tenants[ws.name], Keys: keys,
+			Name: ws.name, ID: ws.id, Main: ws.main, Tenants: tenants[ws.name], Keys: keys, KeyProblems: snap.keys.unreadable[ws.name],
 			Breaker: BreakerStatus{
 				State: state.String(), Requests: counts.Requests, TotalSuccesses: counts.TotalSuccesses,
 				TotalFailures: counts.TotalFailures, ConsecutiveFailures: counts.ConsecutiveFailures,

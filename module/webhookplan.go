@@ -22,6 +22,10 @@ type webhookPlan struct {
 	events        []string // accepted event types, sorted
 	maxBodyBytes  int64
 	maxConcurrent int
+	// maxUnverified bounds the bodies one client may have in flight
+	// before verification; bodyTimeout, how long one may take.
+	maxUnverified int
+	bodyTimeout   time.Duration
 	// targets are the delivery targets of the workspaces with
 	// webhook_secrets, by workspace name; empty: no workspace receives
 	// webhooks.
@@ -51,6 +55,8 @@ func compileWebhooks(c WebhooksConfig, workspaces map[string]WorkspaceConfig, ws
 		retryFor:      c.RetryFor,
 		maxBodyBytes:  c.MaxBodyBytes,
 		maxConcurrent: c.MaxConcurrent,
+		maxUnverified: c.MaxUnverifiedPerClient,
+		bodyTimeout:   c.BodyTimeout,
 		targets:       make(map[string]webhook.Target),
 	}
 	var err error
@@ -73,6 +79,12 @@ func compileWebhooks(c WebhooksConfig, workspaces map[string]WorkspaceConfig, ws
 	}
 	if c.MaxConcurrent <= 0 {
 		p.add("webhooks.max_concurrent", "must be more than 0")
+	}
+	if c.MaxUnverifiedPerClient <= 0 {
+		p.add("webhooks.max_unverified_per_client", "must be more than 0")
+	}
+	if c.BodyTimeout <= 0 {
+		p.add("webhooks.body_timeout", "must be more than 0")
 	}
 	if len(c.Events) == 0 {
 		p.add("webhooks.events", "at least one event type is required")

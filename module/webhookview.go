@@ -18,10 +18,12 @@ type Webhooks struct {
 
 // WebhookLimits are the webhooks section's limits.
 type WebhookLimits struct {
-	MaxSkew       time.Duration // of a webhook's timestamp
-	RetryFor      time.Duration // how long an event is delivered before it is dead-lettered
-	MaxBodyBytes  int64
-	MaxConcurrent int // webhooks being received at once
+	MaxSkew                time.Duration // of a webhook's timestamp
+	RetryFor               time.Duration // how long an event is delivered before it is dead-lettered
+	MaxBodyBytes           int64
+	MaxConcurrent          int           // verified webhooks being spooled at once
+	MaxUnverifiedPerClient int           // bodies one client address may have in flight before verification
+	BodyTimeout            time.Duration // for a whole body to arrive
 }
 
 // SecretRef describes a secret without showing it.
@@ -55,7 +57,7 @@ func (w *Webhooks) SpoolDir() string { return w.section.spoolDir }
 // Limits are the webhooks section's limits.
 func (w *Webhooks) Limits() WebhookLimits {
 	return WebhookLimits{MaxSkew: w.section.maxSkew, RetryFor: w.section.retryFor, MaxBodyBytes: w.section.maxBodyBytes,
-		MaxConcurrent: w.section.maxConcurrent}
+		MaxConcurrent: w.section.maxConcurrent, MaxUnverifiedPerClient: w.section.maxUnverified, BodyTimeout: w.section.bodyTimeout}
 }
 
 // Secrets are a workspace's usable webhook secrets, as webhook.Verify

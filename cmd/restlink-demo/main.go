@@ -109,7 +109,7 @@ tenants:
   acme: test-space
   globex: main
 `, fake.URL, dir, app.URL),
-		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n\n"+
+		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n\tservers {\n\t\tprotocols h1\n\t}\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n\n"+
 			"http://:%d {\n\tbind 127.0.0.1\n\trestlink_webhook %s/config.yaml\n}\n", port, dir, hookPort, dir),
 	}
 	for name, content := range files {

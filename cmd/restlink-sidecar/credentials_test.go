@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
@@ -332,5 +333,48 @@ func TestKeysVerify(t *testing.T) {
 		if strings.Contains(string(out), secret[len(secret)-12:]) {
 			t.Errorf("keys verify printed a piece of a secret")
 		}
+	}
+}
+
+// TestStartupWithBadKeys: one workspace whose key file is missing and one
+// whose key is of the wrong kind for its environment do not stop the
+// sidecar: it starts, the good tenant is served, the other two answer
+// 503 NO_USABLE_KEY with the reason in the status and the metrics, and
+// validate-config stays strict.
+func TestStartupWithBadKeys(t *testing.T) {
+	fake := restlinktest.NewServer(
+		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: signedKey, Secret: signedSecret}}},
+		restlinktest.Workspace{ID: 17, Name: "plain", Keys: []string{plainKey}},
+		restlinktest.Workspace{ID: 18, Name: "staging", Keys: []string{"sk_prod_LIVEintoSTAGINGlive07"}},
+		restlinktest.Workspace{ID: 19, Name: "rotating", Keys: []string{rotatingKey}},
+	)
+	t.Cleanup(fake.Close)
+	bb := startBlackBoxWith(t, credentialsYAML, boxOptions{upstream: fake.URL, files: map[string]string{
+		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", // plain.key is missing
+		"staging.key": "sk_prod_LIVEintoSTAGINGlive07", "rotating.key": rotatingKey,
+	}})
+	send := `{"to":["+447700900123"],"message":"hi","sender_id":"MyApp"}`
+	if status, body := bb.do("POST", "/api/v1/sms/send", send, "X-Tenant: acme"); status != 200 {
+		t.Errorf("acme, whose key was read: %d %s", status, body)
+	}
+	for _, tenant := range []string{"plain", "staging"} {
+		status, body := bb.do("POST", "/api/v1/sms/send", send, "X-Tenant: "+tenant)
+		if status != 503 || !strings.Contains(body, `"NO_USABLE_KEY"`) {
+			t.Errorf("%s: %d %s, want 503 NO_USABLE_KEY", tenant, status, body)
+		}
+	}
+	for ws, why := range map[string]string{"plain": "plain.key: no such file or directory", "staging": "the workspace's environment is test"} {
+		if !strings.Contains(fmt.Sprint(bb.status()), why) {
+			t.Errorf("the status does not say why %s has no key (%q)", ws, why)
+		}
+		if got := bb.metric(`restlink_workspace_keys{workspace="` + ws + `"}`); got != "0" {
+			t.Errorf("restlink_workspace_keys for %s: %q, want 0", ws, got)
+		}
+	}
+	if logs := bb.logs(); strings.Count(logs, "workspace has no usable key") < 2 || strings.Contains(logs, "LIVEinto") {
+		t.Errorf("the log does not warn of both workspaces, or shows a key:\n%s", logs)
+	}
+	if out, err := sidecarCommand("validate-config", filepath.Join(bb.dir, "config.yaml")).CombinedOutput(); err == nil {
+		t.Errorf("validate-config passed a config with a missing key file:\n%s", out)
 	}
 }

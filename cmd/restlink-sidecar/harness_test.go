@@ -135,6 +135,8 @@ func startBlackBoxWith(t *testing.T, yaml string, opts boxOptions) *blackBox {
 	}
 	caddyfile := strings.NewReplacer(":8080", fmt.Sprintf(":%d", ports[0]), ":9090", fmt.Sprintf(":%d", ports[1])).Replace(string(shipped))
 	if opts.webhooks {
+		// A cleartext webhook site speaks HTTP/1.x only, as docs/webhooks.md shows.
+		caddyfile = strings.Replace(caddyfile, "\tservers 127.0.0.1:", fmt.Sprintf("\tservers 127.0.0.1:%d {\n\t\tprotocols h1\n\t}\n\tservers 127.0.0.1:", ports[2]), 1)
 		caddyfile += fmt.Sprintf("\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink_webhook {$RESTLINK_CONFIG}\n}\n", ports[2])
 		bb.hooks = fmt.Sprintf("http://127.0.0.1:%d", ports[2])
 	}

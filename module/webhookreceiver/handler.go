@@ -10,9 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -93,6 +92,8 @@ const markerPending = 10 * time.Second
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.Handler) error {
 	start := time.Now()
 	hooks := h.Live().Webhooks()
+	limits := hooks.Limits()
+	ctl := limitBody(w, limits)
 	name, event, ok := hooks.Match(r.URL.EscapedPath())
 	if !ok {
 		h.refuse(w, r, http.StatusNotFound, "not_found", "")
@@ -103,31 +104,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 		h.refuse(w, r, http.StatusMethodNotAllowed, "method", name)
 		return nil
 	}
-	limits := hooks.Limits()
-	if !h.receiver.enter(limits.MaxConcurrent) {
-		h.refuse(w, r, http.StatusServiceUnavailable, "overloaded", name)
+	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
+		// restlink posts plain JSON; an encoded body would be delivered
+		// to the app without its Content-Encoding.
+		h.refuse(w, r, http.StatusUnsupportedMediaType, "content_encoding", name)
 		return nil
 	}
-	defer h.receiver.leave()
-	if r.ContentLength > limits.MaxBodyBytes {
-		h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", name)
+	body, refused := h.receiver.readBody(w, r, ctl, limits)
+	if refused != nil {
+		h.refuse(w, r, refused.status, refused.reason, name)
 		return nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limits.MaxBodyBytes))
-	if err != nil {
-		if _, tooLarge := errors.AsType[*http.MaxBytesError](err); tooLarge {
-			h.refuse(w, r, http.StatusRequestEntityTooLarge, "too_large", name)
-		} else {
-			h.refuse(w, r, http.StatusBadRequest, "unreadable", name)
-		}
-		return nil
-	}
-	err = webhook.Verify(hooks.Secrets(name), r.Header.Get(webhook.TimestampHeader),
+	err := webhook.Verify(hooks.Secrets(name), r.Header.Get(webhook.TimestampHeader),
 		r.Header.Get(webhook.SignatureHeader), body, start, limits.MaxSkew)
 	if err != nil {
 		h.refuse(w, r, http.StatusUnauthorized, verifyRefusal(err), name)
 		return nil
 	}
+	if !h.receiver.enter(limits.MaxConcurrent) {
+		h.refuse(w, r, http.StatusServiceUnavailable, "overloaded", name)
+		return nil
+	}
+	defer h.receiver.leave()
 	ev := &webhook.Event{
 		Workspace:   name,
 		WorkspaceID: hooks.Targets()[name].WorkspaceID,
@@ -196,26 +194,22 @@ func (h *Handler) spoolEvent(ctx context.Context, hooks *restlink.Webhooks, ev *
 	return duplicate, ""
 }
 
-// refuse answers a refused webhook with status alone, counts and logs it.
+// refuse answers a refused webhook with status alone, counts it and logs
+// it: at most one line per reason a minute, with the count since the last.
 // workspace is the configured workspace the request was for, "" if none.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason, workspace string) {
 	h.receiver.stats.refuse(reason)
 	w.WriteHeader(status)
-	fields := []zap.Field{zap.Int("status", status), zap.String("reason", reason), zap.String("remote_ip", remoteIP(r))}
+	n := h.receiver.refusals.note(reason, time.Now())
+	if n == 0 {
+		return
+	}
+	fields := []zap.Field{zap.Int("status", status), zap.String("reason", reason), zap.String("remote_ip", clientIP(r)), zap.Int("count", n)}
 	if workspace == "" || status == http.StatusNotFound || status == http.StatusMethodNotAllowed {
 		h.logger.Debug("webhook refused", fields...)
 		return
 	}
 	h.logger.Info("webhook refused", append(fields, zap.String("workspace", workspace))...)
-}
-
-// remoteIP is the address of the client, without its port.
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // Interface guards

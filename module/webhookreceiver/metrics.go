@@ -17,7 +17,7 @@ import (
 var (
 	descReceived    = metric.NewDesc("webhooks_received_total", "Verified webhooks written to the spool, by workspace.", "workspace")
 	descDuplicate   = metric.NewDesc("webhooks_duplicates_total", "Verified webhooks acknowledged without being spooled again: restlink's retries and replays of an event already received, by workspace.", "workspace")
-	descRefused     = metric.NewDesc("webhooks_refused_total", "Webhooks refused, by reason: not_found, method, too_large, unreadable, missing_signature, bad_signature, stale_timestamp, no_secret, overloaded, in_progress, spool_failed.", "reason")
+	descRefused     = metric.NewDesc("webhooks_refused_total", "Webhooks refused, by reason: not_found, method, content_encoding, too_large, client_limit, body_timeout, unreadable, missing_signature, bad_signature, stale_timestamp, no_secret, overloaded, in_progress, spool_failed.", "reason")
 	descDeliveries  = metric.NewDesc("webhook_deliveries_total", "Attempts to deliver an event to the app, by workspace and result: delivered (2xx) or failed (retried).", "workspace", "result")
 	descLatency     = metric.NewDesc("webhook_delivery_duration_seconds", "Time the app took to answer a delivery attempt, by workspace.", "workspace")
 	descDeadLetters = metric.NewDesc("webhooks_dead_lettered_total", "Events given up on after webhooks.retry_for, by workspace.", "workspace")

@@ -24,12 +24,14 @@ var receivers = caddy.NewUsagePool()
 // it, with their counters. It is opened by the first handler of the config
 // and closed when the last is cleaned up.
 type receiver struct {
-	live      restlink.Live
-	spool     *webhook.Spool
-	deliverer *webhook.Deliverer
-	inFlight  atomic.Int64 // webhooks being received, against webhooks.max_concurrent
-	stats     stats
-	logger    *zap.Logger
+	live       restlink.Live
+	spool      *webhook.Spool
+	deliverer  *webhook.Deliverer
+	inFlight   atomic.Int64 // verified webhooks being spooled, against webhooks.max_concurrent
+	unverified unverified   // bodies in flight before verification, by client
+	stats      stats
+	refusals   refusalLog
+	logger     *zap.Logger
 	// unsubscribe stops the updates of delivery targets on reloads.
 	unsubscribe func()
 	closed      atomic.Bool // by the last handler's cleanup
@@ -100,7 +102,8 @@ func (rc *receiver) update() {
 	}
 }
 
-// enter admits one more webhook being received, if fewer than limit are.
+// enter admits one more verified webhook to the spool, if fewer than limit
+// are being spooled.
 func (rc *receiver) enter(limit int) bool {
 	if rc.inFlight.Add(1) > int64(limit) {
 		rc.inFlight.Add(-1)

@@ -63,13 +63,16 @@ func (s *stats) each(f func(workspace string, st *workspaceStats)) {
 var refusals = [...]string{
 	"not_found",         // no such path, workspace or event type: 404
 	"method",            // not a POST: 405
+	"content_encoding",  // an encoded body: 415
 	"too_large",         // body over webhooks.max_body_bytes: 413
+	"client_limit",      // the client has webhooks.max_unverified_per_client bodies in flight: 503
+	"body_timeout",      // the body took longer than webhooks.body_timeout: 408
 	"unreadable",        // the body could not be read whole: 400
 	"missing_signature", // 401
 	"bad_signature",     // 401
 	"stale_timestamp",   // 401
 	"no_secret",         // the workspace has no usable secret: 401
-	"overloaded",        // webhooks.max_concurrent reached: 503
+	"overloaded",        // webhooks.max_concurrent verified webhooks being spooled: 503
 	"in_progress",       // another replica is spooling the same event: 503
 	"spool_failed",      // the event could not be written: 503
 }
