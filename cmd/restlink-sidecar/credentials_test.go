@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -376,5 +378,32 @@ func TestStartupWithBadKeys(t *testing.T) {
 	}
 	if out, err := sidecarCommand("validate-config", filepath.Join(bb.dir, "config.yaml")).CombinedOutput(); err == nil {
 		t.Errorf("validate-config passed a config with a missing key file:\n%s", out)
+	}
+}
+
+// TestHugeKeyFile: a 1 GiB (sparse) file written where a running sidecar
+// reads a key costs it neither memory nor reload time: it is refused
+// unread, with a warning, and the workspace keeps its last good key.
+func TestHugeKeyFile(t *testing.T) {
+	bb, fake := startCredentialsBox(t)
+	if err := os.Truncate(filepath.Join(bb.dir, "plain.key"), 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the huge key file was not refused", func() bool {
+		return strings.Contains(bb.logs(), "plain.key is 1073741824 bytes, more than a key can be")
+	})
+	if status, _ := bb.do("GET", "/api/v1/sms/messages", "", "X-Tenant: plain"); status != 200 || lastKeyUsed(fake, 17) != plainKey {
+		t.Errorf("plain: %d with key %q, want its last good key", status, lastKeyUsed(fake, 17))
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", bb.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(kb), " kB")); n > 300<<10 {
+				t.Errorf("the sidecar's peak RSS is %d KiB: it read the file", n)
+			}
+		}
 	}
 }
