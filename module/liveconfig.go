@@ -80,6 +80,17 @@ func (lc *liveConfig) subscribe(notify func(*snapshot)) (cancel func()) {
 	}
 }
 
+// coreLoggerName names the core's log lines (the config loaded and
+// reloaded, keys, breakers, the store), whichever handler's provisioning
+// loaded the config: the restlink handler's module ID.
+const coreLoggerName = "http.handlers.restlink"
+
+// coreLogger is the logger of ctx (its outputs and levels), named
+// coreLoggerName.
+func coreLogger(ctx caddy.Context) *zap.Logger {
+	return zap.New(ctx.Logger().Core()).Named(coreLoggerName)
+}
+
 // reloadStatus is the outcome of the last reload attempt that found a change.
 type reloadStatus struct {
 	At     time.Time `json:"at"`
@@ -93,7 +104,7 @@ type reloadStatus struct {
 func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveConfig, error) {
 	val, loaded, err := liveConfigs.LoadOrNew(path, func() (caddy.Destructor, error) {
 		lc := &liveConfig{path: path, environ: environ, stats: new(configStats), memory: store.NewMemory(store.MemoryOptions{}), now: time.Now}
-		lc.logger.Store(ctx.Logger())
+		lc.logger.Store(coreLogger(ctx))
 		if err := lc.reload(ctx); err != nil {
 			return nil, err
 		}
@@ -113,7 +124,7 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 			_, _ = liveConfigs.Delete(path)
 			return nil, err
 		}
-		lc.logger.Store(ctx.Logger())
+		lc.logger.Store(coreLogger(ctx))
 	}
 	return lc, nil
 }

@@ -218,3 +218,19 @@ func TestMetricsCardinality(t *testing.T) {
 		t.Errorf("UNKNOWN_TENANT moved by %v", d)
 	}
 }
+
+// TestCoreLogsUnderTheCoreLogger: the core's lines ("config loaded", …)
+// are logged under the restlink handler's name, whichever handler loaded
+// the config (here the status handler alone).
+func TestCoreLogsUnderTheCoreLogger(t *testing.T) {
+	sc := startSidecar(t, setup{site: "restlink_status {{dir}}/config.yaml"})
+	for line := range strings.Lines(sc.logs()) {
+		if strings.Contains(line, `"msg":"config loaded"`) {
+			if !strings.Contains(line, `"logger":"http.handlers.restlink"`) {
+				t.Errorf("config loaded under another logger: %s", line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no config loaded line in:\n%s", sc.logs())
+}

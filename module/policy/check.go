@@ -92,24 +92,23 @@ func destinationDescription(regions, prefixes []string) string {
 	var b strings.Builder
 	b.WriteString("destination not allowed by this tenant's send policy: ")
 	if regions != nil {
+		// "" is a number in no country: an international network or a
+		// number the numbering plan cannot place.
 		noCountry := slices.Contains(regions, "")
 		regions = slices.DeleteFunc(regions, func(s string) bool { return s == "" })
 		slices.Sort(regions)
-		if noCountry {
-			// A number in no country: an international network or a
-			// number the numbering plan cannot place.
-			regions = append(regions, "no country")
+		switch len(regions) {
+		case 0:
+		case 1:
+			b.WriteString("the destination country " + regions[0] + " is not among the allowed countries")
+		default:
+			b.WriteString("the destination countries " + strings.Join(regions, ", ") + " are not among the allowed countries")
 		}
-		if len(regions) == 1 {
-			b.WriteString("the destination country ")
-		} else {
-			b.WriteString("the destination countries ")
-		}
-		b.WriteString(strings.Join(regions, ", "))
-		if len(regions) == 1 {
-			b.WriteString(" is not among the allowed countries")
-		} else {
-			b.WriteString(" are not among the allowed countries")
+		switch {
+		case noCountry && len(regions) > 0:
+			b.WriteString(", nor is a destination in no country")
+		case noCountry:
+			b.WriteString("a destination in no country is not allowed")
 		}
 	}
 	if prefixes != nil {

@@ -100,7 +100,15 @@ func TestCheck(t *testing.T) {
 			numbers:     []string{net, ca, gb},
 			code:        CodeDestinationNotAllowed,
 			rule:        RuleCountries,
-			description: "destination not allowed by this tenant's send policy: the destination countries CA, no country are not among the allowed countries (a send is refused whole if any recipient is)",
+			description: "destination not allowed by this tenant's send policy: the destination country CA is not among the allowed countries, nor is a destination in no country (a send is refused whole if any recipient is)",
+		},
+		{
+			name:        "a number in no country alone",
+			rules:       RulesConfig{Countries: []string{"GB"}},
+			numbers:     []string{net, gb},
+			code:        CodeDestinationNotAllowed,
+			rule:        RuleCountries,
+			description: "destination not allowed by this tenant's send policy: a destination in no country is not allowed (a send is refused whole if any recipient is)",
 		},
 		{
 			name:        "empty countries allows nothing",
@@ -163,7 +171,7 @@ func TestCheck(t *testing.T) {
 			numbers:     []string{gb, us, net, ie},
 			code:        CodeDestinationNotAllowed,
 			rule:        RuleCountries,
-			description: "destination not allowed by this tenant's send policy: the destination countries IE, no country are not among the allowed countries; the prefixes +1202, +882 are denied (a send is refused whole if any recipient is)",
+			description: "destination not allowed by this tenant's send policy: the destination country IE is not among the allowed countries, nor is a destination in no country; the prefixes +1202, +882 are denied (a send is refused whole if any recipient is)",
 		},
 		{
 			name:        "max_recipients comes first",
