@@ -275,3 +275,38 @@ func TestLiveConfigKeepsNoDecodedWorkspaces(t *testing.T) {
 		t.Errorf("decoded workspaces %v kept, serving %d workspaces", snap.Config.Workspaces, len(snap.workspaces))
 	}
 }
+
+// TestEveryProblemInOneRun: a config with three decode errors (a bad
+// duration, an unknown field, a wrong type) and two semantic errors gets
+// all five reported at once, each naming its field, and no spurious error
+// for a field that did not decode.
+func TestEveryProblemInOneRun(t *testing.T) {
+	raw := `
+upstream:
+  url: http://127.0.0.1:1
+  timeout: 15
+  colour: blue
+breaker:
+  consecutive_failures: many
+workspaces:
+  main: {id: 16, main: true, keys: [{value: k1}]}
+tenants:
+  acme: nowhere
+routing:
+  on_missing: maybe
+`
+	_, err := parseConfig([]byte(raw), noEnv)
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	msg := err.Error()
+	for _, want := range []string{"upstream.timeout: a duration needs a unit", "upstream: unknown field(s): colour",
+		"breaker.consecutive_failures: cannot parse", "tenants.acme: names workspace", "routing.on_missing: must be"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q is not reported in:\n%s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "must be at least 1") {
+		t.Errorf("a field that did not decode is reported again by the compiler:\n%s", msg)
+	}
+}

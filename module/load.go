@@ -101,20 +101,41 @@ func parseConfig(raw []byte, environ Environ) (*plan, error) {
 	}
 
 	var cfg Config
-	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
+	decodeErr := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
 		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, prefixHook),
 		WeaklyTypedInput: true, // environment values are strings
 		ErrorUnused:      true, // unknown fields are errors
 		TagName:          "koanf",
 	}})
-	if err != nil {
-		return nil, fmt.Errorf("decoding config: %w", describeDecodeError(err))
+	// A field that did not decode keeps its zero value; the rest is
+	// compiled anyway, so that one run reports every problem.
+	pl, compileErr := compileConfig(&cfg)
+	if decodeErr == nil && compileErr == nil {
+		return pl, nil
 	}
-	pl, err := compileConfig(&cfg)
-	if err != nil {
-		return nil, fmt.Errorf("invalid config: %w", err)
+	var errs []error
+	failed := map[string]bool{} // fields that did not decode
+	if decodeErr != nil {
+		lines := describeDecodeError(decodeErr)
+		for _, line := range lines {
+			field, _, _ := strings.Cut(line, ": ")
+			failed[field] = true
+		}
+		errs = append(errs, fmt.Errorf("decoding config: %s", strings.Join(lines, "\n")))
 	}
-	return pl, nil
+	if compileErr != nil {
+		var lines []string
+		for line := range strings.Lines(compileErr.Error()) {
+			line = strings.TrimSuffix(line, "\n")
+			if field, _, _ := strings.Cut(line, ": "); !failed[field] {
+				lines = append(lines, line) // not a consequence of a field that did not decode
+			}
+		}
+		if len(lines) > 0 {
+			errs = append(errs, fmt.Errorf("invalid config: %s", strings.Join(lines, "\n")))
+		}
+	}
+	return nil, errors.Join(errs...)
 }
 
 // applyEnvOverrides merges RESTLINK__<PATH> variables into k. Each must name
@@ -182,9 +203,10 @@ func prefixHook(from, to reflect.Type, data any) (any, error) {
 	return nil, errors.New("not a network or address, e.g. 127.0.0.0/8 or ::1")
 }
 
-// describeDecodeError rewrites mapstructure's errors so that each line
-// names the field; mapstructure v2 leaves values out of its messages.
-func describeDecodeError(err error) error {
+// describeDecodeError rewrites mapstructure's errors as lines that each
+// start with the field ("upstream.timeout: …"); mapstructure v2 leaves
+// values out of its messages.
+func describeDecodeError(err error) []string {
 	var lines []string
 	var walk func(error)
 	walk = func(err error) {
@@ -194,8 +216,14 @@ func describeDecodeError(err error) error {
 			}
 			return
 		}
-		var de *mapstructure.DecodeError
-		if errors.As(err, &de) {
+		de, ok := err.(*mapstructure.DecodeError)
+		if !ok {
+			if inner := errors.Unwrap(err); inner != nil {
+				walk(inner) // a wrapper around the decoder's errors
+				return
+			}
+		}
+		if ok {
 			name := de.Name()
 			if name == "" || name == reflect.TypeFor[Config]().String() {
 				name = "config"
@@ -207,7 +235,7 @@ func describeDecodeError(err error) error {
 		lines = append(lines, redactQuoted(err.Error()))
 	}
 	walk(err)
-	return errors.New(strings.Join(lines, "\n"))
+	return lines
 }
 
 var quoted = regexp.MustCompile("\"[^\"]*\"|`[^`]*`")
