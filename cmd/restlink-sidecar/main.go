@@ -1,7 +1,9 @@
 // Command restlink-sidecar is Caddy with the modules the sidecar uses plus
-// the restlink module and its Caddyfile directives. All of Caddy's
-// subcommands are there (run, validate, adapt, list-modules, version, …),
-// plus the sidecar's own: validate-config, keys and webhooks.
+// the restlink modules and their Caddyfile directives. Its help starts
+// with the sidecar's own commands (validate-config, keys, ready, webhooks);
+// Caddy's follow (run, validate, adapt, list-modules, version, …), less
+// upgrade, add-package and remove-package, which would replace this build
+// with a stock Caddy and refuse.
 //
 // It carries only what its sites need, not Caddy's standard modules: every
 // module linked in costs memory and start-up time in every sidecar of a
@@ -11,8 +13,6 @@ package main
 import (
 	"os"
 	"runtime/debug"
-
-	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 
 	// The Caddyfile adapter.
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -45,5 +45,5 @@ func main() {
 	if _, set := os.LookupEnv("GOGC"); !set {
 		debug.SetGCPercent(gcPercent)
 	}
-	caddycmd.Main()
+	execute()
 }

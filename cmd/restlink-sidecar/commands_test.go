@@ -1,0 +1,61 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestHelpIsTheSidecars: the binary's help starts with what the sidecar
+// is and its own commands, lists them before Caddy's, and names the
+// sidecar in usage lines.
+func TestHelpIsTheSidecars(t *testing.T) {
+	out, err := sidecarCommand("--help").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	help := string(out)
+	if !strings.HasPrefix(help, "restlink-sidecar runs next to apps") {
+		t.Errorf("the help does not start with the sidecar:\n%s", help)
+	}
+	own, caddys := strings.Index(help, "The sidecar's commands:"), strings.Index(help, "Caddy's commands:")
+	if own < 0 || caddys < own {
+		t.Errorf("the sidecar's commands are not listed first:\n%s", help)
+	}
+	for _, name := range sidecarCommands {
+		if i := strings.Index(help[own:], "\n  "+name+" "); i < 0 || own+i > caddys {
+			t.Errorf("%s is not among the sidecar's commands", name)
+		}
+	}
+	if strings.Contains(help, "Caddy is an extensible server platform") || !strings.Contains(help, "restlink-sidecar [command]") {
+		t.Errorf("the help is stock Caddy's:\n%s", help)
+	}
+	out, _ = sidecarCommand("validate-config", "--help").CombinedOutput()
+	if !strings.Contains(string(out), "restlink-sidecar validate-config <config.yaml>") {
+		t.Errorf("validate-config's usage does not name the sidecar:\n%s", out)
+	}
+}
+
+// TestUpgradeRefuses: upgrade, add-package and remove-package would
+// download a stock Caddy over this build; they refuse, say why, and leave
+// the binary as it was.
+func TestUpgradeRefuses(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"upgrade"}, {"add-package", "github.com/caddy-dns/cloudflare"}, {"remove-package", "x"}} {
+		out, err := sidecarCommand(args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "would replace this build") || !strings.Contains(string(out), "xcaddy") {
+			t.Errorf("%s: %v\n%s", args[0], err, out)
+		}
+	}
+	after, err := os.Stat(exe)
+	if err != nil || !after.ModTime().Equal(before.ModTime()) || after.Size() != before.Size() {
+		t.Errorf("the binary changed: %v", err)
+	}
+}
