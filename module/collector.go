@@ -23,6 +23,7 @@ var (
 	descRequests        = metric.NewDesc("requests_total", "Requests handled, by workspace and status class of the answer (1xx-5xx).", "workspace", "class")
 	descKeyLoadFailures = metric.NewDesc("key_load_failures_total", "Key sources that could not be read on a reload (the last good key is kept if there is one), by workspace.", "workspace")
 	descKeyAge          = metric.NewDesc("key_age_seconds", "Seconds since the active key of each workspace was loaded.", "workspace")
+	descKeyFileTime     = metric.NewDesc("key_file_modified_timestamp_seconds", "When the file of each workspace's active key was last written (Unix seconds): a restart does not reset it, so it dates the last rotation. Absent for keys from a variable or a literal value.", "workspace")
 	descUsableKeys      = metric.NewDesc("workspace_keys", "Keys a workspace can send with (values in use and awaiting verification, demoted ones included); 0: its requests are answered 503 NO_USABLE_KEY.", "workspace")
 	descBreakerChanges  = metric.NewDesc("breaker_transitions_total", "Circuit breaker state changes, by workspace and new state.", "workspace", "state")
 	descReloads         = metric.NewDesc("config_reloads_total", "Config and key reloads that changed something (success) or were rejected (failure).", "result")
@@ -68,7 +69,7 @@ func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 // Describe implements prometheus.Collector.
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
-		descKeyFailovers, descKeyLoadFailures, descKeyAge, descUsableKeys, descReloads, descRejections, descUpstreamErrors,
+		descKeyFailovers, descKeyLoadFailures, descKeyAge, descKeyFileTime, descUsableKeys, descReloads, descRejections, descUpstreamErrors,
 		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost,
 		descStoreUp, descStoreFailures, descStoreOutages, descRecordsDropped} {
 		ch <- d
@@ -101,13 +102,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descStoreOutages, prometheus.CounterValue, float64(st.Outages))
 		}
 		recordsDropped += lc.memory.RecordsDropped()
-		sc.add(noWorkspace, &lc.stats.unrouted, nil, 0, 0)
+		sc.add(noWorkspace, &lc.stats.unrouted, nil, keyFacts{age: math.NaN(), fileModified: math.NaN()})
 		for _, ws := range snap.workspaces {
-			keyAge := math.NaN()
+			kf := keyFacts{age: math.NaN(), fileModified: math.NaN(), usable: len(ws.keys)}
 			if k := activeKey(ws.keys); k != nil {
-				keyAge = now.Sub(k.loadedAt).Seconds()
+				kf.age = now.Sub(k.loadedAt).Seconds()
+				if !k.fileModified.IsZero() {
+					kf.fileModified = float64(k.fileModified.Unix())
+				}
 			}
-			sc.add(ws.name, ws.stats, ws.breaker, keyAge, len(ws.keys))
+			sc.add(ws.name, ws.stats, ws.breaker, kf)
 		}
 		for subject, ts := range snap.tenantStats {
 			emitTenant(ch, subject, ts)
@@ -142,23 +146,36 @@ type scraped struct {
 	demotions       [len(demotionReasons)]uint64
 	breakerState    gobreaker.State
 	hasBreaker      bool
-	keyAge          float64 // NaN: no usable key
-	keys            int     // usable keys
+	keys            keyFacts
 }
 
-func (sc *scrape) add(name string, s *workspaceStats, b *breaker, keyAge float64, keys int) {
+// keyFacts are what a scrape shows of a workspace's keys: the active key's
+// age and its file's modification time (NaN: none), and how many keys it
+// can use. Two config files' workspaces of one name show the younger key,
+// and their keys summed.
+type keyFacts struct {
+	age, fileModified float64
+	usable            int
+}
+
+func (sc *scrape) add(name string, s *workspaceStats, b *breaker, kf keyFacts) {
 	if sc.byName == nil {
 		sc.byName = make(map[string]*scraped)
 	}
 	v := sc.byName[name]
 	if v == nil {
-		v = &scraped{keyAge: keyAge}
+		v = &scraped{keys: kf}
 		sc.byName[name] = v
 		sc.names = append(sc.names, name)
-	} else if !math.IsNaN(keyAge) && !(keyAge >= v.keyAge) {
-		v.keyAge = keyAge
+	} else {
+		if !math.IsNaN(kf.age) && !(kf.age >= v.keys.age) {
+			v.keys.age = kf.age
+		}
+		if !math.IsNaN(kf.fileModified) && !(kf.fileModified <= v.keys.fileModified) {
+			v.keys.fileModified = kf.fileModified
+		}
+		v.keys.usable += kf.usable
 	}
-	v.keys += keys
 	for i := range s.requests {
 		v.requests[i] += s.requests[i].Load()
 	}
@@ -200,10 +217,13 @@ func (sc *scrape) emit(ch chan<- prometheus.Metric) {
 		if v.hasBreaker {
 			ch <- prometheus.MustNewConstMetric(descBreakerState, prometheus.GaugeValue, float64(v.breakerState), name)
 		}
-		if !math.IsNaN(v.keyAge) {
-			ch <- prometheus.MustNewConstMetric(descKeyAge, prometheus.GaugeValue, v.keyAge, name)
+		if !math.IsNaN(v.keys.age) {
+			ch <- prometheus.MustNewConstMetric(descKeyAge, prometheus.GaugeValue, v.keys.age, name)
 		}
-		ch <- prometheus.MustNewConstMetric(descUsableKeys, prometheus.GaugeValue, float64(v.keys), name)
+		if !math.IsNaN(v.keys.fileModified) {
+			ch <- prometheus.MustNewConstMetric(descKeyFileTime, prometheus.GaugeValue, v.keys.fileModified, name)
+		}
+		ch <- prometheus.MustNewConstMetric(descUsableKeys, prometheus.GaugeValue, float64(v.keys.usable), name)
 	}
 	for i, code := range ErrorCodes {
 		ch <- prometheus.MustNewConstMetric(descRejections, prometheus.CounterValue, float64(sc.rejections[i]), string(code))

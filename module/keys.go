@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -81,7 +82,11 @@ type key struct {
 	fp       string    // Fingerprint of the key
 	secretFP string    // Fingerprint of the secret; "" if none
 	kind     string    // kindLive, kindTest or kindUnknown
-	stale    bool      // the source could not be read on the last reload: this is its last good value
+	// fileModified is when the key file was last written, as it was read;
+	// zero for a key from a variable or a literal. Unlike loadedAt, a
+	// restart does not reset it: it dates a rotation.
+	fileModified time.Time
+	stale        bool // the source could not be read on the last reload: this is its last good value
 	// candidate marks a new value of its source that is not verified yet:
 	// the value it replaces is still active; replaced says which side of
 	// the pair changed ("key", "secret" or "key and secret").
@@ -248,6 +253,11 @@ func newKey(src KeySource, material, secret string, states map[[sha256.Size]byte
 		fp:       fingerprintOf(keySum),
 		kind:     keyKind(material),
 		keyState: st,
+	}
+	if src.File != "" {
+		if fi, err := os.Stat(src.File); err == nil {
+			k.fileModified = fi.ModTime()
+		}
 	}
 	if secret != "" {
 		k.secret = []byte(secret)
