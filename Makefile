@@ -10,7 +10,8 @@ BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.Cust
 FUZZTIME ?= 10s
 FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module/policy:FuzzParseSend \
   module/webhook:FuzzVerify module/webhook:FuzzDedupKey module/sms:FuzzSegmentsAgree \
-  module/money:FuzzParse module/money:FuzzSplit
+  module/money:FuzzParse module/money:FuzzSplit \
+  module/pricing:FuzzParseTable module/pricing:FuzzParseBalance
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10
