@@ -16,7 +16,7 @@ const binaryName = "restlink-sidecar"
 
 // sidecarCommands are the sidecar's own commands, in the order its help
 // lists them; the modules register them with Caddy's command registry.
-var sidecarCommands = []string{"validate-config", "keys", "ready", "webhooks"}
+var sidecarCommands = []string{"validate-config", "keys", "ready", "status", "webhooks"}
 
 // replacedCommands are Caddy's commands that would replace this build with
 // a stock Caddy: they refuse, and say how to build one with more modules.
@@ -41,6 +41,9 @@ Its own commands:
                      restlink-sidecar keys verify /etc/restlink/config.yaml
   ready            exits 0 if a running sidecar's status endpoint answers
                      restlink-sidecar ready http://127.0.0.1:9090/status
+  status           shows a running sidecar's workspaces, breakers, keys,
+                   tenants, store and webhooks as tables (--watch redraws)
+                     restlink-sidecar status --watch
   webhooks list    lists the webhook events given up on (dead letters)
                      restlink-sidecar webhooks list /etc/restlink/config.yaml
   webhooks replay  queues the dead letters for delivery again

@@ -4,6 +4,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/23telecom/restlink-sidecar/internal/appreceiver"
+	restlink "github.com/23telecom/restlink-sidecar/module"
 )
 
 // TestHelpIsTheSidecars: the binary's help starts with what the sidecar
@@ -57,5 +60,35 @@ func TestUpgradeRefuses(t *testing.T) {
 	after, err := os.Stat(exe)
 	if err != nil || !after.ModTime().Equal(before.ModTime()) || after.Size() != before.Size() {
 		t.Errorf("the binary changed: %v", err)
+	}
+}
+
+// TestStatusCommand: restlink-sidecar status prints a running sidecar's
+// workspaces with their breakers and keys (by fingerprint, never a key),
+// its tenants, store and webhooks as aligned tables, without colour when
+// its output is not a terminal.
+func TestStatusCommand(t *testing.T) {
+	app := appreceiver.New()
+	t.Cleanup(app.Close)
+	bb := startWebhookBox(t, app, "policy:\n  default: {max_recipients: 5}\n")
+	if status, body := bb.do("POST", "/api/v1/sms/send", `{"to":["+447700900123"],"message":"hi","sender_id":"MyApp"}`, "X-Tenant: acme"); status != 200 {
+		t.Fatalf("a send: %d %s", status, body)
+	}
+	out, err := sidecarCommand("status", "--url", bb.ops+"/status").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	text := string(out)
+	for _, want := range []string{"WORKSPACE", "main (main)", "closed", restlink.Fingerprint(goodKey) + "(active", "TENANT", "acme", "enforce",
+		"store: memory", "WEBHOOKS", "taking events"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the status view lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "\x1b[") || strings.Contains(text, goodKey) {
+		t.Errorf("colour or a key in a non-terminal view:\n%s", text)
+	}
+	if out, err := sidecarCommand("status", "--url", "http://127.0.0.1:1/status").CombinedOutput(); err == nil {
+		t.Errorf("status of nothing succeeded:\n%s", out)
 	}
 }

@@ -1,9 +1,9 @@
 // Command restlink-sidecar is Caddy with the modules the sidecar uses plus
 // the restlink modules and their Caddyfile directives. Its help starts
-// with the sidecar's own commands (validate-config, keys, ready, webhooks);
-// Caddy's follow (run, validate, adapt, list-modules, version, …), less
-// upgrade, add-package and remove-package, which would replace this build
-// with a stock Caddy and refuse.
+// with the sidecar's own commands (validate-config, keys, ready, status,
+// webhooks); Caddy's follow (run, validate, adapt, list-modules, version,
+// …), less upgrade, add-package and remove-package, which would replace
+// this build with a stock Caddy and refuse.
 //
 // It carries only what its sites need, not Caddy's standard modules: every
 // module linked in costs memory and start-up time in every sidecar of a
