@@ -15,7 +15,8 @@ type plan struct {
 	*Config
 	upstream    origin
 	client      *clientPolicy
-	allow       *allowList // nil: every request may pass
+	callers     *callerPlan // nil: any local caller may name any tenant
+	allow       *allowList  // nil: every request may pass
 	routing     routingPlan
 	breaker     breakerPlan
 	rotation    rotationPlan
@@ -41,6 +42,7 @@ func compileConfig(c *Config) (*plan, error) {
 	pl.allow = compileAllowList(c.Allow, &p)
 	pl.breaker = compileBreaker(c.Breaker, &p)
 	pl.client = compileSecurity(c.Security, &p)
+	pl.callers = compileCallers(c.Callers, c.Tenants, &p)
 	pl.rotation = compileRotation(c.Rotation, &p)
 	pl.idempotency = compileIdempotency(c.Idempotency, &p)
 	pl.pacing = compileRateLimit(c.Upstream, &p)

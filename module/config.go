@@ -37,6 +37,14 @@ type Config struct {
 	// Who may use the sidecar, and how.
 	Security SecurityConfig `koanf:"security"`
 
+	// Which tenants a process connecting over a unix socket may use, by
+	// the uid and gid the kernel reports for it (SO_PEERCRED). A caller's
+	// tenants are those of every entry matching its uid or its primary
+	// gid; a caller with none is refused, 403 CALLER_NOT_ALLOWED. TCP
+	// listeners are not concerned. Absent: any local caller may name any
+	// tenant.
+	Callers []CallerConfig `koanf:"callers"`
+
 	// How new key values are checked before they go live.
 	Rotation RotationConfig `koanf:"rotation"`
 
@@ -55,6 +63,21 @@ type Config struct {
 	// where events are spooled and delivered. Used by the workspaces that
 	// have webhook_secrets.
 	Webhooks WebhooksConfig `koanf:"webhooks"`
+}
+
+// CallerConfig grants tenants to the processes of one uid or one gid.
+type CallerConfig struct {
+	// The user id of the connecting process; set uid or gid, not both.
+	UID *uint32 `koanf:"uid"`
+
+	// The primary group id of the connecting process (the one SO_PEERCRED
+	// reports; grant by a supplementary group with the socket's own group
+	// permission instead).
+	GID *uint32 `koanf:"gid"`
+
+	// The tenants these processes may use; a caller allowed exactly one
+	// is pinned to it and need not name it. Required.
+	Tenants []string `koanf:"tenants"`
 }
 
 // UpstreamConfig says where and how requests are forwarded.

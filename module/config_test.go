@@ -2,9 +2,11 @@ package restlink
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,5 +310,36 @@ routing:
 	}
 	if strings.Contains(msg, "must be at least 1") {
 		t.Errorf("a field that did not decode is reported again by the compiler:\n%s", msg)
+	}
+}
+
+// TestCallersAreChecked: each callers entry names a uid or a gid, and
+// configured tenants.
+func TestCallersAreChecked(t *testing.T) {
+	yaml := minimalYAML + `
+tenants: {acme: main}
+callers:
+  - {uid: 1001, gid: 1001, tenants: [acme]}
+  - {tenants: [acme]}
+  - {uid: 1002, tenants: []}
+  - {gid: 2000, tenants: [acme, nobody]}
+`
+	_, err := parseConfig([]byte(yaml), noEnv)
+	msg := fmt.Sprint(err)
+	for _, want := range []string{"callers[0]: set uid or gid", "callers[1]: set uid or gid", "callers[2].tenants: at least one",
+		`callers[3].tenants[1]: "nobody" is not a configured tenant`} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("%q not reported in:\n%s", want, msg)
+		}
+	}
+	pl, err := parseConfig([]byte(minimalYAML+"tenants: {acme: main, globex: main}\ncallers:\n  - {uid: 7, tenants: [globex]}\n  - {gid: 9, tenants: [acme, globex]}\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pl.callers.allowed(peerCred{uid: 7, gid: 9, known: true}); !slices.Equal(got, []string{"acme", "globex"}) {
+		t.Errorf("uid 7 gid 9 may use %v, want the union [acme globex]", got)
+	}
+	if got := pl.callers.allowed(peerCred{uid: 8, gid: 8, known: true}); len(got) != 0 {
+		t.Errorf("a caller with no entry may use %v", got)
 	}
 }

@@ -25,6 +25,7 @@ const (
 	CodeInvalidPath            ErrorCode = "INVALID_PATH"
 	CodeRouteNotAllowed        ErrorCode = "ROUTE_NOT_ALLOWED"
 	CodeClientNotTrusted       ErrorCode = "CLIENT_NOT_TRUSTED"
+	CodeCallerNotAllowed       ErrorCode = "CALLER_NOT_ALLOWED"
 	CodeBrowserRequestRejected ErrorCode = "BROWSER_REQUEST_REJECTED"
 	CodeMisdirectedHost        ErrorCode = "MISDIRECTED_HOST"
 	CodeBodyTooLarge           ErrorCode = "BODY_TOO_LARGE"
@@ -60,7 +61,7 @@ const (
 var ErrorCodes = [...]ErrorCode{
 	CodeInvalidWorkspaceHeader, CodeCrossTenantWorkspace, CodeNoMainWorkspace,
 	CodeTenantRequired, CodeUnknownTenant, CodeConflictingTenant, CodeInvalidPath,
-	CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected,
+	CodeRouteNotAllowed, CodeClientNotTrusted, CodeCallerNotAllowed, CodeBrowserRequestRejected,
 	CodeMisdirectedHost, CodeBodyTooLarge, CodeCircuitOpen, CodeNoUsableKey,
 	CodeUpstreamUnavailable, CodeUpstreamTimeout, CodeMethodNotAllowed,
 	CodeRequestBodyTimeout, CodeRequestBodyIncomplete, CodeSidecarOverloaded,
@@ -90,7 +91,7 @@ func (c ErrorCode) Status() int {
 	case CodeRequestBodyTimeout:
 		return http.StatusRequestTimeout
 	case CodeCrossTenantWorkspace, CodeNoMainWorkspace, CodeUnknownTenant,
-		CodeRouteNotAllowed, CodeClientNotTrusted, CodeBrowserRequestRejected, CodeDestinationNotAllowed:
+		CodeRouteNotAllowed, CodeClientNotTrusted, CodeCallerNotAllowed, CodeBrowserRequestRejected, CodeDestinationNotAllowed:
 		return http.StatusForbidden
 	case CodeMisdirectedHost:
 		return http.StatusMisdirectedRequest

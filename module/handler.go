@@ -53,9 +53,11 @@ func (Handler) CaddyModule() caddy.ModuleInfo {
 }
 
 // Provision loads the config file, or attaches to the live config already
-// serving it (keeping breakers and keys across Caddy config reloads).
+// serving it (keeping breakers and keys across Caddy config reloads), and
+// has the site's server record who connects over a unix socket.
 func (h *Handler) Provision(ctx caddy.Context) error {
 	h.logger = ctx.Logger()
+	registerPeerCreds(ctx)
 	return h.ConfigRef.Provision(ctx)
 }
 
@@ -135,7 +137,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	if reason != "" {
 		return reject(CodeInvalidPath, reason), false
 	}
-	sel, rj := snap.router.route(r.Header, path, h.Tenant)
+	sel, rj := routeRequest(snap, r, path, h.Tenant)
 	x.sel = sel // also on rejection: the log shows what was matched
 	if rj != nil {
 		return rj, false

@@ -112,6 +112,9 @@ type boxOptions struct {
 	// webhooks adds a webhook site (restlink_webhook, plain HTTP on
 	// loopback) to the shipped Caddyfile.
 	webhooks bool
+	// socket adds an apps' site on a unix socket at this path, which
+	// every user may connect to (mode 0666).
+	socket string
 }
 
 // startBlackBoxWith is startBlackBox with options.
@@ -139,6 +142,9 @@ func startBlackBoxWith(t *testing.T, yaml string, opts boxOptions) *blackBox {
 		caddyfile = strings.Replace(caddyfile, "\tservers 127.0.0.1:", fmt.Sprintf("\tservers 127.0.0.1:%d {\n\t\tprotocols h1\n\t}\n\tservers 127.0.0.1:", ports[2]), 1)
 		caddyfile += fmt.Sprintf("\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink_webhook {$RESTLINK_CONFIG}\n}\n", ports[2])
 		bb.hooks = fmt.Sprintf("http://127.0.0.1:%d", ports[2])
+	}
+	if opts.socket != "" {
+		caddyfile += fmt.Sprintf("\nhttp:// {\n\tbind unix/%s|0666\n\trestlink {$RESTLINK_CONFIG}\n}\n", opts.socket)
 	}
 	bb.write("Caddyfile", caddyfile)
 	for name, key := range map[string]string{"good.key": goodKey, "bad.key": badKey, "good2.key": goodKey + "2", "good3.key": goodKey + "3", "good4.key": goodKey + "4"} {
