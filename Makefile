@@ -9,7 +9,8 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=restlink-sidecar-$(VERSION)"
 FUZZTIME ?= 10s
 FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module/policy:FuzzParseSend \
-  module/webhook:FuzzVerify module/webhook:FuzzDedupKey module/sms:FuzzSegmentsAgree
+  module/webhook:FuzzVerify module/webhook:FuzzDedupKey module/sms:FuzzSegmentsAgree \
+  module/ledger:FuzzParseLine
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10
