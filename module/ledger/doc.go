@@ -1,7 +1,8 @@
 // Package ledger is the sidecar's durable record of spend: every send it
 // forwards for a budgeted tenant, what restlink charged for it, and what
 // the delivery reports later said it cost. It rebuilds each tenant's
-// spend of the current day and month after a restart.
+// spend of the current day and month after a restart, and it is the
+// file a platform team bills its tenants from (Usage).
 //
 // A ledger is a directory of segments, one per day (2026-12-05.jsonl,
 // the day in the ledger's timezone when the records were written), each
