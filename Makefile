@@ -11,7 +11,8 @@ FUZZTIME ?= 10s
 FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module/policy:FuzzParseSend \
   module/webhook:FuzzVerify module/webhook:FuzzDedupKey module/sms:FuzzSegmentsAgree \
   module/money:FuzzParse module/money:FuzzSplit \
-  module/pricing:FuzzParseTable module/pricing:FuzzParseBalance
+  module/pricing:FuzzParseTable module/pricing:FuzzParseBalance \
+  module/ledger:FuzzParseLine
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10
