@@ -17,7 +17,7 @@ BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10
 
-.PHONY: build test test-deps fuzz demo run bench profile compat check-deploy clean
+.PHONY: build test test-deps fuzz demo try run bench profile compat check-deploy clean
 
 ## build: bin/restlink-sidecar, static, version-stamped
 build:
@@ -71,6 +71,11 @@ fuzz:
 demo: build
 	@scripts/progress "building and running the demo (it drives the binary; its own first build takes under a minute)" -- \
 	  go run ./cmd/restlink-demo -sidecar bin/restlink-sidecar
+
+## try: a local restlink simulator and the sidecar (examples/try) until Ctrl-C: point an app at http://127.0.0.1:8080/api/v1
+try: build
+	@scripts/progress "building the simulator (under a minute the first time)" -- go build -o bin/restlink-demo ./cmd/restlink-demo
+	@bin/restlink-demo -sidecar bin/restlink-sidecar -try examples/try
 
 ## run: the sidecar with the shipped Caddyfile and config.example.yaml
 run: build

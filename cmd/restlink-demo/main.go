@@ -36,7 +36,15 @@ import (
 
 func main() {
 	sidecar := flag.String("sidecar", "bin/restlink-sidecar", "path of the restlink-sidecar binary")
+	tryDir := flag.String("try", "", "instead of the demo, run the simulator and the sidecar with the config and Caddyfile in this directory (examples/try) until interrupted")
 	flag.Parse()
+	if *tryDir != "" {
+		if err := try(*sidecar, *tryDir); err != nil {
+			fmt.Fprintln(os.Stderr, "make try:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*sidecar); err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
