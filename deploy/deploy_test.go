@@ -289,7 +289,7 @@ func TestSystemdExample(t *testing.T) {
 // prior knowledge (h2c), which neither an app nor restlink's webhooks need.
 func TestCleartextSitesSpeakH1(t *testing.T) {
 	files := map[string]string{}
-	for _, path := range []string{"../caddyfile/Caddyfile", "systemd/Caddyfile"} {
+	for _, path := range []string{"../caddyfile/Caddyfile", "systemd/Caddyfile", "../examples/try/Caddyfile"} {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
