@@ -224,6 +224,33 @@ func TestSendPathVariants(t *testing.T) {
 	}
 }
 
+// TestRecipientSpellingsShareACounter: a number written with its trunk
+// prefix kept after the calling code (+44 0…) counts against the same
+// per_recipient limit as its E.164 form, and goes to restlink as the app
+// wrote it.
+func TestRecipientSpellingsShareACounter(t *testing.T) {
+	bb, fake := startPolicyBox(t, "")
+	const e164, kept = "+447400123402", "+4407400123402"
+	for i, number := range []string{e164, kept, e164, kept} { // per_recipient: 3 an hour
+		a := bb.post("/api/v1/sms/send", sendTo("hi", number), "X-Tenant: acme")
+		switch {
+		case i < 3 && a.status != 200:
+			t.Fatalf("send %d: %d %s", i, a.status, a.body)
+		case i == 3 && (a.status != 429 || a.header.Get("X-Restlink-Sidecar-Error") != "RECIPIENT_FLOOD"):
+			t.Errorf("the 4th send to one number, in its other spelling: %d %s", a.status, a.body)
+		}
+	}
+	var sent []string
+	for _, r := range fake.Requests() {
+		if r.Path == "/api/v1/sms/send" {
+			sent = append(sent, string(r.Body))
+		}
+	}
+	if len(sent) != 3 || sent[1] != sendTo("hi", kept) {
+		t.Errorf("restlink received %d sends; the second must be the app's body, unchanged", len(sent))
+	}
+}
+
 // TestDryRun: a dry-run tenant is answered in restlink's shape, marked as
 // a sandbox answer, and nothing is sent.
 func TestDryRun(t *testing.T) {
