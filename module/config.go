@@ -427,11 +427,13 @@ type RotationConfig struct {
 	// Default: true.
 	Verify bool `koanf:"verify"`
 
-	// The probe: "GET <path>", a read-only request the upstream answers
-	// for a valid key. 2xx or 403 FORBIDDEN (valid but without that
-	// permission) prove the key; a 401 naming the key refutes it; anything
-	// else decides nothing and is retried with backoff. The default needs
-	// the balance.read permission; any GET path may be used.
+	// The probe: "GET <path>[?<query>]", a read-only request the upstream
+	// answers for a valid key. 2xx or 403 FORBIDDEN (valid but without
+	// that permission) prove the key; a 401 naming the key refutes it;
+	// anything else decides nothing and is retried with backoff. The
+	// default needs the balance.read permission; any GET path may be used.
+	// The query is sent as written; a key with a secret signs the path
+	// without it, as restlink checks signatures.
 	// Default: GET /api/v1/user/balance.
 	Probe string `koanf:"probe"`
 

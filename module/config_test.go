@@ -182,6 +182,7 @@ func TestBadConfigs(t *testing.T) {
 		{"policy for an unknown tenant", ws + "policy:\n  tenants:\n    nobody: {dry_run: true}\n", "policy.tenants.nobody"},
 		{"policy country", ws + "policy:\n  default: {countries: [XX]}\n", `policy.default.countries[0]`},
 		{"probe not a GET", ws + "rotation:\n  probe: POST /api/v1/sms/send\n", `rotation.probe: must be "GET <path>"`},
+		{"probe with a fragment", ws + "rotation:\n  probe: GET /api/v1/sms/stats?period=today#x\n", "rotation.probe: the query has a raw #"},
 		{"environment", ws + "  other:\n    id: 17\n    environment: prod\n    keys:\n      - file: /o\n", `workspaces.other.environment: must be "live", "test" or "any"`},
 		{"store with url and addrs", ws + "store:\n  redis:\n    url: redis://a:1\n    addrs: [b:2]\n", "store.redis: set url or addrs, not both"},
 		{"store without address", ws + "store:\n  redis:\n    timeout: 1s\n", "store.redis: set url"},

@@ -134,6 +134,9 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 	x.sel.path = raw
 	path, reason := canonicalPath(raw)
+	if reason == "" {
+		reason = checkQuery(query)
+	}
 	if reason != "" {
 		return reject(CodeInvalidPath, reason), false
 	}

@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"bytes"
 	"strings"
 	"unicode/utf8"
 )
@@ -28,7 +29,8 @@ func splitTarget(target string) (path, query string, ok bool) {
 
 // canonicalPath decides whether a raw request path is safe to route and
 // forward, and returns its canonical form, the one form that the tenant
-// prefix, the allow list and the upstream all see. The rule:
+// prefix, the allow list, the send policy and the upstream all see. The
+// rule:
 //
 //   - Percent-escapes of unreserved characters (A-Z a-z 0-9 - . _ ~) are
 //     decoded, as RFC 3986 section 6.2.2.2 allows (%7E from Java's
@@ -36,13 +38,18 @@ func splitTarget(target string) (path, query string, ok bool) {
 //     upper-cased (section 6.2.2.1). Nothing else changes: sub-delimiters,
 //     other escapes and raw UTF-8 stay as the app sent them.
 //   - Refused: a path not starting with /; an empty segment (//; a
-//     trailing / is fine); a segment that, percent-decoded and cut at its
-//     first ";", is made of dots and spaces only (".", "..", "..%3B",
-//     "..%20", "%2e%2e;x"); escapes of a separator or of the escape
-//     character itself (%2F, %5C, %25); backslashes; control characters,
-//     raw or escaped; malformed escapes; and a segment whose decoded bytes
-//     are not valid UTF-8 (overlong forms such as %c0%ae, which some
-//     decoders read as ".").
+//     trailing / is fine); a raw ";" (path parameters, which servers such
+//     as Tomcat and Spring cut off before routing, so that send;x is
+//     routed as send) and a raw "#" (a fragment, which a request never
+//     carries); a segment that, percent-decoded and cut at its first ";",
+//     is made of dots and spaces only (".", "..", "..%3B", "..%20",
+//     "%2e%2e%3Bx"); a segment that, decoded, ends in a dot or a space, or
+//     whose part before its first ";" does ("send.", "send%2e",
+//     "send%20", "send.%3Bx"), which some servers strip before routing;
+//     escapes of a separator or of the escape character itself (%2F, %5C,
+//     %25); backslashes; control characters, raw or escaped; malformed
+//     escapes; and a segment whose decoded bytes are not valid UTF-8
+//     (overlong forms such as %c0%ae, which some decoders read as ".").
 //
 // It returns the canonical path and "", or "" and the reason for refusing.
 func canonicalPath(raw string) (canon, reason string) {
@@ -59,7 +66,10 @@ func canonicalPath(raw string) (canon, reason string) {
 				return "", "the path has an empty segment (//)"
 			}
 			if isDotSegment(decoded) {
-				return "", "the path has a dot segment (. or .., also when percent-encoded or followed by ; or spaces)"
+				return "", "the path has a dot segment (. or .., also when percent-encoded or followed by %3B or spaces)"
+			}
+			if endsInDotOrSpace(decoded) {
+				return "", "the path has a segment ending in a dot or a space (such as send. or send%20), which some servers strip before routing"
 			}
 			if needsUTF8 && !utf8.Valid(decoded) {
 				return "", "the path has bytes that are not valid UTF-8 (such as an overlong %c0%ae)"
@@ -73,6 +83,10 @@ func canonicalPath(raw string) (canon, reason string) {
 		switch c := raw[i]; {
 		case c == '\\':
 			return "", "the path has a backslash"
+		case c == ';':
+			return "", "the path has a ; (path parameters, which some servers cut off before routing)"
+		case c == '#':
+			return "", "the path has a raw # (a fragment, which a request never carries)"
 		case c < 0x20 || c == 0x7f:
 			return "", "the path has a control character"
 		case c == '%':
@@ -131,6 +145,33 @@ func isDotSegment(seg []byte) bool {
 		}
 	}
 	return dots > 0
+}
+
+// endsInDotOrSpace reports a decoded segment that ends in a dot or a
+// space, or whose part before its first ";" does: what Windows servers,
+// and some others, strip before routing (send. and send%20 reach send).
+func endsInDotOrSpace(seg []byte) bool {
+	name := seg
+	if i := bytes.IndexByte(seg, ';'); i >= 0 {
+		name = seg[:i]
+	}
+	for _, s := range [...][]byte{name, seg} {
+		if n := len(s); n > 0 && (s[n-1] == '.' || s[n-1] == ' ') {
+			return true
+		}
+	}
+	return false
+}
+
+// checkQuery decides whether a raw query may go upstream as the app sent
+// it, and returns "" or the reason for refusing: a raw "#" is refused, as
+// a request never carries a fragment and servers disagree on whether one
+// ends the query.
+func checkQuery(query string) (reason string) {
+	if strings.IndexByte(query, '#') >= 0 {
+		return "the query has a raw # (a fragment, which a request never carries)"
+	}
+	return ""
 }
 
 const upperHex = "0123456789ABCDEF"

@@ -29,6 +29,24 @@ func TestSplitTarget(t *testing.T) {
 	}
 }
 
+func TestCheckQuery(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		ok    bool
+	}{
+		{"", true},
+		{"a=1&b=%2F", true},
+		{"to=%2B1&x=a;b", true},
+		{"a=%23", true},
+		{"a=1#x", false},
+		{"#", false},
+	} {
+		if reason := checkQuery(tc.query); (reason == "") != tc.ok {
+			t.Errorf("checkQuery(%q) = %q; want ok %v", tc.query, reason, tc.ok)
+		}
+	}
+}
+
 func TestCanonicalPath(t *testing.T) {
 	for _, tc := range []struct {
 		path, want string // want "": refused
@@ -41,9 +59,10 @@ func TestCanonicalPath(t *testing.T) {
 		{"/api/v1/%C3%A9", "/api/v1/%C3%A9"},
 		{"/api/v1/%c3%a9", "/api/v1/%C3%A9"},
 		{"/api/v1/é", "/api/v1/é"},
-		{"/api/v1/a;b", "/api/v1/a;b"},
-		{"/api/v1/..a/b.", "/api/v1/..a/b."},
-		{"/api/v1/a..", "/api/v1/a.."},
+		{"/api/v1/..a/b.c", "/api/v1/..a/b.c"},
+		{"/api/v1/sms/send.json", "/api/v1/sms/send.json"},
+		{"/api/v1/a%20b/.c", "/api/v1/a%20b/.c"},
+		{"/api/v1/a%3Bb", "/api/v1/a%3Bb"},
 		{"/api/%61pi", "/api/api"},
 		{"/api/%7e/%7E", "/api/~/~"},
 		{"/api/a%2Db%5f", "/api/a-b_"},
@@ -84,6 +103,27 @@ func TestCanonicalPath(t *testing.T) {
 		{"/api/\x00", ""},
 		{"/api/\x7f", ""},
 		{"/api/%", ""},
+		{"/api/v1/a;b", ""},
+		{"/api/v1/sms/send;a;b", ""},
+		{"/api/v1/sms/send;jsessionid=1;x=2", ""},
+		{"/api/v1/sms;x/send", ""},
+		{"/api;x/v1/sms/send", ""},
+		{"/api/v1/sms/send/;x", ""},
+		{"/api/v1/sms/send;", ""},
+		{"/api/v1/sms/send#x", ""},
+		{"/api/v1/sms/#", ""},
+		{"/api/v1/sms/send.", ""},
+		{"/api/v1/sms/send%2e", ""},
+		{"/api/v1/sms/send%2E", ""},
+		{"/api/v1/sms/send%20", ""},
+		{"/api/v1/sms/send.%20", ""},
+		{"/api/v1/sms/send./x", ""},
+		{"/api/v1/sms/send%20/x", ""},
+		{"/api/v1/sms/send.%3Bx", ""},
+		{"/api/v1/sms/send%20%3bx", ""},
+		{"/api/v1/a%3Bb.", ""},
+		{"/api/v1/a..", ""},
+		{"/api/v1/%20", ""},
 		{"/api/%4", ""},
 		{"/api/%zz", ""},
 	} {
@@ -98,12 +138,15 @@ func TestCanonicalPath(t *testing.T) {
 // it accepts: its canonical form is canonical (canonicalising it again
 // changes nothing); decoding it changes no segment boundary; and no
 // segment decodes to a dot segment, a backslash, a %, a control character
-// or invalid UTF-8. So the tenant prefix, the allow list and the upstream
-// cannot read it differently.
+// or invalid UTF-8; it has no raw ";" or "#"; and no decoded segment, nor
+// its part before a ";", ends in a dot or a space. So the tenant prefix,
+// the allow list, the send policy and the upstream cannot read it
+// differently.
 func FuzzCanonicalPath(f *testing.F) {
 	for _, seed := range []string{
 		"/api/v1/sms/send", "/t/acme/api/v1/sms/send", "/a/../b", "/a/%2e%2e/b", "/a%2fb", "//a",
 		"/a/%252e", "/a;b/..;c", "/%41", "/a\\b", "/é/%C3%A9", "/a/", "/", "/a/..%3B/b", "/%c0%ae",
+		"/api/v1/sms/send;a;b", "/a#b", "/a/send%2e", "/a/send%20", "/a/send.json", "/a/send.%3Bx",
 	} {
 		f.Add(seed)
 	}
@@ -115,6 +158,9 @@ func FuzzCanonicalPath(f *testing.F) {
 		if again, reason := canonicalPath(canon); again != canon || reason != "" {
 			t.Fatalf("canonical form %q of %q is not canonical: %q %q", canon, path, again, reason)
 		}
+		if strings.ContainsAny(canon, ";#") {
+			t.Fatalf("accepted %q, whose canonical form %q has a raw ; or #", path, canon)
+		}
 		decoded, err := url.PathUnescape(canon)
 		if err != nil {
 			t.Fatalf("accepted %q, whose canonical form %q does not decode: %v", path, canon, err)
@@ -125,7 +171,7 @@ func FuzzCanonicalPath(f *testing.F) {
 		}
 		for i, seg := range dec {
 			name, _, _ := strings.Cut(seg, ";")
-			if strings.Trim(name, ". ") == "" && strings.Contains(name, ".") || strings.ContainsAny(seg, "\\%\x00") ||
+			if strings.TrimRight(name, ". ") != name || strings.TrimRight(seg, ". ") != seg || strings.ContainsAny(seg, "\\%\x00") ||
 				(seg == "" && i > 0 && i < len(dec)-1) || !utf8.ValidString(seg) {
 				t.Fatalf("accepted %q: decoded segment %d is %q", path, i, seg)
 			}

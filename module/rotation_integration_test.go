@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	restlink "github.com/23telecom/restlink-sidecar/module"
+	"github.com/23telecom/restlink-sidecar/module/restlinktest"
 )
 
 // lastKeyFor returns the key of the upstream's latest request.
@@ -285,5 +287,49 @@ func TestStartupWithUnreadableKey(t *testing.T) {
 	status := sc.doAt(opsURL, http.MethodGet, "/status", "").body
 	if !strings.Contains(status, "absent.key: no such file or directory") {
 		t.Errorf("the status does not say why test-space has no key: %s", status)
+	}
+}
+
+// TestSignedProbeWithQuery: a signed key whose rotation probe has a query
+// string is found valid: the query goes upstream, and the signature covers
+// the path without it, as restlink checks it.
+func TestSignedProbeWithQuery(t *testing.T) {
+	const key, secret = "sk_prod_SIGNEDprobeSIGNEDp01", "whsec_PROBEsecretPROBEsecret01"
+	sc := startSidecar(t, setup{
+		yaml: `
+upstream:
+  url: {{upstream}}
+  timeout: 2s
+workspaces:
+  main:
+    id: 16
+    main: true
+    keys:
+      - file: {{dir}}/main.key
+        secret: {file: {{dir}}/main.secret}
+rotation:
+  probe: GET /api/v1/sms/stats?period=today
+`,
+		keys:       map[string]string{"main.key": key, "main.secret": secret},
+		workspaces: []restlinktest.Workspace{{ID: 16, Name: "Main", Main: true, APIKeys: []restlinktest.Key{{Value: key, Secret: secret}}}},
+	})
+	var logs string
+	eventually(t, 5*time.Second, "the probe's verdict", func() bool {
+		logs = sc.logs()
+		return strings.Contains(logs, `"msg":"key verified"`) || strings.Contains(logs, `"msg":"key is invalid`)
+	})
+	if !strings.Contains(logs, `"msg":"key verified","workspace":"main"`) {
+		for _, line := range strings.Split(logs, "\n") {
+			if strings.Contains(line, `"msg":"key `) {
+				t.Errorf("the signed key was not found valid: %s", line)
+			}
+		}
+	}
+	var received []string
+	for _, r := range sc.fake.Requests() {
+		received = append(received, fmt.Sprintf("%s %s?%s: %d %s", r.Method, r.Path, r.RawQuery, r.Status, r.ErrorCode))
+	}
+	if !slices.Contains(received, "GET /api/v1/sms/stats?period=today: 200 ") {
+		t.Errorf("restlink did not answer the probe GET /api/v1/sms/stats?period=today with 200; it received %q", received)
 	}
 }

@@ -13,22 +13,28 @@ import (
 
 // rotationPlan is the compiled rotation section.
 type rotationPlan struct {
-	verify    bool
-	probePath string // canonical path of the GET probe
-	timeout   time.Duration
+	verify     bool
+	probePath  string // canonical path of the GET probe
+	probeQuery string // its query, sent as written and not signed
+	timeout    time.Duration
 }
 
 // compileRotation checks the rotation section.
 func compileRotation(c RotationConfig, p *problems) rotationPlan {
 	rp := rotationPlan{verify: c.Verify, timeout: c.ProbeTimeout}
-	method, path, ok := strings.Cut(strings.TrimSpace(c.Probe), " ")
-	switch canon, reason := canonicalPath(strings.TrimSpace(path)); {
+	method, target, ok := strings.Cut(strings.TrimSpace(c.Probe), " ")
+	path, query, _ := strings.Cut(strings.TrimSpace(target), "?")
+	canon, reason := canonicalPath(path)
+	if reason == "" {
+		reason = checkQuery(query)
+	}
+	switch {
 	case !ok || method != http.MethodGet:
 		p.add("rotation.probe", "must be \"GET <path>\": a probe is a read-only request")
 	case reason != "":
 		p.add("rotation.probe", "%s", reason)
 	default:
-		rp.probePath = canon
+		rp.probePath, rp.probeQuery = canon, query
 	}
 	if c.ProbeTimeout <= 0 {
 		p.add("rotation.probe_timeout", "must be positive")
@@ -37,8 +43,9 @@ func compileRotation(c RotationConfig, p *problems) rotationPlan {
 }
 
 // probeKey asks the upstream, with the rotation probe, whether k is valid.
-// The probe is signed like any request if the key has a secret. It never
-// goes through the workspace's breaker.
+// The probe is signed like any request if the key has a secret: over its
+// path, without the query, as restlink checks it. It never goes through
+// the workspace's breaker.
 //
 // restlink answers a replayed (timestamp, signature) pair as it answers a
 // wrong signature, and an identical probe signed by another process in the
@@ -58,7 +65,7 @@ func probeKey(ctx context.Context, up *upstream, rp rotationPlan, k *key, sign f
 func probeOnce(ctx context.Context, up *upstream, rp rotationPlan, k *key, sign func(ctx context.Context, k *key, method, path string) (ts, sig string, err error)) verdict {
 	ctx, cancel := context.WithTimeout(ctx, rp.timeout)
 	defer cancel()
-	out := outbound{method: http.MethodGet, path: rp.probePath, header: http.Header{"User-Agent": noUserAgent}}
+	out := outbound{method: http.MethodGet, path: rp.probePath, query: rp.probeQuery, header: http.Header{"User-Agent": noUserAgent}}
 	if k.secret != nil {
 		ts, sig, err := sign(ctx, k, out.method, out.path)
 		if err != nil {

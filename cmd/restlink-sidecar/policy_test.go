@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -178,6 +179,75 @@ func TestPolicyRules(t *testing.T) {
 	}
 	if v := bb.metric(`restlink_policy_decisions_total{outcome="refused",rule="per_recipient",tenant="acme"}`); v != "1" {
 		t.Errorf("flood refusals counted %q", v)
+	}
+}
+
+// TestSendPathVariants: a request target that a common server would route
+// to the send endpoint is refused as a path, or checked as a send; none
+// reaches restlink with a recipient the policy refuses. The targets go out
+// as raw request lines: Go's client and curl would normalise some of them.
+func TestSendPathVariants(t *testing.T) {
+	bb, fake := startPolicyBox(t, "")
+	body := sendTo("hi", "+14155550100") // a US number: outside the policy's countries
+	for _, tc := range []struct{ target, want string }{
+		{"/api/v1/sms/send", "403 DESTINATION_NOT_ALLOWED"},
+		{"/api/v1/sms/send;a;b", "400 INVALID_PATH"},
+		{"/api/v1/sms/send;jsessionid=1;x=2", "400 INVALID_PATH"},
+		{"/api/v1/sms;x/send", "400 INVALID_PATH"},
+		{"/api;x/v1/sms/send", "400 INVALID_PATH"},
+		{"/api/v1/sms/send/;x", "400 INVALID_PATH"},
+		{"/api/v1/sms/send#x", "400 INVALID_PATH"},
+		{"/api/v1/sms/send?a=1#x", "400 INVALID_PATH"},
+		{"/api/v1/sms/send.", "400 INVALID_PATH"},
+		{"/api/v1/sms/send%2e", "400 INVALID_PATH"},
+		{"/api/v1/sms/send%20", "400 INVALID_PATH"},
+		{"/api/v1/sms/send.json", "403 DESTINATION_NOT_ALLOWED"},
+		{"/api/v1/sms/SEND.XML/", "403 DESTINATION_NOT_ALLOWED"},
+	} {
+		fake.Reset()
+		answer := bb.rawRequest(fmt.Sprintf("POST %s HTTP/1.1\r\nHost: localhost\r\nX-Tenant: acme\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+			tc.target, len(body), body))
+		resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(answer)), nil)
+		if err != nil {
+			t.Errorf("POST %s: no answer (%v): %q", tc.target, err, answer)
+			continue
+		}
+		resp.Body.Close()
+		if got := fmt.Sprintf("%d %s", resp.StatusCode, resp.Header.Get("X-Restlink-Sidecar-Error")); got != tc.want {
+			t.Errorf("POST %s: answered %s, want %s", tc.target, got, tc.want)
+		}
+		for _, r := range fake.Requests() {
+			if r.Method == http.MethodPost {
+				t.Errorf("POST %s reached restlink as POST %s", tc.target, r.Path)
+			}
+		}
+	}
+}
+
+// TestRecipientSpellingsShareACounter: a number written with its trunk
+// prefix kept after the calling code (+44 0…) counts against the same
+// per_recipient limit as its E.164 form, and goes to restlink as the app
+// wrote it.
+func TestRecipientSpellingsShareACounter(t *testing.T) {
+	bb, fake := startPolicyBox(t, "")
+	const e164, kept = "+447400123402", "+4407400123402"
+	for i, number := range []string{e164, kept, e164, kept} { // per_recipient: 3 an hour
+		a := bb.post("/api/v1/sms/send", sendTo("hi", number), "X-Tenant: acme")
+		switch {
+		case i < 3 && a.status != 200:
+			t.Fatalf("send %d: %d %s", i, a.status, a.body)
+		case i == 3 && (a.status != 429 || a.header.Get("X-Restlink-Sidecar-Error") != "RECIPIENT_FLOOD"):
+			t.Errorf("the 4th send to one number, in its other spelling: %d %s", a.status, a.body)
+		}
+	}
+	var sent []string
+	for _, r := range fake.Requests() {
+		if r.Path == "/api/v1/sms/send" {
+			sent = append(sent, string(r.Body))
+		}
+	}
+	if len(sent) != 3 || sent[1] != sendTo("hi", kept) {
+		t.Errorf("restlink received %d sends; the second must be the app's body, unchanged", len(sent))
 	}
 }
 

@@ -291,14 +291,25 @@ func TestAppliesTo(t *testing.T) {
 		{"post", "/api/v1/sms/send", true},
 		{"POST", "/api/v1/sms/send/", true},
 		{"POST", "/API/V1/SMS/SEND", true},
-		{"POST", "/api/v1/sms/send;jsessionid=1", true},
-		{"POST", "/api/v1/sms/send;x/", true},
+		{"POST", "/api/v1/sms/send.json", true},
+		{"POST", "/api/v1/sms/SEND.XML/", true},
+		{"POST", "/api/v1/sms/send.tar.gz", true},
+		{"POST", "/api/v1/sms/send.", true},
 		{"GET", "/api/v1/sms/send", false},
+		{"GET", "/api/v1/sms/send.json", false},
 		{"PUT", "/api/v1/sms/send", false},
 		{"POST", "/api/v1/sms/sendx", false},
+		{"POST", "/api/v1/sms/sendx.json", false},
+		{"POST", "/api/v1/sms/x.send", false},
 		{"POST", "/api/v1/sms/send/x", false},
+		{"POST", "/api/v1/sms/send.json/x", false},
 		{"POST", "/api/v1/sms", false},
-		{"POST", "/api/v1/sms;x/send", false},
+		{"POST", "/api/v1/sms.json/send", false},
+		{"POST", "/api/v2/sms/send.json", false},
+		{"POST", "/", false},
+		{"POST", "", false},
+		// Canonical paths have no ;parameters: the path rule refuses them.
+		{"POST", "/api/v1/sms/send;jsessionid=1", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -306,6 +317,19 @@ func TestAppliesTo(t *testing.T) {
 				t.Errorf("AppliesTo(%q, %q) = %v, want %v", tt.method, tt.path, got, tt.want)
 			}
 		})
+	}
+
+	// A send path whose last segment has a dot of its own.
+	v2, err := Compile(Config{SendPath: "/api/v1/sms/send.v2"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]bool{
+		"/api/v1/sms/send.v2": true, "/api/v1/sms/send.v2.json": true, "/api/v1/sms/send": false, "/api/v1/sms/send.json": false,
+	} {
+		if got := v2.AppliesTo("POST", path); got != want {
+			t.Errorf("with send_path /api/v1/sms/send.v2: AppliesTo(POST, %q) = %v, want %v", path, got, want)
+		}
 	}
 }
 

@@ -28,11 +28,12 @@ const (
 // Limits returns the limits a send is charged against, in this order:
 // rate (cost: the send's recipients), daily_segments (a calendar-day
 // counter, Window 0; cost: the send's total segments), then per_recipient,
-// one limit per distinct number in order of first appearance (cost: how
-// often the number appears in the send). Limits the rules do not set are
-// left out; nil if there are none. subject names whose counters they are:
-// the tenant, also to be used as the admission's scope. Keys hold the
-// subject and a salted hash of each number, never the number.
+// one limit per distinct number (by its numbering plan's E.164 form) in
+// order of first appearance (cost: how often the number appears in the
+// send, in either form). Limits the rules do not set are left out; nil if
+// there are none. subject names whose counters they are: the tenant, also
+// to be used as the admission's scope. Keys hold the subject and a salted
+// hash of each number, never the number.
 func (r *Rules) Limits(subject string, s *Send) []store.Limit {
 	n := 0
 	if r.rate != nil {
@@ -64,7 +65,8 @@ func (r *Rules) Limits(subject string, s *Send) []store.Limit {
 }
 
 // appendRecipientLimits appends one per_recipient limit per distinct
-// number.
+// number, numbers told apart by their numbering plan's E.164 form: one
+// phone spelled with and without its trunk prefix is one recipient.
 func (r *Rules) appendRecipientLimits(limits []store.Limit, subject string, recipients []Recipient) []store.Limit {
 	first := len(limits)
 	// The distinct numbers so far, in the order of their limits: a short
@@ -76,11 +78,12 @@ func (r *Rules) appendRecipientLimits(limits []store.Limit, subject string, reci
 		index = make(map[string]int, len(recipients))
 	}
 	for _, rc := range recipients {
+		number := e164(rc.Number)
 		j, ok := -1, false
 		if index != nil {
-			j, ok = index[rc.Number]
+			j, ok = index[number]
 		} else {
-			j = slices.Index(distinct, rc.Number)
+			j = slices.Index(distinct, number)
 			ok = j >= 0
 		}
 		if ok {
@@ -88,12 +91,12 @@ func (r *Rules) appendRecipientLimits(limits []store.Limit, subject string, reci
 			continue
 		}
 		if index != nil {
-			index[rc.Number] = len(limits) - first
+			index[number] = len(limits) - first
 		} else {
-			distinct = append(distinct, rc.Number)
+			distinct = append(distinct, number)
 		}
 		limits = append(limits, store.Limit{
-			Key:  recipientKey(r.perRecipient.keyPrefix, subject, rc.Number),
+			Key:  recipientKey(r.perRecipient.keyPrefix, subject, number),
 			Cost: 1, Max: r.perRecipient.max, Window: r.perRecipient.per,
 		})
 	}

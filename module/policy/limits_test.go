@@ -56,6 +56,23 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+// TestLimitsCountTheE164Form: one number spelled with and without its
+// trunk prefix is one recipient, within a send and across sends.
+func TestLimitsCountTheE164Form(t *testing.T) {
+	r := mustRules(t, RulesConfig{PerRecipient: &PerRecipientConfig{Messages: 5, Per: time.Hour}})
+	const kept, canonical = "+4407400123402", "+447400123402"
+	limits := r.Limits("acme", mustSend(t, kept, canonical, us))
+	key := recipientKey("recipient/1h:", "acme", canonical)
+	if len(limits) != 2 || limits[0].Key != key || limits[0].Cost != 2 {
+		t.Fatalf("Limits = %+v, want one limit at cost 2, then another", limits)
+	}
+	for _, number := range []string{kept, canonical} {
+		if got := r.Limits("acme", mustSend(t, number)); len(got) != 1 || got[0].Key != key {
+			t.Errorf("a send to %s… is counted under %+v, want %q", number[:6], got, key)
+		}
+	}
+}
+
 func TestLimitsSelection(t *testing.T) {
 	s := mustSend(t, gb, ie)
 	tests := []struct {

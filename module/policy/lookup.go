@@ -24,16 +24,28 @@ func (p *Policy) SendPath() string {
 
 // AppliesTo reports whether a request, by its method and the path it is
 // forwarded with, is a send. It errs on the side of checking: the method
-// and path are compared without regard to letter case, and a trailing "/"
-// or ";parameters" on the last segment is ignored, in case the upstream
-// routes such variants to the send endpoint too.
+// and path are compared without regard to letter case, a trailing "/" is
+// ignored, and so is an extension of the last segment (send.json,
+// send.xml), in case the upstream routes such variants to the send
+// endpoint too. The path is canonical, so it has no ";parameters".
 func (p *Policy) AppliesTo(method, path string) bool {
 	if !strings.EqualFold(method, "POST") {
 		return false
 	}
 	path = strings.TrimSuffix(path, "/")
-	if i := strings.LastIndexByte(path, ';'); i > strings.LastIndexByte(path, '/') {
-		path = path[:i]
+	send := p.SendPath()
+	i, j := strings.LastIndexByte(path, '/')+1, strings.LastIndexByte(send, '/')+1
+	if !strings.EqualFold(path[:i], send[:j]) {
+		return false
 	}
-	return strings.EqualFold(path, p.SendPath())
+	for last := path[i:]; ; {
+		if strings.EqualFold(last, send[j:]) {
+			return true
+		}
+		dot := strings.LastIndexByte(last, '.')
+		if dot < 0 {
+			return false
+		}
+		last = last[:dot]
+	}
 }

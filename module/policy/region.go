@@ -107,19 +107,28 @@ func newResolver(slots int) *resolver {
 // number that fits none of the regions sharing its code. A nil resolver
 // resolves without a cache.
 func (r *resolver) region(number string) string {
-	cc := 0
+	cc, _ := callingCodeOf(number)
+	switch info := callingCodes[cc]; {
+	case !info.known:
+		return ""
+	case !info.shared:
+		return info.region
+	}
+	return r.shared(number)
+}
+
+// callingCodeOf returns the country calling code that begins an E.164
+// number (as checked by isE164) and how many digits it has; 0, 0 when no
+// assigned code does.
+func callingCodeOf(number string) (cc, digits int) {
 	for i := 1; i <= 3 && i < len(number); i++ {
 		cc = cc*10 + int(number[i]-'0')
-		info := callingCodes[cc]
-		if !info.known {
-			continue // calling codes are prefix-free: try a longer one
+		if callingCodes[cc].known {
+			return cc, i
 		}
-		if !info.shared {
-			return info.region
-		}
-		return r.shared(number)
+		// Calling codes are prefix-free: try a longer one.
 	}
-	return ""
+	return 0, 0
 }
 
 // shared resolves a number under a calling code that several regions
