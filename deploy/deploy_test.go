@@ -218,7 +218,7 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^\tCGO_ENABLED=0 go build \$\(BUILD_FLAGS\) -o bin/restlink-sidecar`).Match(mk) ||
+	if !regexp.MustCompile(`(?m)^\t(?:  env )?CGO_ENABLED=0 go build \$\(BUILD_FLAGS\) -o bin/restlink-sidecar`).Match(mk) ||
 		!strings.Contains(string(mk), "BUILD_FLAGS := -trimpath -ldflags") {
 		t.Error("make build must build statically with -trimpath and the version stamp")
 	}
