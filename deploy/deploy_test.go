@@ -1,7 +1,8 @@
-// Package deploy holds the deployment examples (Kubernetes, systemd) and
-// tests that check them against the sidecar: the configs they carry load,
-// the key files they name are the ones mounted, and the shipped defaults
-// (admin API off, loopback, non-root) hold.
+// Package deploy holds the deployment examples (Kubernetes, systemd), the
+// alert rules and the dashboard, and tests that check them against the
+// sidecar: the configs they carry load, the key files they name are the
+// ones mounted, the shipped defaults (admin API off, loopback, non-root)
+// hold, and the rules pass promtool and their unit tests.
 package deploy
 
 import (
