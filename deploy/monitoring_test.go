@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -275,7 +276,7 @@ spec:
 // TestPrometheusRule: prometheusrule.yaml holds exactly the rule file's
 // groups.
 func TestPrometheusRule(t *testing.T) {
-	rules, err := os.ReadFile(monitoring.RulesFile[len("deploy/"):])
+	rules, err := os.ReadFile(strings.TrimPrefix(monitoring.RulesFile, "deploy/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +312,7 @@ func TestPrometheusRule(t *testing.T) {
 	if wrapped.APIVersion != "monitoring.coreos.com/v1" || wrapped.Kind != "PrometheusRule" {
 		t.Errorf("%s: %s %s, want a monitoring.coreos.com/v1 PrometheusRule", prometheusRuleFile, wrapped.APIVersion, wrapped.Kind)
 	}
-	if plain.Groups == nil || fmt.Sprint(plain.Groups) != fmt.Sprint(wrapped.Spec.Groups) {
+	if plain.Groups == nil || !reflect.DeepEqual(plain.Groups, wrapped.Spec.Groups) {
 		t.Errorf("%s: its spec.groups differ from the rule file's groups", prometheusRuleFile)
 	}
 }
