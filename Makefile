@@ -25,14 +25,21 @@ build:
 	  env CGO_ENABLED=0 go build $(BUILD_FLAGS) -o bin/restlink-sidecar ./cmd/restlink-sidecar
 
 ## test-deps: what the tests drive besides Go: real clients (curl, Node's
-## fetch, Python's standard library) and a real redis-server, from Debian
-TEST_TOOLS := curl node python3 redis-server
+## fetch, Python's standard library), a real redis-server, and promtool (from
+## the prometheus package: it checks and unit-tests the alert rules), from Debian
+TEST_TOOLS := curl node python3 redis-server promtool
 test-deps:
 	@missing=""; for tool in $(TEST_TOOLS); do command -v $$tool >/dev/null || missing="$$missing $$tool"; done; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing$$missing from Debian"; \
 	    sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	    $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends curl nodejs python3 redis-server >/dev/null; \
+	    $$sudo apt-get update -qq && $$sudo apt-get install -y -qq --no-install-recommends curl nodejs python3 redis-server prometheus >/dev/null; \
+	    case "$$missing" in *promtool*) \
+	      if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then \
+	        echo "stopping the prometheus service the package started: only promtool is needed, and it would hold port 9090, the sidecar's operators' port"; \
+	        $$sudo systemctl disable --now prometheus >/dev/null 2>&1 || true; \
+	      fi;; \
+	    esac; \
 	  fi
 
 ## test: vet, format check, all tests with the race detector, a bounded
@@ -112,8 +119,8 @@ profile: build
 	go run ./bench -rounds 1 -duration 10s -tenants $(PROFILE_TENANTS) -extras=false -profile .bench/cpu.prof -profile-row "sidecar, $(PROFILE_TENANTS) ws (1/tenant)"
 	go tool pprof -top -cum .bench/cpu.prof | head -40
 
-## check-deploy: the deployment examples and the binary's packaging
-check-deploy: build
+## check-deploy: the deployment examples, alert rules and dashboard, and the binary's packaging
+check-deploy: build test-deps
 	go test -count=1 ./deploy
 	bin/restlink-sidecar version | grep -q '^restlink-sidecar-$(VERSION) '
 	bin/restlink-sidecar list-modules | grep -qx 'http.handlers.restlink'

@@ -1,7 +1,8 @@
-// Package deploy holds the deployment examples (Kubernetes, systemd) and
-// tests that check them against the sidecar: the configs they carry load,
-// the key files they name are the ones mounted, and the shipped defaults
-// (admin API off, loopback, non-root) hold.
+// Package deploy holds the deployment examples (Kubernetes, systemd), the
+// alert rules and the dashboard, and tests that check them against the
+// sidecar: the configs they carry load, the key files they name are the
+// ones mounted, the shipped defaults (admin API off, loopback, non-root)
+// hold, and the rules pass promtool and their unit tests.
 package deploy
 
 import (
@@ -218,7 +219,7 @@ func TestDockerfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^\tCGO_ENABLED=0 go build \$\(BUILD_FLAGS\) -o bin/restlink-sidecar`).Match(mk) ||
+	if !regexp.MustCompile(`(?m)^\t(?:  env )?CGO_ENABLED=0 go build \$\(BUILD_FLAGS\) -o bin/restlink-sidecar`).Match(mk) ||
 		!strings.Contains(string(mk), "BUILD_FLAGS := -trimpath -ldflags") {
 		t.Error("make build must build statically with -trimpath and the version stamp")
 	}
