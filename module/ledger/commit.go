@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/durable"
 )
 
 // How the writer batches and keeps up.
@@ -218,7 +220,7 @@ func (w *writer) openSegment() error {
 		f, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	}
 	if err == nil && created {
-		err = syncDir(w.dir)
+		err = durable.SyncDir(w.dir)
 	}
 	if err != nil {
 		if f != nil {

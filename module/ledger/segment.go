@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/23telecom/restlink-sidecar/internal/durable"
 )
 
 // Files of a ledger directory: one segment per day, named by the day (in
@@ -61,7 +63,7 @@ func removeSegmentsBefore(dir, cutoff string) error {
 		removed = true
 	}
 	if removed {
-		return syncDir(dir)
+		return durable.SyncDir(dir)
 	}
 	return nil
 }
@@ -104,18 +106,4 @@ func scanSegment(path string, fn func(n int, line []byte)) (end, tail int64, err
 			return end, pending, err
 		}
 	}
-}
-
-// syncDir makes the creation, renaming and removal of files in dir
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

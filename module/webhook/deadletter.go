@@ -13,6 +13,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"github.com/23telecom/restlink-sidecar/internal/durable"
 	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
@@ -133,20 +134,7 @@ func writeFileSynced(dir, path string, data []byte) error {
 		os.Remove(tmp)
 		return err
 	}
-	return syncDir(dir)
-}
-
-// syncDir makes renames and removals in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return durable.SyncDir(dir)
 }
 
 // DeadLetters reads the dead letters in the spool directory dir, for one

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"github.com/23telecom/restlink-sidecar/internal/durable"
 )
 
 // RequestReplay asks for the dead letters of workspace (of every
@@ -50,13 +52,13 @@ func RequestReplay(dir, workspace string) (int, error) {
 			moved++
 		}
 		if len(paths) > 0 {
-			if err := syncDir(wsDir); err != nil {
+			if err := durable.SyncDir(wsDir); err != nil {
 				errs = append(errs, err)
 			}
 		}
 	}
 	if moved > 0 {
-		if err := syncDir(replay); err != nil {
+		if err := durable.SyncDir(replay); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -128,7 +130,7 @@ func (s *Spool) IngestReplays() (int, error) {
 				errs = append(errs, err)
 			}
 		}
-		if err := syncDir(replay); err != nil {
+		if err := durable.SyncDir(replay); err != nil {
 			errs = append(errs, err)
 		}
 		for _, rec := range records {
