@@ -37,6 +37,12 @@ func (r *Rules) Check(s *Send) *Refusal {
 		}
 		if prefix := r.deniedPrefix(rc.Number); prefix != "" {
 			prefixes = appendNew(prefixes, displayPrefix(prefix))
+		} else if len(r.denyPrefixes) > 0 {
+			// The same number with its trunk 0 kept (+44 07…) is denied
+			// as the plan's E.164 form is.
+			if prefix := r.deniedPrefix(e164(rc.Number)); prefix != "" {
+				prefixes = appendNew(prefixes, displayPrefix(prefix))
+			}
 		}
 	}
 	if regions == nil && prefixes == nil {

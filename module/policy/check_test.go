@@ -224,3 +224,15 @@ func TestCheckNoAllocations(t *testing.T) {
 		t.Errorf("Check allocates %v times per passing send, want 0", n)
 	}
 }
+
+// TestDenyPrefixesSeeTheE164Form: a denied range cannot be reached by
+// keeping the national trunk 0 after the calling code.
+func TestDenyPrefixesSeeTheE164Form(t *testing.T) {
+	rules := mustRules(t, RulesConfig{DenyPrefixes: []string{"+4470090099"}})
+	for _, number := range []string{"+447009009912", "+4407009009912"} {
+		s := &Send{Recipients: []Recipient{{Number: number, Region: "GB"}}}
+		if rf := rules.Check(s); rf == nil || rf.Rule != RuleDenyPrefixes {
+			t.Errorf("%s: %+v, want refused under deny_prefixes", number, rf)
+		}
+	}
+}
