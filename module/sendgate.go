@@ -75,7 +75,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 	if err != nil {
 		h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
-		return nil, false, reject(CodeStoreUnavailable, "the store of send limits and idempotency records could not be reached; nothing was sent")
+		return nil, false, storeRejection(claim != nil, snap.idempotency.header)
 	}
 	switch d.Verdict {
 	case store.Refused:
@@ -114,6 +114,20 @@ func (h *Handler) answerDryRun(w http.ResponseWriter, g *gate, x *exchange) {
 	x.status, x.dryRun = http.StatusOK, true
 	answer := &sharedAnswer{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: body}
 	h.settleTicket(g, store.Settlement{Outcome: store.Completed, Record: record(answer)})
+}
+
+// storeRejection is the sidecar error for a POST the store could not
+// decide; idempotent tells whether it carries an idempotency key (named
+// header).
+func storeRejection(idempotent bool, header string) *rejection {
+	description := "the store of send limits could not be reached; nothing was sent. Retry after the time in Retry-After"
+	if idempotent {
+		description = "the store of idempotency records could not be reached, and this sidecar holds no record of this " + header +
+			": it cannot tell whether the request was already sent, so nothing was sent. Retry after the time in Retry-After"
+	}
+	rj := reject(CodeStoreUnavailable, description)
+	rj.retryAfter = 1
+	return rj
 }
 
 // policyRejection is the sidecar error for a policy refusal.

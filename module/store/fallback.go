@@ -13,8 +13,8 @@ import (
 // store that went down whether it is back.
 const DefaultProbeInterval = 500 * time.Millisecond
 
-// OnError is what a Fallback does with admissions while its shared store
-// is unavailable.
+// OnError is what a Fallback does with admissions without an idempotency
+// claim while its shared store is unavailable.
 type OnError int
 
 // OnError values.
@@ -49,7 +49,8 @@ type SharedStore interface {
 // FallbackOptions tunes a Fallback. The zero value falls back locally for
 // a fleet of one.
 type FallbackOptions struct {
-	// Mode is what admissions do while the shared store is down.
+	// Mode is what admissions without an idempotency claim do while the
+	// shared store is down.
 	Mode OnError
 	// FleetSize is how many sidecars share the limits: while it serves
 	// from the local store, each sidecar takes its share, Max and Burst
@@ -87,16 +88,26 @@ type FallbackStatus struct {
 // Redis) and probes it in the background every ProbeInterval, switching
 // back as soon as it answers.
 //
-// While the shared store is down, admissions follow Mode; Usage, Reserve
-// and ClaimSecond always use the local store, and markers use it in mode
-// local and fail in mode refuse. A Ticket is settled by the store that
-// issued it: a ticket of the shared store, while it is down, cannot be
-// settled, and Settle returns an error wrapping ErrUnavailable (its
-// charges stay, and its idempotency record reads as unknown once its
-// in-flight time is over: conservative, never a double send).
+// While the shared store is down, an admission with an idempotency claim
+// is answered from this process's own record of its key, if it has one,
+// and otherwise fails with an error wrapping ErrUnavailable, whatever the
+// Mode: the fleet's records are in the shared store, and admitting a
+// retry without them could send a completed request a second time. The
+// own records are those of the requests this process admitted through
+// the shared store: kept in the local store from their admission until
+// the shared store has their outcome, and kept with their outcome when
+// it could not be told (see Settle). Other admissions follow Mode;
+// Usage, Reserve and ClaimSecond always use the local store, and markers
+// use it in mode local and fail in mode refuse.
+//
+// A Ticket is settled by the store that issued it: a ticket of the shared
+// store, while it is down, cannot be settled there, and Settle returns an
+// error wrapping ErrUnavailable (its charges stay, and its shared record
+// reads as unknown once its in-flight time is over: conservative, never a
+// double send).
 type Fallback struct {
 	shared     SharedStore
-	local      Store
+	local      *Memory
 	mode       OnError
 	fleet      int64
 	probeEvery time.Duration
@@ -122,7 +133,7 @@ var _ Store = (*Fallback)(nil)
 
 // NewFallback returns a Fallback over shared and local. Closing it closes
 // both.
-func NewFallback(shared SharedStore, local Store, opts FallbackOptions) *Fallback {
+func NewFallback(shared SharedStore, local *Memory, opts FallbackOptions) *Fallback {
 	probe := opts.ProbeInterval
 	if probe <= 0 {
 		probe = DefaultProbeInterval
@@ -221,13 +232,21 @@ func (f *Fallback) probe() {
 	}
 }
 
-// Admit admits with the shared store, or while it is down, as Mode says.
+// Admit admits with the shared store. While it is down, an admission with
+// an idempotency claim is answered from this process's own record of the
+// key or fails (see Fallback); any other follows Mode.
 func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 	if !f.down.Load() {
 		d, err := f.shared.Admit(ctx, a)
 		if !f.unavailable(err) {
+			if err == nil && d.Verdict == Admitted && a.Idempotency != nil {
+				f.keepOwnRecord(ctx, a, &d.Ticket)
+			}
 			return d, err
 		}
+	}
+	if a.Idempotency != nil {
+		return f.ownRecord(a)
 	}
 	if f.mode == OnErrorRefuse {
 		return Decision{}, fmt.Errorf("admitting: shared %w", ErrUnavailable)
@@ -243,19 +262,26 @@ func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 	return f.local.Admit(ctx, a)
 }
 
-// Settle settles a ticket with the store that issued it.
+// Settle settles a ticket with the store that issued it. A ticket of the
+// shared store also settles this process's own record of its key: the
+// record is released once the shared store has the outcome, and keeps the
+// outcome when the shared store could not be told, so that retries while
+// it is down are answered from it.
 func (f *Fallback) Settle(ctx context.Context, t Ticket, s Settlement) error {
 	if t.Idempotency == "" && len(t.Charges) == 0 {
 		return nil // nothing to settle, wherever it came from
 	}
-	if t.issuer == f.local {
+	if t.issuer == Store(f.local) {
 		return f.local.Settle(ctx, t, s)
 	}
+	var err error
 	if f.down.Load() {
-		return fmt.Errorf("settling: shared %w", ErrUnavailable)
+		err = fmt.Errorf("settling: shared %w", ErrUnavailable)
+	} else {
+		err = f.shared.Settle(ctx, t, s)
+		f.unavailable(err)
 	}
-	err := f.shared.Settle(ctx, t, s)
-	f.unavailable(err)
+	f.settleOwnRecord(t, s, err)
 	return err
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -221,8 +222,91 @@ func TestFallbackModes(t *testing.T) {
 	})
 }
 
+// TestFallbackIdempotencyWhileDown: while the shared store is down, an
+// admission with an idempotency claim is answered from this process's own
+// record of the key, or refused with ErrUnavailable, in either mode: never
+// admitted from memory, which would send a retry a second time.
+func TestFallbackIdempotencyWhileDown(t *testing.T) {
+	ctx := context.Background()
+	claim := func(key, body string) *IdempotencyClaim {
+		return &IdempotencyClaim{Key: "acme:" + key, BodyHash: sha256.Sum256([]byte(body)), TTL: time.Hour}
+	}
+	send := func(c *IdempotencyClaim) Admission {
+		return Admission{Scope: "acme", Idempotency: c, Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute}}, Charge: true, Now: base}
+	}
+	for _, mode := range []OnError{OnErrorLocal, OnErrorRefuse} {
+		t.Run(mode.String(), func(t *testing.T) {
+			shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+			f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{Mode: mode, ProbeInterval: time.Hour})
+			defer f.Close()
+
+			// Sent and completed through the shared store: its record there
+			// only. Another admitted, still in flight when the store goes.
+			done := admit(t, f, send(claim("done", "a")))
+			settle(t, f, done.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200, Body: []byte("first")}})
+			flying := admit(t, f, send(claim("flying", "b")))
+			shared.down.Store(true)
+
+			for i := range 2 { // the call that finds it down, and one after: the refusal claimed nothing
+				if d, err := f.Admit(ctx, send(claim("done", "a"))); !errors.Is(err, ErrUnavailable) {
+					t.Errorf("retry %d of a send completed in the shared store: %v %v, want ErrUnavailable", i, d.Verdict, err)
+				}
+			}
+			if d, err := f.Admit(ctx, send(claim("new", "c"))); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("a new key: %v %v, want ErrUnavailable", d.Verdict, err)
+			}
+			if d := admit(t, f, send(claim("flying", "b"))); d.Verdict != InProgress {
+				t.Errorf("retry of the send in flight: %v, want InProgress from the own record", d.Verdict)
+			}
+			// Its answer comes while the shared store is down: kept here.
+			err := f.Settle(ctx, flying.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200, Body: []byte("second")}})
+			if !errors.Is(err, ErrUnavailable) {
+				t.Errorf("settling a shared ticket while down: %v, want ErrUnavailable", err)
+			}
+			if d := admit(t, f, send(claim("flying", "b"))); d.Verdict != Replay || string(d.Record.Body) != "second" {
+				t.Errorf("retry after its answer: %v %+v, want the replay of its own record", d.Verdict, d.Record)
+			}
+			if d := admit(t, f, send(claim("flying", "other body"))); d.Verdict != KeyReused {
+				t.Errorf("the key with another body: %v, want KeyReused", d.Verdict)
+			}
+			_, err = f.Admit(ctx, send(nil))
+			if mode == OnErrorLocal && err != nil || mode == OnErrorRefuse && !errors.Is(err, ErrUnavailable) {
+				t.Errorf("a send without a key in mode %v: %v", mode, err)
+			}
+
+			shared.down.Store(false)
+			if d, err := f.shared.Admit(ctx, send(claim("done", "a"))); err != nil || d.Verdict != Replay {
+				t.Errorf("the shared store lost the completed record: %v %v", d.Verdict, err)
+			}
+		})
+	}
+}
+
+// TestFallbackOwnRecordsReleased: the own record of a request settled
+// through the shared store is released: the local store holds records
+// only while the shared store does not have their outcome.
+func TestFallbackOwnRecordsReleased(t *testing.T) {
+	shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+	local := NewMemory(MemoryOptions{})
+	f := NewFallback(shared, local, FallbackOptions{ProbeInterval: time.Hour})
+	defer f.Close()
+	for i := range 100 {
+		c := &IdempotencyClaim{Key: "acme:" + strconv.Itoa(i), TTL: time.Hour}
+		d := admit(t, f, Admission{Scope: "acme", Idempotency: c, Now: base})
+		settle(t, f, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200}})
+	}
+	n := 0
+	for i := range local.shards {
+		n += local.shards[i].size()
+	}
+	if n != 0 {
+		t.Errorf("the local store holds %d entries after 100 sends settled through the shared store, want 0", n)
+	}
+}
+
 // TestFallbackRedisOutage kills Redis under load: in mode local no
-// error reaches the callers (but for settling shared tickets), OnChange
+// error reaches the callers (but for settling shared tickets and
+// admitting idempotent requests), OnChange
 // is called once each way, and the shared store is used again within
 // 2 s of Redis's return.
 func TestFallbackRedisOutage(t *testing.T) {
@@ -248,19 +332,23 @@ func TestFallbackRedisOutage(t *testing.T) {
 			for i := 0; !stop.Load(); i++ {
 				now := time.Now()
 				key := strconv.Itoa(w) + ":" + strconv.Itoa(i)
-				d, err := f.Admit(ctx, Admission{
-					Scope:       "acme",
-					Idempotency: &IdempotencyClaim{Key: "acme:" + key, TTL: time.Minute},
-					Limits:      []Limit{{Key: "rate:acme", Cost: 1, Max: 1 << 40, Window: time.Minute}},
-					Charge:      true,
-					Now:         now,
-				})
-				if err != nil {
+				if _, err := f.Admit(ctx, Admission{
+					Scope:  "acme",
+					Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 1 << 40, Window: time.Minute}},
+					Charge: true,
+					Now:    now,
+				}); err != nil {
 					report(fmt.Errorf("Admit: %w", err))
 					continue
 				}
-				if err := f.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 202}, TTL: time.Minute}); err != nil && !errors.Is(err, ErrUnavailable) {
-					report(fmt.Errorf("Settle: %w", err))
+				// An idempotent request is refused while Redis is gone: its
+				// record may be there.
+				d, err := f.Admit(ctx, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: "acme:" + key, TTL: time.Minute}, Now: now})
+				if err == nil {
+					err = f.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 202}, TTL: time.Minute})
+				}
+				if err != nil && !errors.Is(err, ErrUnavailable) {
+					report(fmt.Errorf("idempotent Admit or Settle: %w", err))
 				}
 				if _, _, _, err := f.Reserve(ctx, Pace{Key: "acct", Interval: time.Microsecond, MaxWait: time.Second}, now); err != nil {
 					report(fmt.Errorf("Reserve: %w", err))
