@@ -74,7 +74,9 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		d, err = g.store.Admit(r.Context(), a)
 	}
 	if err != nil {
-		h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
+		if !errors.Is(err, store.ErrUnavailable) { // an outage is logged once, with the requests it touched
+			h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
+		}
 		return nil, false, storeRejection(claim != nil, snap.idempotency.header)
 	}
 	switch d.Verdict {
@@ -184,9 +186,10 @@ func actedUpon(status int, answer *sharedAnswer) bool {
 	return true
 }
 
-// settleTicket settles with the store, logging a failure: the charge is
-// then kept and the record reads as unknown when its time is up, which
-// never sends twice.
+// settleTicket settles with the store, logging a failure other than an
+// outage (logged once, with the requests it touched): the charge is then
+// kept and the record reads as unknown when its time is up, which never
+// sends twice.
 func (h *Handler) settleTicket(g *gate, s store.Settlement) {
 	if g.ticket == nil {
 		return
@@ -194,7 +197,7 @@ func (h *Handler) settleTicket(g *gate, s store.Settlement) {
 	// The settlement outlives the app's request: it must happen.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := g.store.Settle(ctx, *g.ticket, s); err != nil && !errors.Is(err, context.Canceled) {
+	if err := g.store.Settle(ctx, *g.ticket, s); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrUnavailable) {
 		h.logger.Error("the store could not settle a send; its charges are kept and a retry is refused until its record expires",
 			zap.String("tenant", g.subject), zap.Error(err))
 	}

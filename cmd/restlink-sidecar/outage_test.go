@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -221,6 +224,133 @@ func TestRedisKillNeverDoublesASend(t *testing.T) {
 	for message, want := range map[string]int{"done": 1, "held": 1, "fresh": 0, "plain": 1} {
 		if n := sendsOf(fake, message); n != want {
 			t.Errorf("restlink received the send %q %d times, want %d", message, n, want)
+		}
+	}
+}
+
+// logLines splits the sidecar's output into its JSON log lines and the
+// lines that are not JSON.
+func (bb *blackBox) logLines() (lines []map[string]any, raw []string) {
+	for _, line := range strings.Split(strings.TrimSpace(bb.logs()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) != nil {
+			raw = append(raw, line)
+			continue
+		}
+		lines = append(lines, m)
+	}
+	return lines, raw
+}
+
+// stop stops the sidecar as an orchestrator does (SIGTERM) and waits for
+// it to exit.
+func (bb *blackBox) stop() {
+	bb.t.Helper()
+	if err := bb.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		bb.t.Fatal(err)
+	}
+	select {
+	case <-bb.exited:
+	case <-time.After(10 * time.Second):
+		bb.t.Fatal("the sidecar did not exit within 10 s of SIGTERM")
+	}
+}
+
+// TestRedisOutageLoggedOnce: an outage is logged when it starts and when it
+// ends, however many requests it refuses and however often the store comes
+// back and fails again: Redis full (maxmemory, noeviction: PING answers,
+// writes fail) under a flood of 300 sends and three recoveries, then
+// killed and restarted, is one outage. The sidecar stops before Redis has
+// answered for a minute: the end is logged then, with the requests the
+// outage affected. No refused request is logged as an error.
+func TestRedisOutageLoggedOnce(t *testing.T) {
+	fake := newPolicyFake(t)
+	rb := startRedisBox(t, fake, fake.URL, "refuse", "1s")
+	if a := rb.idempotentSend("before", "log-before"); a.status != http.StatusOK {
+		t.Fatalf("a send before the outage: %d %s", a.status, a.body)
+	}
+	admin := redis.NewClient(&redis.Options{Addr: rb.redis.Addr, Password: redisPassword})
+	defer admin.Close()
+	if err := admin.ConfigSet(context.Background(), "maxmemory", "1").Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	const flood = 300
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range flood {
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, rb.app+"/api/v1/sms/send", strings.NewReader(sendTo("flood", "+447400123456")))
+			req.Header.Set("X-Tenant", "burst")
+			if i%2 == 0 {
+				req.Header.Set("Idempotency-Key", fmt.Sprintf("flood-%d", i))
+			}
+			status := 0
+			if resp, err := client.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				status = resp.StatusCode
+			}
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if statuses[http.StatusServiceUnavailable] != flood {
+		t.Errorf("a flood of %d sends to a full Redis (on_error: refuse): %v, want all 503", flood, statuses)
+	}
+	// The store answers PING: the sidecar tries it again, and the next
+	// send finds it failing again.
+	for i := range 3 {
+		eventually(t, 5*time.Second, "the sidecar did not try the full Redis again", func() bool {
+			return rb.metric("restlink_store_available") == "1"
+		})
+		wantStoreUnavailable(t, fmt.Sprintf("a send after recovery %d", i), rb.idempotentSend("flap", fmt.Sprintf("flap-%d", i)))
+	}
+
+	failures := rb.metric("restlink_store_failures_total")
+	rb.redis.Kill()
+	eventually(t, 5*time.Second, "the sidecar's probes did not find Redis gone", func() bool {
+		var before, now int
+		fmt.Sscan(failures, &before)
+		fmt.Sscan(rb.metric("restlink_store_failures_total"), &now)
+		return now >= before+3
+	})
+	rb.redis.Restart()
+	rb.requirePassword(t)
+	eventually(t, 5*time.Second, "the sidecar did not use Redis again after its restart", func() bool {
+		return rb.metric("restlink_store_available") == "1"
+	})
+	if a := rb.idempotentSend("after", "log-after"); a.status != http.StatusOK {
+		t.Errorf("a send after the outage: %d %s", a.status, a.body)
+	}
+	rb.stop()
+
+	lines, _ := rb.logLines()
+	var starts, ends []map[string]any
+	for _, l := range lines {
+		msg, _ := l["msg"].(string)
+		switch {
+		case strings.HasPrefix(msg, "the shared store (Redis) is unavailable"):
+			starts = append(starts, l)
+		case strings.HasPrefix(msg, "this sidecar stopped using the shared store (Redis) during an outage"), strings.HasPrefix(msg, "the shared store (Redis) outage is over"):
+			ends = append(ends, l)
+		case msg == "the store could not decide a send" || strings.HasPrefix(msg, "the store could not settle"):
+			t.Errorf("a request was logged on its own: %v", l)
+		}
+	}
+	if len(starts) != 1 || len(ends) != 1 {
+		t.Fatalf("the outage was logged %d times as started and %d times as ended, want once each", len(starts), len(ends))
+	}
+	if affected, _ := ends[0]["affected"].(float64); affected < flood+3 {
+		t.Errorf("the outage's end says %v requests affected, want at least %d: %v", ends[0]["affected"], flood+3, ends[0])
+	}
+	for i := 0; i+8 <= len(redisPassword); i++ {
+		if strings.Contains(rb.logs(), redisPassword[i:i+8]) {
+			t.Fatal("a piece of the Redis password is in the sidecar's output")
 		}
 	}
 }
