@@ -262,7 +262,9 @@ func (bb *blackBox) stop() {
 // writes fail) under a flood of 300 sends and three recoveries, then
 // killed and restarted, is one outage. The sidecar stops before Redis has
 // answered for a minute: the end is logged then, with the requests the
-// outage affected. No refused request is logged as an error.
+// outage affected. No refused request is logged as an error, and the
+// Redis client's own messages (a failed dial twice a second) are logged
+// once, as JSON like every line of the sidecar.
 func TestRedisOutageLoggedOnce(t *testing.T) {
 	fake := newPolicyFake(t)
 	rb := startRedisBox(t, fake, fake.URL, "refuse", "1s")
@@ -311,13 +313,16 @@ func TestRedisOutageLoggedOnce(t *testing.T) {
 		wantStoreUnavailable(t, fmt.Sprintf("a send after recovery %d", i), rb.idempotentSend("flap", fmt.Sprintf("flap-%d", i)))
 	}
 
+	// Killed, Redis makes the client report every failed dial of the
+	// sidecar's probes, twice a second.
 	failures := rb.metric("restlink_store_failures_total")
 	rb.redis.Kill()
 	eventually(t, 5*time.Second, "the sidecar's probes did not find Redis gone", func() bool {
 		var before, now int
 		fmt.Sscan(failures, &before)
 		fmt.Sscan(rb.metric("restlink_store_failures_total"), &now)
-		return now >= before+3
+		logs := rb.logs() // the client's messages, routed or (before the fix) raw
+		return now >= before+3 && (strings.Contains(logs, "the Redis client reported") || strings.Contains(logs, "failed to dial"))
 	})
 	rb.redis.Restart()
 	rb.requirePassword(t)
@@ -329,11 +334,16 @@ func TestRedisOutageLoggedOnce(t *testing.T) {
 	}
 	rb.stop()
 
-	lines, _ := rb.logLines()
-	var starts, ends []map[string]any
+	lines, raw := rb.logLines()
+	if len(raw) > 0 {
+		t.Errorf("%d lines of the sidecar's output are not JSON, such as %q", len(raw), raw[0])
+	}
+	var starts, ends, clientLines []map[string]any
 	for _, l := range lines {
 		msg, _ := l["msg"].(string)
 		switch {
+		case strings.HasPrefix(msg, "the Redis client reported a problem"):
+			clientLines = append(clientLines, l)
 		case strings.HasPrefix(msg, "the shared store (Redis) is unavailable"):
 			starts = append(starts, l)
 		case strings.HasPrefix(msg, "this sidecar stopped using the shared store (Redis) during an outage"), strings.HasPrefix(msg, "the shared store (Redis) outage is over"):
@@ -344,6 +354,9 @@ func TestRedisOutageLoggedOnce(t *testing.T) {
 	}
 	if len(starts) != 1 || len(ends) != 1 {
 		t.Fatalf("the outage was logged %d times as started and %d times as ended, want once each", len(starts), len(ends))
+	}
+	if len(clientLines) != 1 || fmt.Sprint(clientLines[0]["message"]) == "" {
+		t.Errorf("the Redis client's messages were logged %d times (%v), want once, with the first", len(clientLines), clientLines)
 	}
 	if affected, _ := ends[0]["affected"].(float64); affected < flood+3 {
 		t.Errorf("the outage's end says %v requests affected, want at least %d: %v", ends[0]["affected"], flood+3, ends[0])
