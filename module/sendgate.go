@@ -124,8 +124,8 @@ func (h *Handler) answerDryRun(w http.ResponseWriter, g *gate, x *exchange) {
 func storeRejection(idempotent bool, header string) *rejection {
 	description := "the store of send limits could not be reached; nothing was sent. Retry after the time in Retry-After"
 	if idempotent {
-		description = "the store of idempotency records could not be reached, and this sidecar holds no record of this " + header +
-			": it cannot tell whether the request was already sent, so nothing was sent. Retry after the time in Retry-After"
+		description = "the store of idempotency records could not be reached; without it this sidecar cannot tell whether a request with this " +
+			header + " was already sent, so nothing was sent. Retry after the time in Retry-After"
 	}
 	rj := reject(CodeStoreUnavailable, description)
 	rj.retryAfter = 1
