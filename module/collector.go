@@ -36,7 +36,7 @@ var (
 	descCost            = metric.NewDesc("sms_cost_total", "Cost of sends the upstream accepted, from its summary.total_cost, by tenant and currency (account: the account's, unnamed).", "tenant", "currency")
 	descStoreUp         = metric.NewDesc("store_available", "1 while the shared store (Redis) answers, 0 while the sidecar serves from its memory (per on_error); absent without Redis.")
 	descStoreFailures   = metric.NewDesc("store_failures_total", "Calls to the shared store (Redis) that failed as unavailable, probes included.")
-	descStoreOutages    = metric.NewDesc("store_outages_total", "Times the shared store (Redis) became unavailable.")
+	descStoreOutages    = metric.NewDesc("store_outages_total", "Outages of the shared store (Redis): failures less than a minute apart are one outage.")
 	descRecordsDropped  = metric.NewDesc("idempotency_records_dropped_total", "Completed idempotency records dropped from this sidecar's memory before their ttl, the oldest first, to stay under idempotency.max_records.")
 	descUpstreamErrors  = metric.NewDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )

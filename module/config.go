@@ -309,10 +309,13 @@ type RedisConfig struct {
 	// waits longer for Redis. Default: 50ms.
 	Timeout time.Duration `koanf:"timeout"`
 
-	// What happens to sends while Redis does not answer: "local" keeps
-	// serving from this sidecar's memory, every limit divided by
-	// fleet_size; "refuse" answers sends (and idempotent POSTs) 503
-	// STORE_UNAVAILABLE and lets other requests pass. Either way, the
+	// What happens to sends without an idempotency key while Redis does
+	// not answer (down, or slower than timeout): "local" decides them
+	// from this sidecar's memory, every limit divided by fleet_size;
+	// "refuse" answers them 503 STORE_UNAVAILABLE. Either way, a POST
+	// with an idempotency key is never sent then: it is answered from
+	// this sidecar's own record of the key, if it has one, and otherwise
+	// 503 STORE_UNAVAILABLE with Retry-After: 1; other requests pass; the
 	// outage is logged once and shown in status and metrics, and Redis is
 	// used again as soon as it answers. Default: local.
 	OnError string `koanf:"on_error"`
@@ -407,8 +410,8 @@ type IdempotencyConfig struct {
 	TTL time.Duration `koanf:"ttl"`
 
 	// The most records (a POST and its answer, about 1 KiB each) kept in
-	// this sidecar's memory: without store.redis, or while it is down
-	// with on_error: local. Beyond it the oldest completed records are
+	// this sidecar's memory: without store.redis; with it, only those of
+	// this sidecar's sends whose outcome Redis does not have yet. Beyond it the oldest completed records are
 	// dropped first, even before their ttl, and counted in
 	// restlink_idempotency_records_dropped_total; records of sends in
 	// flight or of unknown outcome are never dropped. Redis keeps its

@@ -74,8 +74,10 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		d, err = g.store.Admit(r.Context(), a)
 	}
 	if err != nil {
-		h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
-		return nil, false, reject(CodeStoreUnavailable, "the store of send limits and idempotency records could not be reached; nothing was sent")
+		if !errors.Is(err, store.ErrUnavailable) { // an outage is logged once, with the requests it touched
+			h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
+		}
+		return nil, false, storeRejection(claim != nil, snap.idempotency.header)
 	}
 	switch d.Verdict {
 	case store.Refused:
@@ -114,6 +116,20 @@ func (h *Handler) answerDryRun(w http.ResponseWriter, g *gate, x *exchange) {
 	x.status, x.dryRun = http.StatusOK, true
 	answer := &sharedAnswer{status: http.StatusOK, header: http.Header{"Content-Type": {"application/json"}}, body: body}
 	h.settleTicket(g, store.Settlement{Outcome: store.Completed, Record: record(answer)})
+}
+
+// storeRejection is the sidecar error for a POST the store could not
+// decide; idempotent tells whether it carries an idempotency key (named
+// header).
+func storeRejection(idempotent bool, header string) *rejection {
+	description := "the store of send limits could not be reached; nothing was sent. Retry after the time in Retry-After"
+	if idempotent {
+		description = "the store of idempotency records could not be reached; without it this sidecar cannot tell whether a request with this " +
+			header + " was already sent, so nothing was sent. Retry after the time in Retry-After"
+	}
+	rj := reject(CodeStoreUnavailable, description)
+	rj.retryAfter = 1
+	return rj
 }
 
 // policyRejection is the sidecar error for a policy refusal.
@@ -170,9 +186,10 @@ func actedUpon(status int, answer *sharedAnswer) bool {
 	return true
 }
 
-// settleTicket settles with the store, logging a failure: the charge is
-// then kept and the record reads as unknown when its time is up, which
-// never sends twice.
+// settleTicket settles with the store, logging a failure other than an
+// outage (logged once, with the requests it touched): the charge is then
+// kept and the record reads as unknown when its time is up, which never
+// sends twice.
 func (h *Handler) settleTicket(g *gate, s store.Settlement) {
 	if g.ticket == nil {
 		return
@@ -180,7 +197,7 @@ func (h *Handler) settleTicket(g *gate, s store.Settlement) {
 	// The settlement outlives the app's request: it must happen.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := g.store.Settle(ctx, *g.ticket, s); err != nil && !errors.Is(err, context.Canceled) {
+	if err := g.store.Settle(ctx, *g.ticket, s); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, store.ErrUnavailable) {
 		h.logger.Error("the store could not settle a send; its charges are kept and a retry is refused until its record expires",
 			zap.String("tenant", g.subject), zap.Error(err))
 	}

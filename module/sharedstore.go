@@ -121,8 +121,8 @@ func (sp storePlan) same(other storePlan) bool {
 // openStore opens the store of a plan: memory, the in-memory store of the
 // live config, or Redis with it as the fallback. password is the Redis
 // password now (asked anew on every connection, so that a rotated file
-// takes effect; nil if it could not be read); logger logs availability
-// changes.
+// takes effect; nil if it could not be read); logger logs outages and
+// the Redis client's own messages.
 func openStore(sp storePlan, memory *store.Memory, password func() *string, logger func() *zap.Logger) (store.Store, error) {
 	rp := sp.redis
 	if rp == nil {
@@ -160,20 +160,39 @@ func openStore(sp storePlan, memory *store.Memory, password func() *string, logg
 	if err != nil {
 		return nil, err
 	}
+	store.RouteClientLog(func(l store.ClientLog) { redisClientLogged(logger(), l) })
 	return store.NewFallback(shared, memory, store.FallbackOptions{
-		Mode: rp.onError, FleetSize: rp.fleetSize, OnChange: func(available bool, err error) { storeChanged(logger(), available, err) },
+		Mode: rp.onError, FleetSize: rp.fleetSize, OnOutage: func(o store.Outage) { storeOutage(logger(), o) },
 	}), nil
 }
 
-// storeChanged logs the shared store going down and coming back: once per
-// outage, never per request.
-func storeChanged(log *zap.Logger, available bool, err error) {
-	if available {
-		log.Info("the shared store (Redis) answers again; limits, idempotency records and markers are shared again")
+// storeOutage logs an outage of the shared store: once when it starts and
+// once when it is over, never per request. The requests it touched are
+// counted in the second line (affected).
+func storeOutage(log *zap.Logger, o store.Outage) {
+	switch {
+	case !o.Over:
+		log.Error("the shared store (Redis) is unavailable; until it answers, POSTs with an idempotency key are answered from this sidecar's own records or refused, and other sends follow store.redis.on_error",
+			zap.Error(o.Err))
+	case o.Closed:
+		log.Warn("this sidecar stopped using the shared store (Redis) during an outage (a shutdown, or a reload that changed the store section)",
+			zap.Time("started", o.Started), zap.Duration("lasted", o.Lasted), zap.Int64("affected", o.Affected), zap.Int64("failures", o.Failures))
+	default:
+		log.Info("the shared store (Redis) outage is over: it has answered for "+store.OutageQuiet.String()+" without a failure",
+			zap.Time("started", o.Started), zap.Duration("lasted", o.Lasted), zap.Int64("affected", o.Affected), zap.Int64("failures", o.Failures))
+	}
+}
+
+// redisClientLogged logs the Redis client's own messages, which it would
+// print to stderr as raw text: the first of a run, then once it has been
+// quiet for a while, how many there were.
+func redisClientLogged(log *zap.Logger, l store.ClientLog) {
+	if l.Over {
+		log.Info("the Redis client has been quiet for "+store.OutageQuiet.String(), zap.Int64("messages", l.Lines))
 		return
 	}
-	log.Error("the shared store (Redis) is unavailable; serving from this sidecar's memory per store.redis.on_error until it answers",
-		zap.Error(err))
+	log.Warn("the Redis client reported a problem; its further messages are counted until it has been quiet for "+store.OutageQuiet.String(),
+		zap.String("message", l.Message))
 }
 
 // readRedisPassword reads the Redis password file into password, keeping

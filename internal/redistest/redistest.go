@@ -1,6 +1,7 @@
 // Package redistest runs a real redis-server for tests: on a free
 // 127.0.0.1 port, without persistence, in the test's temporary directory,
-// stopped by its PID when the test ends.
+// stopped by its PID when the test ends. DEBUG is allowed (from loopback),
+// so that a test can make the server stall with DEBUG SLEEP.
 //
 // redis-server must be installed (Debian: apt-get install -y
 // redis-server; `make test` does it). Without it, Start fails the test
@@ -107,6 +108,7 @@ func (s *Server) Restart() {
 		"--appendonly", "no",
 		"--dir", s.dir,
 		"--logfile", filepath.Join(s.dir, "redis.log"),
+		"--enable-debug-command", "local",
 	}
 	if s.cluster {
 		args = append(args, "--cluster-enabled", "yes",

@@ -13,8 +13,8 @@ import (
 // store that went down whether it is back.
 const DefaultProbeInterval = 500 * time.Millisecond
 
-// OnError is what a Fallback does with admissions while its shared store
-// is unavailable.
+// OnError is what a Fallback does with admissions without an idempotency
+// claim while its shared store is unavailable.
 type OnError int
 
 // OnError values.
@@ -49,7 +49,8 @@ type SharedStore interface {
 // FallbackOptions tunes a Fallback. The zero value falls back locally for
 // a fleet of one.
 type FallbackOptions struct {
-	// Mode is what admissions do while the shared store is down.
+	// Mode is what admissions without an idempotency claim do while the
+	// shared store is down.
 	Mode OnError
 	// FleetSize is how many sidecars share the limits: while it serves
 	// from the local store, each sidecar takes its share, Max and Burst
@@ -59,12 +60,12 @@ type FallbackOptions struct {
 	// ProbeInterval is how often the shared store is pinged while it is
 	// down. Default: 500ms.
 	ProbeInterval time.Duration
-	// OnChange, if set, is called once when the shared store goes down
-	// (with the error that showed it) and once when it is back (with a
-	// nil error), never twice in a row with the same availability. It is
-	// called from the request or probe that saw the change and must not
-	// block.
-	OnChange func(available bool, err error)
+	// OnOutage, if set, is called once when an outage of the shared store
+	// starts and once when it is over (see Outage), however many calls it
+	// affects and however often the store comes back and fails again
+	// within it. It is called from the call or probe that saw the change,
+	// or from Close, and must not block.
+	OnOutage func(Outage)
 }
 
 // FallbackStatus describes a Fallback for status pages and metrics.
@@ -74,7 +75,8 @@ type FallbackStatus struct {
 	// Since is when Available last changed (or the Fallback was made).
 	Since time.Time
 	// Failures counts the shared-store calls and probes that failed as
-	// unavailable; Outages counts the times it went down.
+	// unavailable; Outages counts the outages (see Outage), however
+	// often the store went down within each.
 	Failures int64
 	Outages  int64
 	// Mode is the configured on_error mode.
@@ -85,33 +87,50 @@ type FallbackStatus struct {
 // local one while it does not. After the first call that finds the shared
 // store unavailable, it stops trying it (no request waits for a dead
 // Redis) and probes it in the background every ProbeInterval, switching
-// back as soon as it answers.
+// back as soon as it answers. An outage is reported (OnOutage) when it
+// starts and once it is over, OutageQuiet after the last failure.
 //
-// While the shared store is down, admissions follow Mode; Usage, Reserve
-// and ClaimSecond always use the local store, and markers use it in mode
-// local and fail in mode refuse. A Ticket is settled by the store that
-// issued it: a ticket of the shared store, while it is down, cannot be
-// settled, and Settle returns an error wrapping ErrUnavailable (its
-// charges stay, and its idempotency record reads as unknown once its
-// in-flight time is over: conservative, never a double send).
+// While the shared store is down, an admission with an idempotency claim
+// is answered from this process's own record of its key, if it has one,
+// and otherwise fails with an error wrapping ErrUnavailable, whatever the
+// Mode: the fleet's records are in the shared store, and admitting a
+// retry without them could send a completed request a second time. The
+// own records are those of the requests this process admitted through
+// the shared store: kept in the local store from their admission until
+// the shared store has their outcome, and kept with their outcome when
+// it could not be told (see Settle). Other admissions follow Mode;
+// Usage, Reserve and ClaimSecond always use the local store, and markers
+// use it in mode local and fail in mode refuse.
+//
+// A Ticket is settled by the store that issued it: a ticket of the shared
+// store, while it is down, cannot be settled there, and Settle returns an
+// error wrapping ErrUnavailable (its charges stay, and its shared record
+// reads as unknown once its in-flight time is over: conservative, never a
+// double send).
 type Fallback struct {
 	shared     SharedStore
-	local      Store
+	local      *Memory
 	mode       OnError
 	fleet      int64
 	probeEvery time.Duration
-	onChange   func(bool, error)
+	onOutage   func(Outage)
+	// clock reads the time of availability changes and failures, which
+	// end outages. Tests replace it.
+	clock func() time.Time
 
-	down     atomic.Bool
-	failures atomic.Int64
+	down        atomic.Bool  // calls go to the local store
+	failures    atomic.Int64 // shared-store calls and probes that failed
+	affected    atomic.Int64 // calls decided without the shared store
+	lastFailure atomic.Int64 // on the clock, Unix ns
 
-	// change serializes changes of availability with their OnChange
-	// calls, so that the calls come in order; mu guards the fields below
-	// it, which Status reads (OnChange may call Status).
+	// change serializes changes of availability and outages with their
+	// OnOutage calls, so that the calls come in order; mu guards the
+	// fields below it, which Status reads (OnOutage may call Status).
 	change  sync.Mutex
 	mu      sync.Mutex
 	since   time.Time
 	outages int64
+	outage  *outageState // the outage under way; nil between outages
 	closed  bool
 
 	done chan struct{}
@@ -122,7 +141,7 @@ var _ Store = (*Fallback)(nil)
 
 // NewFallback returns a Fallback over shared and local. Closing it closes
 // both.
-func NewFallback(shared SharedStore, local Store, opts FallbackOptions) *Fallback {
+func NewFallback(shared SharedStore, local *Memory, opts FallbackOptions) *Fallback {
 	probe := opts.ProbeInterval
 	if probe <= 0 {
 		probe = DefaultProbeInterval
@@ -133,7 +152,8 @@ func NewFallback(shared SharedStore, local Store, opts FallbackOptions) *Fallbac
 		mode:       opts.Mode,
 		fleet:      int64(max(opts.FleetSize, 1)),
 		probeEvery: probe,
-		onChange:   opts.OnChange,
+		onOutage:   opts.OnOutage,
+		clock:      time.Now,
 		since:      time.Now(),
 		done:       make(chan struct{}),
 	}
@@ -152,82 +172,22 @@ func (f *Fallback) Status() FallbackStatus {
 	}
 }
 
-// unavailable reports whether a shared-store call failed as unavailable; if
-// so, it marks the store down.
-func (f *Fallback) unavailable(err error) bool {
-	if err == nil || !errors.Is(err, ErrUnavailable) {
-		return false
-	}
-	f.failures.Add(1)
-	f.markDown(err)
-	return true
-}
-
-// markDown marks the shared store down, once per outage, and starts the
-// probe.
-func (f *Fallback) markDown(err error) {
-	if f.down.Load() {
-		return // the requests that failed with the first wait for nothing
-	}
-	f.change.Lock()
-	defer f.change.Unlock()
-	f.mu.Lock()
-	if f.closed || !f.down.CompareAndSwap(false, true) {
-		f.mu.Unlock()
-		return
-	}
-	f.since = time.Now()
-	f.outages++
-	f.wg.Add(1)
-	f.mu.Unlock()
-	if f.onChange != nil {
-		f.onChange(false, err)
-	}
-	go f.probe()
-}
-
-// probe pings the shared store every probeEvery until it answers, then
-// marks it available again.
-func (f *Fallback) probe() {
-	defer f.wg.Done()
-	tick := time.NewTicker(f.probeEvery)
-	defer tick.Stop()
-	for {
-		select {
-		case <-f.done:
-			return
-		case <-tick.C:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), f.probeEvery)
-		err := f.shared.Ping(ctx)
-		cancel()
-		if err != nil {
-			f.failures.Add(1)
-			continue
-		}
-		f.change.Lock()
-		f.mu.Lock()
-		closed := f.closed
-		if !closed {
-			f.down.Store(false)
-			f.since = time.Now()
-		}
-		f.mu.Unlock()
-		if !closed && f.onChange != nil {
-			f.onChange(true, nil)
-		}
-		f.change.Unlock()
-		return
-	}
-}
-
-// Admit admits with the shared store, or while it is down, as Mode says.
+// Admit admits with the shared store. While it is down, an admission with
+// an idempotency claim is answered from this process's own record of the
+// key or fails (see Fallback); any other follows Mode.
 func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 	if !f.down.Load() {
 		d, err := f.shared.Admit(ctx, a)
 		if !f.unavailable(err) {
+			if err == nil && d.Verdict == Admitted && a.Idempotency != nil {
+				f.keepOwnRecord(ctx, a, &d.Ticket)
+			}
 			return d, err
 		}
+	}
+	f.affected.Add(1)
+	if a.Idempotency != nil {
+		return f.ownRecord(a)
 	}
 	if f.mode == OnErrorRefuse {
 		return Decision{}, fmt.Errorf("admitting: shared %w", ErrUnavailable)
@@ -243,19 +203,26 @@ func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 	return f.local.Admit(ctx, a)
 }
 
-// Settle settles a ticket with the store that issued it.
+// Settle settles a ticket with the store that issued it. A ticket of the
+// shared store also settles this process's own record of its key: the
+// record is released once the shared store has the outcome, and keeps the
+// outcome when the shared store could not be told, so that retries while
+// it is down are answered from it.
 func (f *Fallback) Settle(ctx context.Context, t Ticket, s Settlement) error {
 	if t.Idempotency == "" && len(t.Charges) == 0 {
 		return nil // nothing to settle, wherever it came from
 	}
-	if t.issuer == f.local {
+	if t.issuer == Store(f.local) {
 		return f.local.Settle(ctx, t, s)
 	}
+	var err error
 	if f.down.Load() {
-		return fmt.Errorf("settling: shared %w", ErrUnavailable)
+		err = fmt.Errorf("settling: shared %w", ErrUnavailable)
+		f.affected.Add(1)
+	} else if err = f.shared.Settle(ctx, t, s); f.unavailable(err) {
+		f.affected.Add(1)
 	}
-	err := f.shared.Settle(ctx, t, s)
-	f.unavailable(err)
+	f.settleOwnRecord(t, s, err)
 	return err
 }
 
@@ -279,6 +246,7 @@ func (f *Fallback) Reserve(ctx context.Context, p Pace, now time.Time) (time.Dur
 			return wait, ok, retry, err
 		}
 	}
+	f.affected.Add(1)
 	if f.fleet > 1 {
 		p.Interval *= time.Duration(f.fleet)
 		p.Burst = ceilDiv(max(p.Burst, 1), f.fleet)
@@ -295,6 +263,7 @@ func (f *Fallback) ClaimSecond(ctx context.Context, key string, now time.Time, m
 			return sec, ok, err
 		}
 	}
+	f.affected.Add(1)
 	return f.local.ClaimSecond(ctx, key, now, maxAhead, ttl)
 }
 
@@ -307,6 +276,7 @@ func (f *Fallback) ClaimMarker(ctx context.Context, key string, pendingTTL time.
 			return st, err
 		}
 	}
+	f.affected.Add(1)
 	if f.mode == OnErrorRefuse {
 		return 0, fmt.Errorf("claiming marker: shared %w", ErrUnavailable)
 	}
@@ -322,6 +292,7 @@ func (f *Fallback) ConfirmMarker(ctx context.Context, key string, ttl time.Durat
 			return err
 		}
 	}
+	f.affected.Add(1)
 	if f.mode == OnErrorRefuse {
 		return fmt.Errorf("confirming marker: shared %w", ErrUnavailable)
 	}
@@ -337,13 +308,15 @@ func (f *Fallback) ReleaseMarker(ctx context.Context, key string) error {
 			return err
 		}
 	}
+	f.affected.Add(1)
 	if f.mode == OnErrorRefuse {
 		return fmt.Errorf("releasing marker: shared %w", ErrUnavailable)
 	}
 	return f.local.ReleaseMarker(ctx, key)
 }
 
-// Close stops the probe and closes both stores.
+// Close stops the probe, reports an outage under way as over, and closes
+// both stores.
 func (f *Fallback) Close() error {
 	f.mu.Lock()
 	if f.closed {
@@ -354,5 +327,6 @@ func (f *Fallback) Close() error {
 	close(f.done)
 	f.mu.Unlock()
 	f.wg.Wait()
+	f.closeOutage()
 	return errors.Join(f.shared.Close(), f.local.Close())
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,22 +69,79 @@ func (f *flakyShared) ClaimMarker(ctx context.Context, key string, ttl time.Dura
 	return f.Store.ClaimMarker(ctx, key, ttl)
 }
 
-// changes records OnChange calls.
-type changes struct {
-	mu     sync.Mutex
-	events []string
+// outages records OnOutage calls.
+type outages struct {
+	mu   sync.Mutex
+	seen []Outage
 }
 
-func (c *changes) record(available bool, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.events = append(c.events, fmt.Sprintf("%v:%v", available, errors.Is(err, ErrUnavailable)))
+func (o *outages) record(outage Outage) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.seen = append(o.seen, outage)
 }
 
-func (c *changes) get() []string {
+// get returns the calls so far, each as "start" (with whether its error
+// wraps ErrUnavailable), "over" or "closed".
+func (o *outages) get() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []string
+	for _, x := range o.seen {
+		switch {
+		case !x.Over:
+			out = append(out, fmt.Sprintf("start:%v", errors.Is(x.Err, ErrUnavailable)))
+		case x.Closed:
+			out = append(out, "closed")
+		default:
+			out = append(out, "over")
+		}
+	}
+	return out
+}
+
+// last returns the last call, waiting for there to be n calls, at most
+// limit.
+func (o *outages) last(t *testing.T, n int, limit time.Duration) Outage {
+	t.Helper()
+	start := time.Now()
+	for {
+		o.mu.Lock()
+		if len(o.seen) >= n {
+			defer o.mu.Unlock()
+			return o.seen[len(o.seen)-1]
+		}
+		o.mu.Unlock()
+		if time.Since(start) > limit {
+			t.Fatalf("OnOutage was called %d times within %v, want %d: %v", len(o.get()), limit, n, o.get())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// fakeClock is a clock that only the test moves.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.events...)
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// withClock gives f a fake clock, before any call.
+func withClock(f *Fallback) *fakeClock {
+	c := &fakeClock{now: base}
+	f.clock = c.Now
+	return c
 }
 
 // waitAvailable waits until f is available again, at most limit.
@@ -108,9 +166,10 @@ func TestFallbackModes(t *testing.T) {
 
 	t.Run("local", func(t *testing.T) {
 		shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
-		var ch changes
-		f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3, ProbeInterval: 10 * time.Millisecond, OnChange: ch.record})
+		var ch outages
+		f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3, ProbeInterval: 10 * time.Millisecond, OnOutage: ch.record})
 		defer f.Close()
+		clock := withClock(f)
 
 		before := admit(t, f, Admission{Scope: "acme", Limits: []Limit{limit}, Charge: true, Now: base})
 		shared.down.Store(true)
@@ -172,8 +231,14 @@ func TestFallbackModes(t *testing.T) {
 		if got := usage(t, f, "acme", []Limit{limit}, base); got[0] != 0 {
 			t.Errorf("shared counter %d after the refund, want 0", got[0])
 		}
-		if got, want := ch.get(), []string{"false:true", "true:false"}; fmt.Sprint(got) != fmt.Sprint(want) {
-			t.Errorf("OnChange calls %v, want %v", got, want)
+		if got, want := ch.get(), []string{"start:true"}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("OnOutage calls %v once the store is back, want %v: the outage is not over until it has answered for %v", got, want, OutageQuiet)
+		}
+		clock.Advance(OutageQuiet)
+		// 8 admissions, 2 pacing slots, a signing second, 2 markers and
+		// the settlement that could not reach the shared store.
+		if o := ch.last(t, 2, 2*time.Second); !o.Over || o.Closed || o.Affected != 14 || o.Failures < 1 {
+			t.Errorf("the outage's end %+v, want over with 14 calls affected", o)
 		}
 	})
 
@@ -221,15 +286,164 @@ func TestFallbackModes(t *testing.T) {
 	})
 }
 
+// TestFallbackIdempotencyWhileDown: while the shared store is down, an
+// admission with an idempotency claim is answered from this process's own
+// record of the key, or refused with ErrUnavailable, in either mode: never
+// admitted from memory, which would send a retry a second time.
+func TestFallbackIdempotencyWhileDown(t *testing.T) {
+	ctx := context.Background()
+	claim := func(key, body string) *IdempotencyClaim {
+		return &IdempotencyClaim{Key: "acme:" + key, BodyHash: sha256.Sum256([]byte(body)), TTL: time.Hour}
+	}
+	send := func(c *IdempotencyClaim) Admission {
+		return Admission{Scope: "acme", Idempotency: c, Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute}}, Charge: true, Now: base}
+	}
+	for _, mode := range []OnError{OnErrorLocal, OnErrorRefuse} {
+		t.Run(mode.String(), func(t *testing.T) {
+			shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+			f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{Mode: mode, ProbeInterval: time.Hour})
+			defer f.Close()
+
+			// Sent and completed through the shared store: its record there
+			// only. Another admitted, still in flight when the store goes.
+			done := admit(t, f, send(claim("done", "a")))
+			settle(t, f, done.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200, Body: []byte("first")}})
+			flying := admit(t, f, send(claim("flying", "b")))
+			shared.down.Store(true)
+
+			for i := range 2 { // the call that finds it down, and one after: the refusal claimed nothing
+				if d, err := f.Admit(ctx, send(claim("done", "a"))); !errors.Is(err, ErrUnavailable) {
+					t.Errorf("retry %d of a send completed in the shared store: %v %v, want ErrUnavailable", i, d.Verdict, err)
+				}
+			}
+			if d, err := f.Admit(ctx, send(claim("new", "c"))); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("a new key: %v %v, want ErrUnavailable", d.Verdict, err)
+			}
+			if d := admit(t, f, send(claim("flying", "b"))); d.Verdict != InProgress {
+				t.Errorf("retry of the send in flight: %v, want InProgress from the own record", d.Verdict)
+			}
+			// Its answer comes while the shared store is down: kept here.
+			err := f.Settle(ctx, flying.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200, Body: []byte("second")}})
+			if !errors.Is(err, ErrUnavailable) {
+				t.Errorf("settling a shared ticket while down: %v, want ErrUnavailable", err)
+			}
+			if d := admit(t, f, send(claim("flying", "b"))); d.Verdict != Replay || string(d.Record.Body) != "second" {
+				t.Errorf("retry after its answer: %v %+v, want the replay of its own record", d.Verdict, d.Record)
+			}
+			if d := admit(t, f, send(claim("flying", "other body"))); d.Verdict != KeyReused {
+				t.Errorf("the key with another body: %v, want KeyReused", d.Verdict)
+			}
+			_, err = f.Admit(ctx, send(nil))
+			if mode == OnErrorLocal && err != nil || mode == OnErrorRefuse && !errors.Is(err, ErrUnavailable) {
+				t.Errorf("a send without a key in mode %v: %v", mode, err)
+			}
+
+			shared.down.Store(false)
+			if d, err := f.shared.Admit(ctx, send(claim("done", "a"))); err != nil || d.Verdict != Replay {
+				t.Errorf("the shared store lost the completed record: %v %v", d.Verdict, err)
+			}
+		})
+	}
+}
+
+// TestFallbackOwnRecordsReleased: the own record of a request settled
+// through the shared store is released: the local store holds records
+// only while the shared store does not have their outcome.
+func TestFallbackOwnRecordsReleased(t *testing.T) {
+	shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+	local := NewMemory(MemoryOptions{})
+	f := NewFallback(shared, local, FallbackOptions{ProbeInterval: time.Hour})
+	defer f.Close()
+	for i := range 100 {
+		c := &IdempotencyClaim{Key: "acme:" + strconv.Itoa(i), TTL: time.Hour}
+		d := admit(t, f, Admission{Scope: "acme", Idempotency: c, Now: base})
+		settle(t, f, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200}})
+	}
+	n := 0
+	for i := range local.shards {
+		n += local.shards[i].size()
+	}
+	if n != 0 {
+		t.Errorf("the local store holds %d entries after 100 sends settled through the shared store, want 0", n)
+	}
+}
+
+// TestFallbackOutageFlaps: a shared store that fails, comes back and fails
+// again within OutageQuiet is one outage, reported when it starts and once
+// it has answered for OutageQuiet, with the calls it affected.
+func TestFallbackOutageFlaps(t *testing.T) {
+	shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+	var ch outages
+	f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{ProbeInterval: time.Millisecond, OnOutage: ch.record})
+	defer f.Close()
+	clock := withClock(f)
+	a := Admission{Scope: "acme", Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 100, Window: time.Minute}}, Charge: true, Now: base}
+
+	for i := range 5 {
+		if i > 0 {
+			clock.Advance(OutageQuiet / 2) // since the last failure: the outage goes on
+		}
+		shared.down.Store(true)
+		admit(t, f, a) // fails in the shared store; served locally
+		if f.Status().Available {
+			t.Fatalf("flap %d: a failed call did not send calls to the local store", i)
+		}
+		shared.down.Store(false)
+		waitAvailable(t, f, 2*time.Second)
+	}
+	if got, want := ch.get(), []string{"start:true"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("OnOutage calls %v after 5 flaps, want %v", got, want)
+	}
+	if st := f.Status(); st.Outages != 1 {
+		t.Errorf("%d outages counted, want 1", st.Outages)
+	}
+
+	clock.Advance(OutageQuiet)
+	o := ch.last(t, 2, 2*time.Second)
+	if !o.Over || o.Closed || o.Affected != 5 || o.Failures < 5 || !o.Started.Equal(base) || o.Lasted != 2*OutageQuiet {
+		t.Errorf("the outage's end %+v, want over after 5 calls affected, started at %v and lasting %v", o, base, 2*OutageQuiet)
+	}
+
+	// A failure after it is a new outage.
+	shared.down.Store(true)
+	admit(t, f, a)
+	if got := ch.get(); len(got) != 3 || got[2] != "start:true" {
+		t.Errorf("OnOutage calls %v, want a new start", got)
+	}
+}
+
+// TestFallbackOutageClosed: an outage under way when the Fallback is
+// closed is reported over then, with what it affected.
+func TestFallbackOutageClosed(t *testing.T) {
+	shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+	var ch outages
+	f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{Mode: OnErrorRefuse, ProbeInterval: time.Millisecond, OnOutage: ch.record})
+	clock := withClock(f)
+	shared.down.Store(true)
+	for range 3 {
+		if _, err := f.Admit(context.Background(), Admission{Scope: "acme", Now: base}); !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("Admit in mode refuse: %v", err)
+		}
+	}
+	clock.Advance(time.Minute)
+	f.Close()
+	if got, want := ch.get(), []string{"start:true", "closed"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("OnOutage calls %v, want %v", got, want)
+	}
+	if o := ch.last(t, 2, 0); o.Affected != 3 || o.Lasted != time.Minute {
+		t.Errorf("the outage's end %+v, want 3 calls affected in a minute", o)
+	}
+}
+
 // TestFallbackRedisOutage kills Redis under load: in mode local no
-// error reaches the callers (but for settling shared tickets), OnChange
-// is called once each way, and the shared store is used again within
-// 2 s of Redis's return.
+// error reaches the callers (but for settling shared tickets and
+// admitting idempotent requests), OnOutage is called once for its start,
+// and the shared store is used again within 2 s of Redis's return.
 func TestFallbackRedisOutage(t *testing.T) {
 	srv := redistest.Start(t)
 	shared := newRedis(t, RedisOptions{URL: srv.URL})
-	var ch changes
-	f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3, OnChange: ch.record})
+	var ch outages
+	f := NewFallback(shared, NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3, OnOutage: ch.record})
 	defer f.Close()
 
 	var stop atomic.Bool
@@ -248,19 +462,23 @@ func TestFallbackRedisOutage(t *testing.T) {
 			for i := 0; !stop.Load(); i++ {
 				now := time.Now()
 				key := strconv.Itoa(w) + ":" + strconv.Itoa(i)
-				d, err := f.Admit(ctx, Admission{
-					Scope:       "acme",
-					Idempotency: &IdempotencyClaim{Key: "acme:" + key, TTL: time.Minute},
-					Limits:      []Limit{{Key: "rate:acme", Cost: 1, Max: 1 << 40, Window: time.Minute}},
-					Charge:      true,
-					Now:         now,
-				})
-				if err != nil {
+				if _, err := f.Admit(ctx, Admission{
+					Scope:  "acme",
+					Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 1 << 40, Window: time.Minute}},
+					Charge: true,
+					Now:    now,
+				}); err != nil {
 					report(fmt.Errorf("Admit: %w", err))
 					continue
 				}
-				if err := f.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 202}, TTL: time.Minute}); err != nil && !errors.Is(err, ErrUnavailable) {
-					report(fmt.Errorf("Settle: %w", err))
+				// An idempotent request is refused while Redis is gone: its
+				// record may be there.
+				d, err := f.Admit(ctx, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: "acme:" + key, TTL: time.Minute}, Now: now})
+				if err == nil {
+					err = f.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 202}, TTL: time.Minute})
+				}
+				if err != nil && !errors.Is(err, ErrUnavailable) {
+					report(fmt.Errorf("idempotent Admit or Settle: %w", err))
 				}
 				if _, _, _, err := f.Reserve(ctx, Pace{Key: "acct", Interval: time.Microsecond, MaxWait: time.Second}, now); err != nil {
 					report(fmt.Errorf("Reserve: %w", err))
@@ -302,8 +520,8 @@ func TestFallbackRedisOutage(t *testing.T) {
 		t.Errorf("a caller got an error in mode local: %v", err)
 	}
 
-	if got, want := ch.get(), []string{"false:true", "true:false"}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("OnChange calls %v, want %v (once per outage)", got, want)
+	if got, want := ch.get(), []string{"start:true"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("OnOutage calls %v, want %v (once per outage; it is over after %v)", got, want, OutageQuiet)
 	}
 	if st := f.Status(); !st.Available || st.Outages != 1 || st.Failures == 0 {
 		t.Errorf("status after the outage %+v", st)

@@ -69,6 +69,22 @@ func (m *Memory) admit(a *Admission) Decision {
 	return Decision{Verdict: Admitted, Ticket: t}
 }
 
+// recorded answers an admission from the live record of its idempotency
+// key, if there is one, without claiming or charging anything: a
+// Fallback's answer while its shared store is down.
+func (m *Memory) recorded(a *Admission) (Decision, bool) {
+	c := a.Idempotency
+	now := a.Now.UnixNano()
+	s := m.shard(a.Scope)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.records[scopedKey{a.Scope, c.Key}]
+	if !ok || r.expires <= now {
+		return Decision{}, false
+	}
+	return Decision{Verdict: recordVerdict(r, c, now), Record: r.record}, true
+}
+
 // recordVerdict answers a claim from the live record r: a different body
 // reuses the key; otherwise the record's state decides.
 func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {

@@ -117,7 +117,8 @@ var _ SharedStore = (*Redis)(nil)
 
 // NewRedis returns a Redis store. It does not connect: connections are
 // made on use, so a sidecar can start while Redis is down (Ping checks
-// it). Its errors never contain the URL's user-info.
+// it). Its errors never contain the URL's user-info, and the client's own
+// log lines (see RouteClientLog) never contain a password it was given.
 func NewRedis(opts RedisOptions) (*Redis, error) {
 	prefix := opts.KeyPrefix
 	if prefix == "" {
@@ -162,6 +163,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		if opts.TLS != nil {
 			uo.TLSConfig = opts.TLS
 		}
+		clientLog.redact(uo.Password)
 	case len(opts.Addrs) > 0:
 		uo.Addrs = opts.Addrs
 		uo.IsClusterMode = opts.Cluster && opts.MasterName == ""
@@ -180,6 +182,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 			if user == "" {
 				user = fixed
 			}
+			clientLog.redact(pass)
 			return user, pass, nil
 		}
 	}

@@ -163,6 +163,7 @@ type Ticket struct {
 
 	issuer Store  // the store that issued the ticket
 	claim  uint64 // owner token of the idempotency record
+	own    uint64 // a Fallback's claim on its own copy of the record; 0: none
 }
 
 // Charge is one counter charge, precise enough to be refunded. Key and
