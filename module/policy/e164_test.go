@@ -66,3 +66,26 @@ func TestE164AgreesWithTheLibrary(t *testing.T) {
 		t.Errorf("only %d numbers checked", checked)
 	}
 }
+
+// TestFirstBytes: the bytes a trunk pattern's match can begin with,
+// through alternation, optional parts and classes.
+func TestFirstBytes(t *testing.T) {
+	for pattern, want := range map[string]string{
+		"^(?:0|180020)": "01",
+		"^(?:0)":        "0",
+		"^(?:0?(?:1)?)": "01",
+		"^(?:[02-4]5)":  "0234",
+		"^(?:(?:8)?7)":  "78",
+	} {
+		set := firstBytes(pattern)
+		got := ""
+		for b := range set {
+			if set[b] {
+				got += string(rune(b))
+			}
+		}
+		if got != want {
+			t.Errorf("%s: %q, want %q", pattern, got, want)
+		}
+	}
+}
