@@ -407,3 +407,36 @@ func TestHugeKeyFile(t *testing.T) {
 		}
 	}
 }
+
+// TestSignedProbeWithQuery: a signed key whose rotation probe has a query
+// string is verified valid by the fake, which checks signatures as
+// restlink does (over the path without the query).
+func TestSignedProbeWithQuery(t *testing.T) {
+	fake := restlinktest.NewServer(
+		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: signedKey, Secret: signedSecret}}},
+		restlinktest.Workspace{ID: 17, Name: "plain", Keys: []string{plainKey}},
+		restlinktest.Workspace{ID: 18, Name: "staging", Keys: []string{sandboxKey}},
+		restlinktest.Workspace{ID: 19, Name: "rotating", Keys: []string{rotatingKey}},
+	)
+	t.Cleanup(fake.Close)
+	bb := startBlackBoxWith(t, credentialsYAML+"rotation:\n  probe: GET /api/v1/sms/stats?period=today\n", boxOptions{upstream: fake.URL, files: map[string]string{
+		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", "plain.key": plainKey,
+		"staging.key": sandboxKey, "rotating.key": rotatingKey,
+	}})
+	eventually(t, 10*time.Second, "the signed key was not verified", func() bool {
+		keys := bb.keyStatus("main")
+		return len(keys) == 1 && keys[0]["verified"] != "pending"
+	})
+	if keys := bb.keyStatus("main"); keys[0]["verified"] != "true" {
+		t.Errorf("the signed key's verdict: %v", keys[0])
+	}
+	probed := false
+	for _, r := range fake.Requests() {
+		if r.Path == "/api/v1/sms/stats" && r.RawQuery == "period=today" && r.Header.Get("X-Signature") != "" && r.Status == 200 {
+			probed = true
+		}
+	}
+	if !probed {
+		t.Error("the fake never answered the signed probe with its query 200")
+	}
+}
