@@ -58,17 +58,7 @@ tenants:
 // startCredentialsBox runs the sidecar binary against a fake restlink.
 func startCredentialsBox(t *testing.T) (*blackBox, *restlinktest.Server) {
 	t.Helper()
-	fake := restlinktest.NewServer(
-		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: signedKey, Secret: signedSecret}}},
-		restlinktest.Workspace{ID: 17, Name: "plain", Keys: []string{plainKey}},
-		restlinktest.Workspace{ID: 18, Name: "staging", Keys: []string{sandboxKey}},
-		restlinktest.Workspace{ID: 19, Name: "rotating", Keys: []string{rotatingKey}},
-	)
-	t.Cleanup(fake.Close)
-	bb := startBlackBoxWith(t, credentialsYAML, boxOptions{upstream: fake.URL, files: map[string]string{
-		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", "plain.key": plainKey,
-		"staging.key": sandboxKey, "rotating.key": rotatingKey,
-	}})
+	bb, fake := startCredentialsBoxWith(t, "", nil)
 	// Keys are verified in the background at start-up: let those probes
 	// be done before a test counts what the upstream received.
 	eventually(t, 10*time.Second, "the keys were not verified at start-up", func() bool {
@@ -82,6 +72,37 @@ func startCredentialsBox(t *testing.T) (*blackBox, *restlinktest.Server) {
 		return true
 	})
 	return bb, fake
+}
+
+// startCredentialsBoxWith runs the credentials fixture with extraYAML
+// appended to its config; files replace or, as "", remove the fixture's
+// key files (the fake still knows every key). It does not wait for the
+// keys' verification.
+func startCredentialsBoxWith(t *testing.T, extraYAML string, files map[string]string) (*blackBox, *restlinktest.Server) {
+	t.Helper()
+	stagingKey := sandboxKey
+	if k, ok := files["staging.key"]; ok && k != "" {
+		stagingKey = k
+	}
+	fake := restlinktest.NewServer(
+		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: signedKey, Secret: signedSecret}}},
+		restlinktest.Workspace{ID: 17, Name: "plain", Keys: []string{plainKey}},
+		restlinktest.Workspace{ID: 18, Name: "staging", Keys: []string{stagingKey}},
+		restlinktest.Workspace{ID: 19, Name: "rotating", Keys: []string{rotatingKey}},
+	)
+	t.Cleanup(fake.Close)
+	fixture := map[string]string{
+		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", "plain.key": plainKey,
+		"staging.key": sandboxKey, "rotating.key": rotatingKey,
+	}
+	for name, content := range files {
+		if content == "" {
+			delete(fixture, name)
+		} else {
+			fixture[name] = content
+		}
+	}
+	return startBlackBoxWith(t, credentialsYAML+extraYAML, boxOptions{upstream: fake.URL, files: fixture}), fake
 }
 
 // do sends a request through the sidecar and returns its status and body.
@@ -344,17 +365,7 @@ func TestKeysVerify(t *testing.T) {
 // 503 NO_USABLE_KEY with the reason in the status and the metrics, and
 // validate-config stays strict.
 func TestStartupWithBadKeys(t *testing.T) {
-	fake := restlinktest.NewServer(
-		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: signedKey, Secret: signedSecret}}},
-		restlinktest.Workspace{ID: 17, Name: "plain", Keys: []string{plainKey}},
-		restlinktest.Workspace{ID: 18, Name: "staging", Keys: []string{"sk_prod_LIVEintoSTAGINGlive07"}},
-		restlinktest.Workspace{ID: 19, Name: "rotating", Keys: []string{rotatingKey}},
-	)
-	t.Cleanup(fake.Close)
-	bb := startBlackBoxWith(t, credentialsYAML, boxOptions{upstream: fake.URL, files: map[string]string{
-		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", // plain.key is missing
-		"staging.key": "sk_prod_LIVEintoSTAGINGlive07", "rotating.key": rotatingKey,
-	}})
+	bb, _ := startCredentialsBoxWith(t, "", map[string]string{"plain.key": "", "staging.key": "sk_prod_LIVEintoSTAGINGlive07"})
 	send := `{"to":["+447700900123"],"message":"hi","sender_id":"MyApp"}`
 	if status, body := bb.do("POST", "/api/v1/sms/send", send, "X-Tenant: acme"); status != 200 {
 		t.Errorf("acme, whose key was read: %d %s", status, body)
@@ -412,17 +423,7 @@ func TestHugeKeyFile(t *testing.T) {
 // string is verified valid by the fake, which checks signatures as
 // restlink does (over the path without the query).
 func TestSignedProbeWithQuery(t *testing.T) {
-	fake := restlinktest.NewServer(
-		restlinktest.Workspace{ID: 16, Name: "main", Main: true, APIKeys: []restlinktest.Key{{Value: signedKey, Secret: signedSecret}}},
-		restlinktest.Workspace{ID: 17, Name: "plain", Keys: []string{plainKey}},
-		restlinktest.Workspace{ID: 18, Name: "staging", Keys: []string{sandboxKey}},
-		restlinktest.Workspace{ID: 19, Name: "rotating", Keys: []string{rotatingKey}},
-	)
-	t.Cleanup(fake.Close)
-	bb := startBlackBoxWith(t, credentialsYAML+"rotation:\n  probe: GET /api/v1/sms/stats?period=today\n", boxOptions{upstream: fake.URL, files: map[string]string{
-		"main.key": signedKey + "\n", "main.secret": signedSecret + "\n", "plain.key": plainKey,
-		"staging.key": sandboxKey, "rotating.key": rotatingKey,
-	}})
+	bb, fake := startCredentialsBoxWith(t, "rotation:\n  probe: GET /api/v1/sms/stats?period=today\n", nil)
 	eventually(t, 10*time.Second, "the signed key was not verified", func() bool {
 		keys := bb.keyStatus("main")
 		return len(keys) == 1 && keys[0]["verified"] != "pending"
