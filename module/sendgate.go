@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/23telecom/restlink-sidecar/module/money"
 	"github.com/23telecom/restlink-sidecar/module/policy"
 	"github.com/23telecom/restlink-sidecar/module/store"
 )
@@ -213,8 +214,8 @@ func (g *gate) countSent(stats *tenantStats, answer []byte) {
 	stats.segments.Add(uint64(g.send.Segments))
 	var a struct {
 		Summary struct {
-			TotalCost float64 `json:"total_cost"`
-			Currency  string  `json:"currency"`
+			TotalCost json.Number `json:"total_cost"` // read exactly, from its text
+			Currency  string      `json:"currency"`
 		} `json:"summary"`
 		Currency string `json:"currency"`
 	}
@@ -225,7 +226,11 @@ func (g *gate) countSent(stats *tenantStats, answer []byte) {
 	if currency == "" {
 		currency = a.Currency
 	}
-	stats.addCost(a.Summary.TotalCost, currency)
+	cost, err := money.Parse(a.Summary.TotalCost.String())
+	if err != nil {
+		cost = 0 // absent, or finer than a micro-unit: not counted
+	}
+	stats.addCost(cost, currency)
 }
 
 // logRefusal logs a send the policy refused (or, in shadow mode, would

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
 // TestActedUpon: the answers after which restlink certainly did not act
@@ -62,5 +64,20 @@ func TestIdempotencyClaim(t *testing.T) {
 		if _, rj := ip.claim(req("POST", bad...), "acme", "/x", nil, time.Minute); rj == nil || rj.code != CodeInvalidIdempotencyKey {
 			t.Errorf("key %q: %v", bad, rj)
 		}
+	}
+}
+
+// TestCountSentIsExact: a send's summary.total_cost is counted in
+// micro-units read from its JSON text, never through a float: a cost past
+// a float64's 53 bits of precision is counted to the micro-unit, and one
+// finer than a micro-unit is not counted at all.
+func TestCountSentIsExact(t *testing.T) {
+	g := &gate{send: &policy.Send{}}
+	st := new(tenantStats)
+	g.countSent(st, []byte(`{"status":true,"summary":{"total_cost":9007199254.740993}}`))
+	g.countSent(st, []byte(`{"status":true,"summary":{"total_cost":0.0085}}`))
+	g.countSent(st, []byte(`{"status":true,"summary":{"total_cost":0.00000001}}`))
+	if got, want := st.costMicros.Load(), uint64(9007199254740993+8500); got != want {
+		t.Errorf("counted %d micro-units, want %d", got, want)
 	}
 }

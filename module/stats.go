@@ -1,10 +1,10 @@
 package restlink
 
 import (
-	"math"
 	"sync/atomic"
 
 	"github.com/23telecom/restlink-sidecar/internal/metric"
+	"github.com/23telecom/restlink-sidecar/module/money"
 	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
@@ -100,10 +100,10 @@ func (s *tenantStats) countDecision(rule string, shadow bool) {
 }
 
 // addCost adds the cost of an accepted send.
-func (s *tenantStats) addCost(cost float64, currency string) {
+func (s *tenantStats) addCost(cost money.Amount, currency string) {
 	s.sending.Store(true)
 	if cost > 0 {
-		s.costMicros.Add(uint64(math.Round(cost * 1e6)))
+		s.costMicros.Add(uint64(cost))
 	}
 	if currency == "" {
 		currency = unnamedCurrency
