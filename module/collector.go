@@ -2,9 +2,7 @@ package restlink
 
 import (
 	"math"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,23 +45,17 @@ var (
 // registry registers a collector there, and every handler adds its live
 // config to that collector.
 type collector struct {
-	mu      sync.Mutex
-	configs []*liveConfig
+	configs metric.Sources[*liveConfig]
 }
 
 // registerMetrics adds lc to the sidecar's collector in reg, registering
 // one if reg has none yet.
 func registerMetrics(reg prometheus.Registerer, lc *liveConfig) error {
 	c, err := metric.Register(reg, new(collector))
-	if err != nil {
-		return err
+	if err == nil {
+		c.configs.Add(lc)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !slices.Contains(c.configs, lc) {
-		c.configs = append(c.configs, lc)
-	}
-	return nil
+	return err
 }
 
 // Describe implements prometheus.Collector.
@@ -80,9 +72,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // two config files are summed into one series (their breaker state is the
 // worse of the two).
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	configs := append([]*liveConfig(nil), c.configs...)
-	c.mu.Unlock()
+	configs := c.configs.List(nil)
 
 	now := time.Now()
 	var sc scrape

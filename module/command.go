@@ -238,7 +238,7 @@ func listKeys(out io.Writer, path string, environ Environ, now time.Time) error 
 	for _, ws := range pl.workspaces {
 		for i, src := range ws.keys {
 			fp, kind, secret, age, problems := "-", "-", "-", "-", []string{}
-			material, secretMaterial, warnings, err := readKey(src, lookup)
+			material, secretMaterial, _, warnings, err := readKey(src, lookup)
 			if err == nil {
 				kind, fp = keyKind(material), Fingerprint(material)
 				if secretMaterial != "" {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -24,14 +23,15 @@ func (ks KeySource) validate() error {
 	return nil
 }
 
-// readKey reads a source's key and, if it has one, its signing secret.
-func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material, secret string, warnings []string, err error) {
-	material, warnings, err = ks.Source.read("key", lookupEnv)
+// readKey reads a source's key and, if it has one, its signing secret;
+// modified is the key file's modification time (zero without a file).
+func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material, secret string, modified time.Time, warnings []string, err error) {
+	material, modified, warnings, err = ks.Source.read("key", lookupEnv)
 	if err != nil || ks.Secret == nil {
-		return material, "", warnings, err
+		return material, "", modified, warnings, err
 	}
-	secret, more, err := ks.Secret.read("signing secret", lookupEnv)
-	return material, secret, append(warnings, more...), err
+	secret, _, more, err := ks.Secret.read("signing secret", lookupEnv)
+	return material, secret, modified, append(warnings, more...), err
 }
 
 // Kinds of key, from restlink's prefixes; nothing after the prefix is ever
@@ -156,8 +156,10 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			if prev != nil {
 				prevSources = &prev.sourceLoad
 			}
+			var modified time.Time // of the key file read now
 			v, ok, failure := out.read(field, id, "key", prevSources, func() (string, string, []string, error) {
-				material, secret, warnings, err := readKey(src, lookupEnv)
+				material, secret, mod, warnings, err := readKey(src, lookupEnv)
+				modified = mod
 				if err == nil {
 					if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {
 						err = fmt.Errorf("%s refused: %w", src.describe("key"), envErr)
@@ -177,7 +179,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 				lg.stale = true
 				sk.active = &lg
 			} else {
-				sk = nextKeys(src, v.material, v.secret, before, verify, states, now)
+				sk = nextKeys(src, v.material, v.secret, modified, before, verify, states, now)
 			}
 			out.serve(id, sk.served())
 			out.bySource[id] = &sk
@@ -207,8 +209,8 @@ func (sk sourceKeys) served() servedValue {
 
 // nextKeys decides what a source that yielded material serves now, given
 // what it served before.
-func nextKeys(src KeySource, material, secret string, before *sourceKeys, verify bool, states map[[sha256.Size]byte]*keyState, now time.Time) sourceKeys {
-	k := newKey(src, material, secret, states, now)
+func nextKeys(src KeySource, material, secret string, modified time.Time, before *sourceKeys, verify bool, states map[[sha256.Size]byte]*keyState, now time.Time) sourceKeys {
+	k := newKey(src, material, secret, modified, states, now)
 	switch {
 	case !verify || before == nil || before.active == nil:
 		return sourceKeys{active: k} // nothing to keep: serve it (verified in the background)
@@ -236,7 +238,7 @@ func replacedSide(old, next *key) string {
 
 // newKey builds the key for material and secret read from src, sharing the
 // keyState of a value already known.
-func newKey(src KeySource, material, secret string, states map[[sha256.Size]byte]*keyState, now time.Time) *key {
+func newKey(src KeySource, material, secret string, modified time.Time, states map[[sha256.Size]byte]*keyState, now time.Time) *key {
 	keySum := sha256.Sum256([]byte(material))
 	id := keySum
 	if secret != "" {
@@ -248,16 +250,12 @@ func newKey(src KeySource, material, secret string, states map[[sha256.Size]byte
 		states[id] = st
 	}
 	k := &key{
-		source:   src,
-		header:   []string{material},
-		fp:       fingerprintOf(keySum),
-		kind:     keyKind(material),
-		keyState: st,
-	}
-	if src.File != "" {
-		if fi, err := os.Stat(src.File); err == nil {
-			k.fileModified = fi.ModTime()
-		}
+		source:       src,
+		header:       []string{material},
+		fp:           fingerprintOf(keySum),
+		kind:         keyKind(material),
+		keyState:     st,
+		fileModified: modified,
 	}
 	if secret != "" {
 		k.secret = []byte(secret)

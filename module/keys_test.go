@@ -45,7 +45,7 @@ func TestReadKey(t *testing.T) {
 		{"literal", KeySource{Source: Source{Value: "lit"}}, "lit", "", "literal key value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, warnings, err := readKey(tc.src, lookup)
+			got, _, _, warnings, err := readKey(tc.src, lookup)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -64,7 +64,7 @@ func TestReadKey(t *testing.T) {
 
 // TestReadKeyErrorsHoldNoKey: a key with a bad byte is reported by position.
 func TestReadKeyErrorsHoldNoKey(t *testing.T) {
-	_, _, _, err := readKey(KeySource{Source: Source{Value: "rl_live_SECRET secret"}}, nil)
+	_, _, _, _, err := readKey(KeySource{Source: Source{Value: "rl_live_SECRET secret"}}, nil)
 	if err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("err = %v", err)
 	}
@@ -138,9 +138,9 @@ func TestCheckSharedKeys(t *testing.T) {
 
 func TestOrderKeys(t *testing.T) {
 	states := map[[32]byte]*keyState{}
-	k1 := newKey(KeySource{Source: Source{Value: "1"}}, "one", "", states, time.Now())
-	k2 := newKey(KeySource{Source: Source{Value: "2"}}, "two", "", states, time.Now())
-	k3 := newKey(KeySource{Source: Source{Value: "3"}}, "three", "", states, time.Now())
+	k1 := newKey(KeySource{Source: Source{Value: "1"}}, "one", "", time.Time{}, states, time.Now())
+	k2 := newKey(KeySource{Source: Source{Value: "2"}}, "two", "", time.Time{}, states, time.Now())
+	k3 := newKey(KeySource{Source: Source{Value: "3"}}, "three", "", time.Time{}, states, time.Now())
 	keys := []*key{k1, k2, k3}
 	var buf [maxKeysPerWorkspace]*key
 	order := func() string {
@@ -172,7 +172,7 @@ func TestKeyFileGroupAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(path, 0o640)
-	if _, _, warnings, err := readKey(KeySource{Source: Source{File: path}}, nil); err != nil || len(warnings) != 0 {
+	if _, _, _, warnings, err := readKey(KeySource{Source: Source{File: path}}, nil); err != nil || len(warnings) != 0 {
 		t.Errorf("own group: %v %v", warnings, err)
 	}
 	other := 65534
@@ -183,7 +183,7 @@ func TestKeyFileGroupAccess(t *testing.T) {
 		t.Logf("cannot give the file another group (%v); the foreign-group case needs root", err)
 		return
 	}
-	if _, _, warnings, _ := readKey(KeySource{Source: Source{File: path}}, nil); len(warnings) != 1 {
+	if _, _, _, warnings, _ := readKey(KeySource{Source: Source{File: path}}, nil); len(warnings) != 1 {
 		t.Errorf("foreign group: warnings %v", warnings)
 	}
 }

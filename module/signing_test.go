@@ -15,7 +15,7 @@ import (
 // move to seconds of their own, never past the window.
 func TestSignRequest(t *testing.T) {
 	st := store.NewMemory(store.MemoryOptions{})
-	k := newKey(KeySource{}, "sk_prod_KEY", "s3cret", map[[32]byte]*keyState{}, time.Now())
+	k := newKey(KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
 	now := time.Unix(1_800_000_000, 0)
 	body := []byte(`{"to":["+447700900123"]}`)
 	seen := map[string]bool{}
@@ -56,30 +56,30 @@ func TestNextKeys(t *testing.T) {
 	states := map[[32]byte]*keyState{}
 	now := time.Now()
 	src := KeySource{Source: Source{File: "/k"}, Secret: &Source{File: "/s"}}
-	old := sourceKeys{active: newKey(src, "sk_prod_OLD", "s1", states, now)}
+	old := sourceKeys{active: newKey(src, "sk_prod_OLD", "s1", time.Time{}, states, now)}
 
-	if got := nextKeys(src, "sk_prod_NEW", "s1", nil, true, states, now); got.active.header[0] != "sk_prod_NEW" || got.candidate != nil {
+	if got := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, nil, true, states, now); got.active.header[0] != "sk_prod_NEW" || got.candidate != nil {
 		t.Errorf("start-up: %+v", got)
 	}
-	if got := nextKeys(src, "sk_prod_NEW", "s1", &old, false, states, now); got.active.header[0] != "sk_prod_NEW" {
+	if got := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &old, false, states, now); got.active.header[0] != "sk_prod_NEW" {
 		t.Errorf("verification off: %+v", got)
 	}
-	got := nextKeys(src, "sk_prod_NEW", "s1", &old, true, states, now)
+	got := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &old, true, states, now)
 	if got.active != old.active || got.candidate == nil || got.candidate.replaced != "key" || !got.candidate.candidate {
 		t.Fatalf("new key: %+v", got)
 	}
-	if again := nextKeys(src, "sk_prod_OLD", "s1", &got, true, states, now); again.active.id != old.active.id || again.candidate != nil {
+	if again := nextKeys(src, "sk_prod_OLD", "s1", time.Time{}, &got, true, states, now); again.active.id != old.active.id || again.candidate != nil {
 		t.Errorf("changed back: %+v", again)
 	}
-	if c := nextKeys(src, "sk_prod_OLD", "s2", &old, true, states, now).candidate; c == nil || c.replaced != "secret" {
+	if c := nextKeys(src, "sk_prod_OLD", "s2", time.Time{}, &old, true, states, now).candidate; c == nil || c.replaced != "secret" {
 		t.Errorf("secret alone: %+v", c)
 	}
 	got.candidate.verification.Store(&verdict{result: verdictInvalid})
-	if again := nextKeys(src, "sk_prod_NEW", "s1", &got, true, states, now); again.active != old.active || !again.candidate.isInvalid() {
+	if again := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &got, true, states, now); again.active != old.active || !again.candidate.isInvalid() {
 		t.Errorf("invalid candidate: %+v", again)
 	}
 	got.candidate.verification.Store(&verdict{result: verdictValid})
-	if promoted := nextKeys(src, "sk_prod_NEW", "s1", &got, true, states, now); promoted.active.header[0] != "sk_prod_NEW" || promoted.candidate != nil {
+	if promoted := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &got, true, states, now); promoted.active.header[0] != "sk_prod_NEW" || promoted.candidate != nil {
 		t.Errorf("valid candidate not promoted: %+v", promoted)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Kinds of secret source, as shown in logs and status output.
@@ -113,33 +114,34 @@ func readAtMost(path string, limit int64) ([]byte, error) {
 
 // read reads a secret's material: a file, a variable or a literal value,
 // surrounding white space trimmed. It must be non-empty and fit in an HTTP
-// header. Warnings are for the operator (permissions, literal values);
+// header. modified is a file's modification time (zero for a variable or
+// a value). Warnings are for the operator (permissions, literal values);
 // errors never contain the material or file content.
-func (s Source) read(what string, lookupEnv func(string) (string, bool)) (material string, warnings []string, err error) {
+func (s Source) read(what string, lookupEnv func(string) (string, bool)) (material string, modified time.Time, warnings []string, err error) {
 	switch s.kind() {
 	case sourceFile:
 		fi, err := os.Stat(s.File)
 		if err != nil {
-			return "", nil, fmt.Errorf("reading %s file: %w", what, err)
+			return "", time.Time{}, nil, fmt.Errorf("reading %s file: %w", what, err)
 		}
 		if !fi.Mode().IsRegular() {
-			return "", nil, fmt.Errorf("reading %s file %s: not a regular file", what, s.File)
+			return "", time.Time{}, nil, fmt.Errorf("reading %s file %s: not a regular file", what, s.File)
 		}
 		if perm := fi.Mode().Perm(); perm&0o007 != 0 || (perm&0o070 != 0 && !groupIsOwn(fi)) {
 			warnings = append(warnings, fmt.Sprintf("%s file %s is readable by group or others (mode %04o); restrict it to the sidecar's user (chmod 600, or defaultMode: 0400 for a Kubernetes Secret)", what, s.File, perm))
 		}
 		if fi.Size() > maxSecretBytes {
-			return "", warnings, fmt.Errorf("%s file %s is %d bytes, more than a %s can be (%d at most); it is not read", what, s.File, fi.Size(), what, maxSecretBytes)
+			return "", time.Time{}, warnings, fmt.Errorf("%s file %s is %d bytes, more than a %s can be (%d at most); it is not read", what, s.File, fi.Size(), what, maxSecretBytes)
 		}
 		b, err := readAtMost(s.File, maxSecretBytes)
 		if err != nil {
-			return "", warnings, fmt.Errorf("reading %s file: %w", what, err)
+			return "", time.Time{}, warnings, fmt.Errorf("reading %s file: %w", what, err)
 		}
-		material = string(b)
+		material, modified = string(b), fi.ModTime()
 	case sourceEnv:
 		v, ok := lookupEnv(s.Env)
 		if !ok {
-			return "", nil, fmt.Errorf("environment variable %s is not set", s.Env)
+			return "", time.Time{}, nil, fmt.Errorf("environment variable %s is not set", s.Env)
 		}
 		material = v
 	default:
@@ -148,14 +150,14 @@ func (s Source) read(what string, lookupEnv func(string) (string, bool)) (materi
 	}
 	material = strings.TrimSpace(material)
 	if material == "" {
-		return "", warnings, fmt.Errorf("%s is empty", s.describe(what))
+		return "", time.Time{}, warnings, fmt.Errorf("%s is empty", s.describe(what))
 	}
 	for i := 0; i < len(material); i++ {
 		if c := material[i]; c < 0x21 || c > 0x7e {
-			return "", warnings, fmt.Errorf("%s holds a character that cannot be sent in an HTTP header (at byte %d)", s.describe(what), i)
+			return "", time.Time{}, warnings, fmt.Errorf("%s holds a character that cannot be sent in an HTTP header (at byte %d)", s.describe(what), i)
 		}
 	}
-	return material, warnings, nil
+	return material, modified, warnings, nil
 }
 
 // servedValue is what a secret source serves: its material and, for an API

@@ -47,7 +47,7 @@ func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (stri
 			field := fmt.Sprintf("workspaces.%s.webhook_secrets[%d]", ws.name, i)
 			id := src.identity(webhookSecretOwner(ws.name), i)
 			v, ok, _ := out.read(field, id, "secret", prevSources, func() (string, string, []string, error) {
-				material, warnings, err := src.read("webhook secret", lookupEnv)
+				material, _, warnings, err := src.read("webhook secret", lookupEnv)
 				return material, "", warnings, err
 			})
 			if !ok {

@@ -6,7 +6,9 @@ package metric
 
 import (
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -122,4 +124,31 @@ func Names(c prometheus.Collector) []string {
 		names = append(names, name)
 	}
 	return names
+}
+
+// Sources are what a collector reads at scrape time: one per handler
+// sharing the collector, each added once. Safe for concurrent use.
+type Sources[T comparable] struct {
+	mu   sync.Mutex
+	list []T
+}
+
+// Add adds v, unless it is there already.
+func (s *Sources[T]) Add(v T) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.list, v) {
+		s.list = append(s.list, v)
+	}
+}
+
+// List returns the sources, in the order they were added, after removing
+// for good those gone reports (nil: none is removed).
+func (s *Sources[T]) List(gone func(T) bool) []T {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if gone != nil {
+		s.list = slices.DeleteFunc(s.list, gone)
+	}
+	return slices.Clone(s.list)
 }

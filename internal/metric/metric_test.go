@@ -68,3 +68,21 @@ func TestRegisterSharesOneCollector(t *testing.T) {
 		t.Error("a collector of another type holding the names was taken")
 	}
 }
+
+// TestSources: each source is listed once, in order, and one reported gone
+// is dropped for good.
+func TestSources(t *testing.T) {
+	var s Sources[int]
+	for _, v := range []int{1, 2, 1, 3} {
+		s.Add(v)
+	}
+	if got := s.List(nil); len(got) != 3 || got[0] != 1 || got[1] != 2 || got[2] != 3 {
+		t.Errorf("List(nil) = %v, want [1 2 3]", got)
+	}
+	if got := s.List(func(v int) bool { return v == 2 }); len(got) != 2 || got[1] != 3 {
+		t.Errorf("without 2: %v", got)
+	}
+	if got := s.List(nil); len(got) != 2 {
+		t.Errorf("2 came back: %v", got)
+	}
+}

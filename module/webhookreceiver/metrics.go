@@ -1,8 +1,6 @@
 package webhookreceiver
 
 import (
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,23 +29,17 @@ var (
 // registered in each Caddy config's registry, and every handler adds its
 // receiver to it.
 type collector struct {
-	mu        sync.Mutex
-	receivers []*receiver
+	receivers metric.Sources[*receiver]
 }
 
 // registerMetrics adds rc to the webhook collector in reg, registering one
 // if reg has none yet.
 func registerMetrics(reg prometheus.Registerer, rc *receiver) error {
 	c, err := metric.Register(reg, new(collector))
-	if err != nil {
-		return err
+	if err == nil {
+		c.receivers.Add(rc)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !slices.Contains(c.receivers, rc) {
-		c.receivers = append(c.receivers, rc)
-	}
-	return nil
+	return err
 }
 
 // Describe implements prometheus.Collector.
@@ -63,14 +55,11 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 // shown. A receiver the last handler closed is dropped: a registry may
 // outlive the Caddy config that filled it.
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
-	c.mu.Lock()
-	c.receivers = slices.DeleteFunc(c.receivers, func(rc *receiver) bool { return rc.closed.Load() })
-	if len(c.receivers) == 0 {
-		c.mu.Unlock()
+	open := c.receivers.List(func(rc *receiver) bool { return rc.closed.Load() })
+	if len(open) == 0 {
 		return
 	}
-	rc := c.receivers[0]
-	c.mu.Unlock()
+	rc := open[0]
 	now := time.Now()
 	for i, reason := range refusals {
 		ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, float64(rc.stats.refused[i].Load()), reason)
