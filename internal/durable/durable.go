@@ -1,5 +1,6 @@
 // Package durable holds what the sidecar's on-disk engines (the webhook
-// spool and the ledger) share to make their files survive a crash.
+// spool, the ledger and the alert outbox) share to make their files
+// survive a crash.
 package durable
 
 import "os"
