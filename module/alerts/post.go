@@ -25,6 +25,7 @@ type StatusError struct {
 	StatusCode int
 }
 
+// Error names the status, and the receiver only as "the alert receiver".
 func (e *StatusError) Error() string {
 	return "the alert receiver answered HTTP " + strconv.Itoa(e.StatusCode)
 }
