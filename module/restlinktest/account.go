@@ -1,6 +1,9 @@
 package restlinktest
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+)
 
 // rateLimit counts an authenticated request against its account's limit,
 // in fixed one-second windows of the fake's clock. The refusal carries no
@@ -27,9 +30,10 @@ const balanceTime = "2006.01.02 15:04:05"
 
 // BalanceResponse is the answer of GET /user/balance.
 type BalanceResponse struct {
-	Balance  float64 `json:"balance"`
-	Currency string  `json:"currency"`
-	Updated  string  `json:"updated"`
+	// Balance is a JSON number with the amount's exact decimal text.
+	Balance  json.Number `json:"balance"`
+	Currency string      `json:"currency"`
+	Updated  string      `json:"updated"`
 	// CreditBlocked is true when the balance is 0 or below: sends are
 	// refused until a top-up.
 	CreditBlocked bool `json:"credit_blocked,omitempty"`
@@ -41,7 +45,7 @@ func (f *Fake) balance(c *call) response {
 	defer f.mu.Unlock()
 	a := f.accounts[c.account]
 	return okResponse(BalanceResponse{
-		Balance: a.balance, Currency: f.opts.Currency,
+		Balance: a.balance.number(), Currency: f.opts.Currency,
 		Updated: a.updated.UTC().Format(balanceTime), CreditBlocked: a.balance <= 0,
 	})
 }

@@ -45,7 +45,7 @@ func deliveryPayload(m *message, fields []string) map[string]any {
 		"status":             m.status,
 		"status_code":        m.statusCode,
 		"num_parts":          m.segments,
-		"cost":               m.cost,
+		"cost":               m.cost.number(),
 		"timestamp":          m.delivered.UTC().Format(time.RFC3339),
 		"telecom_message_id": m.telecomID,
 		"workspace_id":       m.workspace,
@@ -75,7 +75,7 @@ func (f *Fake) testWebhook(c *call) response {
 	}
 	body, err := json.Marshal(deliveryPayload(sample, settings.deliveryFields()))
 	if err != nil {
-		return errorResponse(http.StatusInternalServerError, "INTERNAL_ERROR", "the test event could not be built")
+		return errorResponse(http.StatusInternalServerError, codeInternalError, "the test event could not be built")
 	}
 	job := &webhookJob{d: f.hooks.add(c.ws, EventDelivery, settings.DeliveryURL, body), secret: settings.SigningSecret, retries: true}
 	f.goBackground(func(ctx context.Context) { _, _ = f.run(ctx, job) })

@@ -28,6 +28,20 @@
 // accounts (DefaultAccountID unless set), each account has a balance and a
 // rate limit of its own, and each API key is bound to one workspace.
 //
+// # Money
+//
+// Money inside the fake is exact: integer micro-units (millionths of the
+// currency), read and written by the fake's own decimal parser and
+// formatter, never through a float64, and not module/money's, so that the
+// fake checks the sidecar's arithmetic instead of sharing it. Amounts
+// given to the fake (Options.PricePerSegment, SetBalance) are decimal
+// text of at most 6 places. Amounts in its answers (summary.total_cost, a
+// message's cost in its status, lists and delivery report, the stats'
+// total_cost, the balance, a 402's balance and estimated_cost) are JSON
+// numbers with the shortest exact decimal text: 0.0255, 12.5, 0. The
+// stats' avg_cost_per_msg and delivery_rate stay float64 ratios, computed
+// from the integer totals.
+//
 // # Segments
 //
 // [Segments] counts a message's encoding and segments by restlink's

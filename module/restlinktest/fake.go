@@ -13,12 +13,13 @@ const (
 	// DefaultAccountID is the portal account (restlink's user_id, part of
 	// every message ID) of workspaces whose AccountID is 0.
 	DefaultAccountID int64 = 42
-	// DefaultBalance is every account's balance until SetBalance: large
-	// enough for load tests never to meet 402 INSUFFICIENT_BALANCE.
-	DefaultBalance = 1_000_000.0
+	// DefaultBalance is every account's balance until SetBalance, in
+	// DefaultCurrency: large enough for load tests never to meet 402
+	// INSUFFICIENT_BALANCE.
+	DefaultBalance = "1000000"
 	// DefaultPricePerSegment is the cost of one SMS segment, in
-	// DefaultCurrency.
-	DefaultPricePerSegment = 0.0085
+	// DefaultCurrency, where no price table says otherwise.
+	DefaultPricePerSegment = "0.0085"
 	// DefaultCurrency is the accounts' currency.
 	DefaultCurrency = "EUR"
 )
@@ -31,9 +32,11 @@ type Options struct {
 	// stamps outgoing webhooks. Default: time.Now.
 	Now func() time.Time
 
-	// PricePerSegment is what one SMS segment costs. Default:
-	// DefaultPricePerSegment.
-	PricePerSegment float64
+	// PricePerSegment is what one SMS segment costs, as an exact decimal
+	// of at most 6 places ("0.0085"; "0" makes sends free). Default:
+	// DefaultPricePerSegment. SetOptions panics on text that is not an
+	// exact amount or is negative.
+	PricePerSegment string
 	// Currency of balances and costs. Default: DefaultCurrency.
 	Currency string
 	// BlockedCountries are country calling codes, without "+" (such as
@@ -78,6 +81,9 @@ type Options struct {
 	// second time, freshly signed, as restlink says it may: receivers must
 	// be idempotent by message_id.
 	ReplayDelivered bool
+
+	// pricePerSegment is PricePerSegment read, by withDefaults.
+	pricePerSegment micros
 }
 
 // withDefaults returns o with its zero fields set to the defaults.
@@ -85,8 +91,12 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.PricePerSegment <= 0 {
+	if o.PricePerSegment == "" {
 		o.PricePerSegment = DefaultPricePerSegment
+	}
+	o.pricePerSegment = mustMicros("Options.PricePerSegment", o.PricePerSegment)
+	if o.pricePerSegment < 0 {
+		panic("restlinktest: Options.PricePerSegment " + o.PricePerSegment + " is negative")
 	}
 	if o.Currency == "" {
 		o.Currency = DefaultCurrency

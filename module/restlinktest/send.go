@@ -6,10 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxRecipients is restlink's limit of recipients per send.
@@ -62,9 +62,11 @@ type SendResult struct {
 // SendSummary totals a send. TotalSegments and TotalCost count the
 // accepted recipients only.
 type SendSummary struct {
-	TotalRecipients int     `json:"total_recipients"`
-	TotalSegments   int     `json:"total_segments"`
-	TotalCost       float64 `json:"total_cost"`
+	TotalRecipients int `json:"total_recipients"`
+	TotalSegments   int `json:"total_segments"`
+	// TotalCost is the exact sum of the accepted recipients' charges, a
+	// JSON number with its exact decimal text ("0.0255").
+	TotalCost json.Number `json:"total_cost"`
 	// Encoding is EncodingGSM7 or EncodingUCS2.
 	Encoding         string `json:"encoding"`
 	AcceptedCount    int    `json:"accepted_count"`
@@ -105,6 +107,7 @@ func (f *Fake) send(c *call) response {
 
 	f.mu.Lock()
 	opts := f.opts
+	ws := f.workspaces[c.ws]
 	blocked := make([]bool, len(req.To))
 	billable := len(req.To)
 	if !sandbox {
@@ -115,16 +118,32 @@ func (f *Fake) send(c *call) response {
 			}
 		}
 	}
-	unit := roundCost(float64(segments) * opts.PricePerSegment)
-	cost := roundCost(float64(segments*billable) * opts.PricePerSegment)
+	// Each accepted recipient costs its segments times its rate; the
+	// send costs their exact sum.
+	charges := make([]micros, len(req.To))
+	var cost micros
+	for i, n := range req.To {
+		if blocked[i] {
+			continue
+		}
+		charge, ok := f.rate(ws, n, c.now, opts).times(segments)
+		if ok {
+			cost, ok = cost.plus(charge)
+		}
+		if !ok {
+			f.mu.Unlock()
+			return errorResponse(http.StatusInternalServerError, codeInternalError, "the send's cost does not fit the fake's 64-bit micro-units")
+		}
+		charges[i] = charge
+	}
 	acct := f.accounts[c.account]
 	if !sandbox && (acct.balance <= 0 || cost > acct.balance) {
 		balance := acct.balance
 		f.mu.Unlock()
 		return response{status: http.StatusPaymentRequired, code: codeInsufficientBalance, body: InsufficientBalanceBody{
 			ErrorBody:          ErrorBody{ErrorCode: codeInsufficientBalance, Description: "the balance is too low for this send"},
-			Balance:            balance,
-			EstimatedCost:      cost,
+			Balance:            balance.number(),
+			EstimatedCost:      cost.number(),
 			Currency:           opts.Currency,
 			TotalRecipients:    len(req.To),
 			BillableRecipients: billable,
@@ -140,11 +159,10 @@ func (f *Fake) send(c *call) response {
 		Messages: make([]SentMessage, 0, billable),
 		Results:  make([]SendResult, 0, len(req.To)),
 		Summary: SendSummary{
-			TotalRecipients: len(req.To), TotalSegments: segments * billable, TotalCost: cost,
+			TotalRecipients: len(req.To), TotalSegments: segments * billable, TotalCost: cost.number(),
 			Encoding: encoding, AcceptedCount: billable, BlockedCount: len(req.To) - billable,
 		},
 	}
-	ws := f.workspaces[c.ws]
 	accepted := make([]*message, 0, billable)
 	for i, n := range req.To {
 		if blocked[i] {
@@ -156,7 +174,7 @@ func (f *Fake) send(c *call) response {
 			row: f.nextRow, id: newMessageID(c.account, c.now.UnixNano()), telecomID: "tm_" + randomHex(),
 			workspace: c.ws, sandbox: sandbox,
 			recipient: n, senderID: req.SenderID, text: req.Message,
-			segments: segments, cost: unit, status: statusSent, created: c.now,
+			segments: segments, charge: charges[i], cost: charges[i], status: statusSent, created: c.now,
 		}
 		f.store(ws, m)
 		accepted = append(accepted, m)
@@ -164,7 +182,7 @@ func (f *Fake) send(c *call) response {
 		resp.Results = append(resp.Results, SendResult{DNIS: n, MessageID: m.id, Segments: segments, Status: ResultAccepted})
 	}
 	if !sandbox {
-		acct.balance = roundCost(acct.balance - cost)
+		acct.balance -= cost // cannot overflow: 0 < cost <= balance
 		acct.updated = c.now
 	}
 	if opts.SimulateDelivery && len(accepted) > 0 {
@@ -230,10 +248,10 @@ func inCountries(number string, codes []string) bool {
 	return false
 }
 
-// roundCost drops the binary noise of float sums (0.0085 × 3 is
-// 0.025500000000000002) at a millionth of the currency.
-func roundCost(v float64) float64 {
-	return math.Round(v*1e6) / 1e6
+// rate is what one segment to number costs, for a send of workspace ws
+// at the time now. f.mu is held.
+func (f *Fake) rate(ws *workspace, number string, now time.Time, opts Options) micros {
+	return opts.pricePerSegment
 }
 
 // newMessageID returns an ID in restlink's format,
