@@ -50,12 +50,6 @@ func (f *Fake) balance(c *call) response {
 	})
 }
 
-// pricing serves GET and POST /user/pricing: the fake has no per-network
-// price list, so it answers the empty list.
-func (f *Fake) pricing(*call) response {
-	return okResponse([]struct{}{})
-}
-
 // pricingEntry serves GET /user/pricing/:id, a stub in restlink too.
 func (f *Fake) pricingEntry(*call) response {
 	return okResponse(struct{}{})

@@ -42,6 +42,25 @@
 // stats' avg_cost_per_msg and delivery_rate stay float64 ratios, computed
 // from the integer totals.
 //
+// # Prices and charges
+//
+// A workspace may have a price table (SetPrices), served by GET and POST
+// /user/pricing in restlink's field names and formats: rates as JSON
+// numbers, rate_start_date as YYYY.MM.DD HH:MM:SS in UTC, rate_end_date
+// the sentinel 2100.01.01 00:00:00 while the rate is current. A workspace
+// without one answers [] without any X-Sms-Gateway-Status header, a
+// healthy empty table. An accepted recipient is charged its segments
+// times the rate of the table entry whose dialcode is the longest prefix
+// of its number among those current at the send (RateStart ≤ now <
+// RateEnd, by the fake's clock); of several such entries with that
+// dialcode, the highest rate; with none, Options.PricePerSegment. A
+// send's summary.total_cost is the exact sum of its recipients' charges,
+// and so is what the balance pre-check (402) compares with the balance
+// and what an accepted live send takes from it. Sandbox sends answer the
+// same cost as a preview (restlink previews with its cached rates, and
+// the fake's table and price per segment are always at hand) and never
+// touch the balance.
+//
 // # Segments
 //
 // [Segments] counts a message's encoding and segments by restlink's

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // maxRecipients is restlink's limit of recipients per send.
@@ -246,12 +245,6 @@ func inCountries(number string, codes []string) bool {
 		}
 	}
 	return false
-}
-
-// rate is what one segment to number costs, for a send of workspace ws
-// at the time now. f.mu is held.
-func (f *Fake) rate(ws *workspace, number string, now time.Time, opts Options) micros {
-	return opts.pricePerSegment
 }
 
 // newMessageID returns an ID in restlink's format,

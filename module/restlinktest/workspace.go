@@ -110,6 +110,7 @@ type workspace struct {
 	live     messageRing
 	sandbox  messageRing
 	webhooks WebhookSettings
+	prices   []price // nil: no price table
 }
 
 // Message history kept per workspace: restlink's sandbox keeps the last
