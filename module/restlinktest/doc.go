@@ -21,8 +21,10 @@
 //     and tampered deliveries;
 //   - a record of every request received with the answer given, and fault
 //     injection: delays, connections closed or reset, redirects, statuses,
-//     the per-IP limiter's bare 429, the edge proxy's HTML 429 and a send's
-//     500 DB_ERROR.
+//     the per-IP limiter's bare 429, the edge proxy's HTML 429, a send's
+//     500 DB_ERROR, and the answers of restlink's degraded account cache
+//     (balance unavailable, pricing [] with X-Sms-Gateway-Status) and of
+//     an account in setup (pricing and payments {"status": false, …}).
 //
 // The fake is one restlink installation: workspaces belong to portal
 // accounts (DefaultAccountID unless set), each account has a balance and a

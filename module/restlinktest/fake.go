@@ -200,7 +200,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wsID = k.workspaceID
 	}
 	rec := f.log.add(r, body, key, wsID, now)
-	fault := f.matchFault(r.URL.Path, wsID, false)
+	fault := f.matchFault(r.URL.Path, wsID, onArrival)
 	f.mu.Unlock()
 
 	if fault != nil {

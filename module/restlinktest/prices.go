@@ -188,10 +188,14 @@ type pricingEntry struct {
 }
 
 // pricing serves GET and POST /user/pricing (restlink ignores POST's
-// body): the workspace's price table, or [] if it has none.
+// body): the workspace's price table, or [] if it has none, unless a
+// fault of the account cache answers.
 func (f *Fake) pricing(c *call) response {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if fault := f.matchFault(c.r.URL.Path, c.ws, onPricing); fault != nil {
+		return fault.accountAnswer()
+	}
 	ws := f.workspaces[c.ws]
 	entries := make([]pricingEntry, 0, len(ws.prices))
 	for _, p := range ws.prices {

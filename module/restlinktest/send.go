@@ -149,7 +149,7 @@ func (f *Fake) send(c *call) response {
 			Segments:           segments,
 		}}
 	}
-	if fault := f.matchFault(c.r.URL.Path, c.ws, true); fault != nil {
+	if fault := f.matchFault(c.r.URL.Path, c.ws, onQueue); fault != nil {
 		f.mu.Unlock()
 		return errorResponse(http.StatusInternalServerError, codeDBError, "the send could not be queued; nothing was sent, retrying is safe")
 	}
