@@ -63,6 +63,22 @@
 // the fake's table and price per segment are always at hand) and never
 // touch the balance.
 //
+// # Delivery reports
+//
+// A message is "sent" until its delivery report: after a delay with
+// Options.SimulateDelivery, or at once with Deliver. The report gives it
+// a final status (DELIVRD; with Options.DeliveryStatus or Deliver also
+// UNDELIV, REJECTD, EXPIRED or UNKNOWN; sandbox messages simulated are
+// always DELIVRD, as restlink's sandbox reports) and, for a workspace
+// with a delivery URL, sends the delivery webhook. Its cost, in the
+// webhook and in the message's status and lists, is the message's charge
+// for DELIVRD and UNKNOWN. restlink says only that a report's cost is
+// the actual carrier cost and can be 0; the fake's choice is that
+// UNDELIV, REJECTD and EXPIRED messages are not charged: they report a
+// cost of 0 and their charge goes back to the account's balance. The
+// stats count them as restlink's formulas say (UNKNOWN as pending), and
+// their total_cost is the sum of the messages' costs.
+//
 // # Segments
 //
 // [Segments] counts a message's encoding and segments by restlink's

@@ -65,12 +65,20 @@ type Options struct {
 	// receiver's answer, for tests whose TimeScale would make it too tight
 	// for a loaded machine.
 	WebhookTimeout time.Duration
-	// SimulateDelivery makes every accepted message delivered after
-	// DeliveryDelay (live keys) or SandboxDeliveryDelay (sandbox keys),
-	// scaled by TimeScale: its status turns DELIVRD and, if the
-	// workspace has a delivery URL, a delivery webhook is sent. Default:
-	// off (messages stay "sent").
+	// SimulateDelivery gives every accepted message its delivery report
+	// after DeliveryDelay (live keys) or SandboxDeliveryDelay (sandbox
+	// keys), scaled by TimeScale: its status turns final (DELIVRD, or
+	// what DeliveryStatus says) and, if the workspace has a delivery URL,
+	// a delivery webhook is sent. Default: off (messages stay "sent"
+	// until Deliver).
 	SimulateDelivery bool
+	// DeliveryStatus chooses the final status of a live message to a
+	// recipient (its E.164 number) when SimulateDelivery reports it:
+	// DELIVRD, UNDELIV, REJECTD, EXPIRED or UNKNOWN; "" means DELIVRD,
+	// and anything else panics. It is called without the fake's lock
+	// held. Sandbox messages are always DELIVRD, as restlink's sandbox
+	// reports. Default: nil, every message DELIVRD.
+	DeliveryStatus func(recipient string) string
 	// DeliveryDelay is how long after a live send its messages are
 	// delivered. Default: 1 s.
 	DeliveryDelay time.Duration

@@ -8,11 +8,15 @@ import (
 	"time"
 )
 
-// Message statuses the fake uses: a message is sent until its simulated
-// delivery report.
+// Message statuses the fake uses: a message is sent until its delivery
+// report gives it one of the final statuses.
 const (
-	statusSent      = "sent"
-	statusDelivered = "DELIVRD"
+	statusSent        = "sent"
+	statusDelivered   = "DELIVRD"
+	statusUndelivered = "UNDELIV"
+	statusRejected    = "REJECTD"
+	statusExpired     = "EXPIRED"
+	statusUnknown     = "UNKNOWN"
 )
 
 // message is an accepted recipient of a send.
@@ -21,6 +25,7 @@ type message struct {
 	id         string
 	telecomID  string
 	workspace  int64
+	account    int64 // whose balance paid for it
 	sandbox    bool
 	recipient  string
 	senderID   string
@@ -31,7 +36,9 @@ type message struct {
 	status     string
 	statusCode string
 	created    time.Time
-	delivered  time.Time
+	reported   time.Time // when its delivery report came; zero before
+	delivered  time.Time // the same, for a DELIVRD report only
+	refunded   bool      // its charge went back to the balance
 }
 
 // messageRing is a workspace's latest messages, oldest first.
@@ -236,9 +243,14 @@ func (f *Fake) stats(c *call) response {
 	s := Stats{Currency: f.opts.Currency}
 	var total micros
 	for _, m := range ring.buf {
-		if m.status == statusDelivered {
+		switch m.status {
+		case statusDelivered:
 			s.Delivered++
-		} else {
+		case statusUndelivered, statusRejected:
+			s.Undelivered++
+		case statusExpired:
+			s.Expired++
+		default: // sent, and UNKNOWN: the fate is not known
 			s.Pending++
 		}
 		var ok bool
@@ -246,8 +258,9 @@ func (f *Fake) stats(c *call) response {
 			return errorResponse(http.StatusInternalServerError, codeInternalError, "the total cost does not fit the fake's 64-bit micro-units")
 		}
 	}
-	s.Sent = s.Delivered + s.Pending
-	s.TotalSent = s.Sent
+	s.Sent = s.Delivered + s.Undelivered + s.Pending + s.Expired
+	s.TotalSent = s.Sent // + NotBilled, always 0 for API traffic
+	s.Failed = s.Undelivered
 	s.TotalCost = total.number()
 	if s.TotalSent > 0 {
 		s.SentRate = 100

@@ -171,7 +171,7 @@ func (f *Fake) send(c *call) response {
 		f.nextRow++
 		m := &message{
 			row: f.nextRow, id: newMessageID(c.account, c.now.UnixNano()), telecomID: "tm_" + randomHex(),
-			workspace: c.ws, sandbox: sandbox,
+			workspace: c.ws, account: c.account, sandbox: sandbox,
 			recipient: n, senderID: req.SenderID, text: req.Message,
 			segments: segments, charge: charges[i], cost: charges[i], status: statusSent, created: c.now,
 		}
@@ -189,7 +189,11 @@ func (f *Fake) send(c *call) response {
 		if sandbox {
 			delay = opts.SandboxDeliveryDelay
 		}
-		f.goBackground(func(ctx context.Context) { f.deliverLater(ctx, opts.scaled(delay), accepted) })
+		statusOf := opts.DeliveryStatus
+		if sandbox {
+			statusOf = nil // restlink's sandbox always reports DELIVRD
+		}
+		f.goBackground(func(ctx context.Context) { f.deliverLater(ctx, opts.scaled(delay), accepted, statusOf) })
 	}
 	f.mu.Unlock()
 	return okResponse(resp)
