@@ -79,6 +79,10 @@
 // stats count them as restlink's formulas say (UNKNOWN as pending), and
 // their total_cost is the sum of the messages' costs.
 //
+// Charges is the fake's own account of every accepted message, what its
+// send charged and what its report said, in micro-units: the figures a
+// test compares the sidecar's usage records with.
+//
 // # Segments
 //
 // [Segments] counts a message's encoding and segments by restlink's

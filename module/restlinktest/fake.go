@@ -140,6 +140,7 @@ type Fake struct {
 	keys       map[string]*apiKey
 	accounts   map[int64]*account
 	messages   map[string]*message // by message ID, for every workspace
+	charged    []*message          // every accepted message, for Charges
 	nextRow    int64               // the next message's numeric id
 	log        requestLog
 	faults     []*Fault

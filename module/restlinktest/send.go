@@ -176,6 +176,7 @@ func (f *Fake) send(c *call) response {
 			segments: segments, charge: charges[i], cost: charges[i], status: statusSent, created: c.now,
 		}
 		f.store(ws, m)
+		f.recordCharge(m)
 		accepted = append(accepted, m)
 		resp.Messages = append(resp.Messages, SentMessage{DNIS: n, MessageID: m.id, SegmentNum: segments})
 		resp.Results = append(resp.Results, SendResult{DNIS: n, MessageID: m.id, Segments: segments, Status: ResultAccepted})
