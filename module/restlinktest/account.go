@@ -1,6 +1,9 @@
 package restlinktest
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+)
 
 // rateLimit counts an authenticated request against its account's limit,
 // in fixed one-second windows of the fake's clock. The refusal carries no
@@ -27,29 +30,36 @@ const balanceTime = "2006.01.02 15:04:05"
 
 // BalanceResponse is the answer of GET /user/balance.
 type BalanceResponse struct {
-	Balance  float64 `json:"balance"`
-	Currency string  `json:"currency"`
-	Updated  string  `json:"updated"`
+	// Balance is a JSON number with the amount's exact decimal text.
+	Balance  json.Number `json:"balance"`
+	Currency string      `json:"currency"`
+	// Updated is when the balance last changed; absent from a degraded
+	// answer.
+	Updated string `json:"updated,omitempty"`
 	// CreditBlocked is true when the balance is 0 or below: sends are
 	// refused until a top-up.
 	CreditBlocked bool `json:"credit_blocked,omitempty"`
+	// Unavailable is true, with a Reason, when restlink's cache is
+	// degraded: the balance of 0 is not the account's.
+	Unavailable bool   `json:"unavailable,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
-// balance serves GET /user/balance for the key's account.
+// balance serves GET /user/balance for the key's account, unless a fault
+// of the account cache answers.
 func (f *Fake) balance(c *call) response {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if fault := f.matchFault(c.r.URL.Path, c.ws, onBalance); fault != nil {
+		resp := okResponse(BalanceResponse{Balance: "0", Currency: f.opts.Currency, Unavailable: true, Reason: cacheRefreshFailed})
+		resp.header = degradedHeader()
+		return resp
+	}
 	a := f.accounts[c.account]
 	return okResponse(BalanceResponse{
-		Balance: a.balance, Currency: f.opts.Currency,
+		Balance: a.balance.number(), Currency: f.opts.Currency,
 		Updated: a.updated.UTC().Format(balanceTime), CreditBlocked: a.balance <= 0,
 	})
-}
-
-// pricing serves GET and POST /user/pricing: the fake has no per-network
-// price list, so it answers the empty list.
-func (f *Fake) pricing(*call) response {
-	return okResponse([]struct{}{})
 }
 
 // pricingEntry serves GET /user/pricing/:id, a stub in restlink too.
@@ -57,7 +67,13 @@ func (f *Fake) pricingEntry(*call) response {
 	return okResponse(struct{}{})
 }
 
-// payments serves GET /user/payments: the fake records no payments.
-func (f *Fake) payments(*call) response {
+// payments serves GET /user/payments: the fake records no payments, so
+// it answers the empty list, unless a fault of the account cache answers.
+func (f *Fake) payments(c *call) response {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if fault := f.matchFault(c.r.URL.Path, c.ws, onPayments); fault != nil {
+		return fault.accountAnswer()
+	}
 	return okResponse([]struct{}{})
 }

@@ -101,7 +101,7 @@ func TestStats(t *testing.T) {
 		Period map[string]string `json:"period"`
 	}
 	do(t, s, "GET", "/api/v1/sms/stats", "", "X-API-Key: "+keyMain).decode(t, &got)
-	want := Stats{TotalSent: 2, Sent: 2, Pending: 2, SentRate: 100, TotalCost: 0.034, AvgCostPerMsg: 0.017, Currency: "EUR"}
+	want := Stats{TotalSent: 2, Sent: 2, Pending: 2, SentRate: 100, TotalCost: "0.034", AvgCostPerMsg: 0.017, Currency: "EUR"}
 	if !got.Status || got.Stats != want || got.Period["from"] != "2026-02-07" || got.Period["to"] != "2026-02-13" {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -112,14 +112,16 @@ func TestBalance(t *testing.T) {
 	clock := newClock()
 	s := start(t, Options{Now: clock.Now})
 	for _, tc := range []struct {
-		balance float64
+		balance string
 		want    string
 	}{
-		{1250.5, `{"balance":1250.5,"currency":"EUR","updated":"2026.02.13 10:15:00"}`},
-		{0, `{"balance":0,"currency":"EUR","updated":"2026.02.13 10:15:00","credit_blocked":true}`},
-		{-3, `{"balance":-3,"currency":"EUR","updated":"2026.02.13 10:15:00","credit_blocked":true}`},
+		{"1250.50", `{"balance":1250.5,"currency":"EUR","updated":"2026.02.13 10:15:00"}`},
+		{"0.000001", `{"balance":0.000001,"currency":"EUR","updated":"2026.02.13 10:15:00"}`},
+		{"9223372036854.775807", `{"balance":9223372036854.775807,"currency":"EUR","updated":"2026.02.13 10:15:00"}`},
+		{"0", `{"balance":0,"currency":"EUR","updated":"2026.02.13 10:15:00","credit_blocked":true}`},
+		{"-3", `{"balance":-3,"currency":"EUR","updated":"2026.02.13 10:15:00","credit_blocked":true}`},
 	} {
-		t.Run(fmt.Sprint(tc.balance), func(t *testing.T) {
+		t.Run(tc.balance, func(t *testing.T) {
 			s.SetBalance(DefaultAccountID, tc.balance)
 			a := do(t, s, "GET", "/api/v1/user/balance", "", "X-API-Key: "+keyMain)
 			if a.status != 200 || string(a.body) != tc.want {

@@ -13,12 +13,13 @@ const (
 	// DefaultAccountID is the portal account (restlink's user_id, part of
 	// every message ID) of workspaces whose AccountID is 0.
 	DefaultAccountID int64 = 42
-	// DefaultBalance is every account's balance until SetBalance: large
-	// enough for load tests never to meet 402 INSUFFICIENT_BALANCE.
-	DefaultBalance = 1_000_000.0
+	// DefaultBalance is every account's balance until SetBalance, in
+	// DefaultCurrency: large enough for load tests never to meet 402
+	// INSUFFICIENT_BALANCE.
+	DefaultBalance = "1000000"
 	// DefaultPricePerSegment is the cost of one SMS segment, in
-	// DefaultCurrency.
-	DefaultPricePerSegment = 0.0085
+	// DefaultCurrency, where no price table says otherwise.
+	DefaultPricePerSegment = "0.0085"
 	// DefaultCurrency is the accounts' currency.
 	DefaultCurrency = "EUR"
 )
@@ -31,9 +32,11 @@ type Options struct {
 	// stamps outgoing webhooks. Default: time.Now.
 	Now func() time.Time
 
-	// PricePerSegment is what one SMS segment costs. Default:
-	// DefaultPricePerSegment.
-	PricePerSegment float64
+	// PricePerSegment is what one SMS segment costs, as an exact decimal
+	// of at most 6 places ("0.0085"; "0" makes sends free). Default:
+	// DefaultPricePerSegment. SetOptions panics on text that is not an
+	// exact amount or is negative.
+	PricePerSegment string
 	// Currency of balances and costs. Default: DefaultCurrency.
 	Currency string
 	// BlockedCountries are country calling codes, without "+" (such as
@@ -62,12 +65,20 @@ type Options struct {
 	// receiver's answer, for tests whose TimeScale would make it too tight
 	// for a loaded machine.
 	WebhookTimeout time.Duration
-	// SimulateDelivery makes every accepted message delivered after
-	// DeliveryDelay (live keys) or SandboxDeliveryDelay (sandbox keys),
-	// scaled by TimeScale: its status turns DELIVRD and, if the
-	// workspace has a delivery URL, a delivery webhook is sent. Default:
-	// off (messages stay "sent").
+	// SimulateDelivery gives every accepted message its delivery report
+	// after DeliveryDelay (live keys) or SandboxDeliveryDelay (sandbox
+	// keys), scaled by TimeScale: its status turns final (DELIVRD, or
+	// what DeliveryStatus says) and, if the workspace has a delivery URL,
+	// a delivery webhook is sent. Default: off (messages stay "sent"
+	// until Deliver).
 	SimulateDelivery bool
+	// DeliveryStatus chooses the final status of a live message to a
+	// recipient (its E.164 number) when SimulateDelivery reports it:
+	// DELIVRD, UNDELIV, REJECTD, EXPIRED or UNKNOWN; "" means DELIVRD,
+	// and anything else panics. It is called without the fake's lock
+	// held. Sandbox messages are always DELIVRD, as restlink's sandbox
+	// reports. Default: nil, every message DELIVRD.
+	DeliveryStatus func(recipient string) string
 	// DeliveryDelay is how long after a live send its messages are
 	// delivered. Default: 1 s.
 	DeliveryDelay time.Duration
@@ -78,6 +89,9 @@ type Options struct {
 	// second time, freshly signed, as restlink says it may: receivers must
 	// be idempotent by message_id.
 	ReplayDelivered bool
+
+	// pricePerSegment is PricePerSegment read, by withDefaults.
+	pricePerSegment micros
 }
 
 // withDefaults returns o with its zero fields set to the defaults.
@@ -85,8 +99,12 @@ func (o Options) withDefaults() Options {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.PricePerSegment <= 0 {
+	if o.PricePerSegment == "" {
 		o.PricePerSegment = DefaultPricePerSegment
+	}
+	o.pricePerSegment = mustMicros("Options.PricePerSegment", o.PricePerSegment)
+	if o.pricePerSegment < 0 {
+		panic("restlinktest: Options.PricePerSegment " + o.PricePerSegment + " is negative")
 	}
 	if o.Currency == "" {
 		o.Currency = DefaultCurrency
@@ -122,6 +140,7 @@ type Fake struct {
 	keys       map[string]*apiKey
 	accounts   map[int64]*account
 	messages   map[string]*message // by message ID, for every workspace
+	charged    []*message          // every accepted message, for Charges
 	nextRow    int64               // the next message's numeric id
 	log        requestLog
 	faults     []*Fault
@@ -190,7 +209,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wsID = k.workspaceID
 	}
 	rec := f.log.add(r, body, key, wsID, now)
-	fault := f.matchFault(r.URL.Path, wsID, false)
+	fault := f.matchFault(r.URL.Path, wsID, onArrival)
 	f.mu.Unlock()
 
 	if fault != nil {

@@ -50,7 +50,80 @@ type Fault struct {
 	// every other request is answered normally.
 	DBError bool
 
+	// The faults of restlink's account cache, which balance, pricing and
+	// payments are served from. Like DBError, each matches only the
+	// requests of its endpoints that passed authentication and the
+	// permission check, and only those count towards Times; Delay does
+	// not apply to them.
+	//
+	// AccountSetup makes GET and POST /user/pricing and GET /user/payments
+	// answer 200 {"status": false, "error": "Account is in setup
+	// process"}, as restlink does while the account is being set up.
+	AccountSetup bool
+	// PricingDegraded makes GET and POST /user/pricing answer 200 [] with
+	// X-Sms-Gateway-Status: unavailable and X-Sms-Gateway-Reason:
+	// cache_miss_refresh_failed, as restlink does when the cache is
+	// degraded.
+	PricingDegraded bool
+	// BalanceDegraded makes GET /user/balance answer 200 {"balance": 0,
+	// "currency": …, "unavailable": true, "reason":
+	// "cache_miss_refresh_failed"} with the same two headers.
+	BalanceDegraded bool
+
 	used int
+}
+
+// faultStage is where, in answering a request, a fault may act.
+type faultStage int
+
+const (
+	onArrival  faultStage = iota // before authentication
+	onQueue                      // a send about to be queued
+	onPricing                    // an authorized GET or POST /user/pricing
+	onPayments                   // an authorized GET /user/payments
+	onBalance                    // an authorized GET /user/balance
+)
+
+// actsOn reports whether the fault acts at the stage.
+func (fault *Fault) actsOn(stage faultStage) bool {
+	switch stage {
+	case onQueue:
+		return fault.DBError
+	case onPricing:
+		return fault.AccountSetup || fault.PricingDegraded
+	case onPayments:
+		return fault.AccountSetup
+	case onBalance:
+		return fault.BalanceDegraded
+	}
+	return !fault.DBError && !fault.AccountSetup && !fault.PricingDegraded && !fault.BalanceDegraded
+}
+
+// The headers and reason of restlink's degraded account cache.
+const (
+	gatewayStatusHeader = "X-Sms-Gateway-Status"
+	gatewayReasonHeader = "X-Sms-Gateway-Reason"
+	gatewayUnavailable  = "unavailable"
+	cacheRefreshFailed  = "cache_miss_refresh_failed"
+)
+
+// degradedHeader is the header of an answer from a degraded cache.
+func degradedHeader() http.Header {
+	return http.Header{gatewayStatusHeader: {gatewayUnavailable}, gatewayReasonHeader: {cacheRefreshFailed}}
+}
+
+// accountAnswer is the answer of a fault of the account cache at a
+// pricing or payments request.
+func (fault *Fault) accountAnswer() response {
+	if fault.AccountSetup {
+		return okResponse(struct {
+			Status bool   `json:"status"`
+			Error  string `json:"error"`
+		}{false, "Account is in setup process"})
+	}
+	resp := okResponse([]struct{}{})
+	resp.header = degradedHeader()
+	return resp
 }
 
 // Inject adds a fault; the returned function removes it.
@@ -71,12 +144,11 @@ func (f *Fake) Inject(fault Fault) (remove func()) {
 	}
 }
 
-// matchFault finds the first fault for the request and uses it up once:
-// a DBError fault when a send is being queued, any other on arrival.
-// f.mu is held.
-func (f *Fake) matchFault(path string, wsID int64, queueing bool) *Fault {
+// matchFault finds the first fault for the request that acts at the
+// stage, and uses it up once. f.mu is held.
+func (f *Fake) matchFault(path string, wsID int64, stage faultStage) *Fault {
 	for i, fault := range f.faults {
-		if fault.DBError != queueing || (fault.WorkspaceID != 0 && fault.WorkspaceID != wsID) || (fault.Path != "" && fault.Path != path) {
+		if !fault.actsOn(stage) || (fault.WorkspaceID != 0 && fault.WorkspaceID != wsID) || (fault.Path != "" && fault.Path != path) {
 			continue
 		}
 		fault.used++

@@ -181,3 +181,66 @@ func TestRecording(t *testing.T) {
 		t.Error("Reset kept requests")
 	}
 }
+
+// TestAccountCacheFaults: the degraded and setup answers of balance,
+// pricing and payments, in restlink's shapes and headers, only to
+// authorized requests of their endpoints.
+func TestAccountCacheFaults(t *testing.T) {
+	s := start(t, Options{})
+	s.AddAPIKey(16, Key{Value: "sk_prod_sendonly", Permissions: []string{"sms.send"}})
+	s.SetPrices(16, []Price{{Dialcode: "44", Rate: "0.04"}})
+	get := func(key, method, path string) answer {
+		return do(t, s, method, "/api/v1/"+path, "", "X-API-Key: "+key)
+	}
+	const (
+		table    = `[{"mcc":"","mnc":"","mccmnc":"","dialcode":"44","country":"","network":"","rate":0.04,"prev_rate":0.04,"rate_start_date":"0001.01.01 00:00:00","rate_end_date":"2100.01.01 00:00:00","change_type":"Same"}]`
+		setup    = `{"status":false,"error":"Account is in setup process"}`
+		degraded = `{"balance":0,"currency":"EUR","unavailable":true,"reason":"cache_miss_refresh_failed"}`
+	)
+	wantBody := func(a answer, body string, degradedHeaders bool) {
+		t.Helper()
+		status, reason := a.header.Get("X-Sms-Gateway-Status"), a.header.Get("X-Sms-Gateway-Reason")
+		if a.status != 200 || string(a.body) != body || (status == "unavailable" && reason == "cache_miss_refresh_failed") != degradedHeaders ||
+			(!degradedHeaders && (status != "" || reason != "")) {
+			t.Errorf("got %d %s %s: %s, want 200 %s with degraded headers %t", a.status, status, reason, a.body, body, degradedHeaders)
+		}
+	}
+
+	t.Run("pricing degraded", func(t *testing.T) {
+		s.Inject(Fault{PricingDegraded: true, WorkspaceID: 16, Times: 2})
+		wantAnswer(t, get("sk_prod_sendonly", "GET", "user/pricing"), 403, "FORBIDDEN") // not used up
+		wantAnswer(t, get("sk_prod_nobody", "GET", "user/pricing"), 401, "INVALID_API_KEY")
+		wantAnswer(t, get(keyMain, "GET", "user/balance"), 200, "") // another endpoint
+		wantBody(get(keyTest, "GET", "user/pricing"), "[]", false)  // another workspace, without a table
+		wantBody(get(keyMain, "GET", "user/pricing"), "[]", true)
+		wantBody(get(keyMain, "POST", "user/pricing"), "[]", true)
+		wantBody(get(keyMain, "GET", "user/pricing"), table, false) // used up
+	})
+	t.Run("account in setup", func(t *testing.T) {
+		remove := s.Inject(Fault{AccountSetup: true})
+		wantBody(get(keyMain, "GET", "user/pricing"), setup, false)
+		wantBody(get(keyMain, "POST", "user/pricing"), setup, false)
+		wantBody(get(keyMain, "GET", "user/payments"), setup, false)
+		wantAnswer(t, get(keyMain, "GET", "user/balance"), 200, "")
+		remove()
+		wantBody(get(keyMain, "GET", "user/pricing"), table, false)
+		wantBody(get(keyMain, "GET", "user/payments"), "[]", false)
+	})
+	t.Run("balance degraded", func(t *testing.T) {
+		s.Inject(Fault{BalanceDegraded: true, Path: "/api/v1/user/balance", Times: 1})
+		wantAnswer(t, send(t, s, keyMain, smsBody), 200, "") // not a balance request: not used up
+		wantBody(get(keyMain, "GET", "user/pricing"), table, false)
+		a := get(keyMain, "GET", "user/balance")
+		wantBody(a, degraded, true)
+		var bal BalanceResponse
+		a.decode(t, &bal)
+		if !bal.Unavailable || bal.Balance != "0" || bal.CreditBlocked {
+			t.Errorf("degraded balance %+v", bal)
+		}
+		a = get(keyMain, "GET", "user/balance")
+		if a.status != 200 || strings.Contains(string(a.body), "unavailable") || a.header.Get("X-Sms-Gateway-Status") != "" ||
+			!strings.Contains(string(a.body), `"balance":999999.9915,`) {
+			t.Errorf("after the fault: %d %v %s", a.status, a.header, a.body)
+		}
+	})
+}

@@ -48,6 +48,9 @@ func FuzzSend(f *testing.F) {
 				s.AcceptedCount+s.BlockedCount != s.TotalRecipients || s.TotalRecipients < 1 || s.TotalRecipients > 100 {
 				t.Fatalf("inconsistent answer %s", rec.Body)
 			}
+			if want := micros(8_500 * s.TotalSegments).number(); s.TotalCost != want { // 0.0085 a segment
+				t.Fatalf("total_cost %s for %d segments, want %s", s.TotalCost, s.TotalSegments, want)
+			}
 		case 400:
 			var e ErrorBody
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || !slices.Contains(codes, e.ErrorCode) {

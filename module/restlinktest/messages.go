@@ -1,16 +1,22 @@
 package restlinktest
 
 import (
+	"encoding/json"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
 )
 
-// Message statuses the fake uses: a message is sent until its simulated
-// delivery report.
+// Message statuses the fake uses: a message is sent until its delivery
+// report gives it one of the final statuses.
 const (
-	statusSent      = "sent"
-	statusDelivered = "DELIVRD"
+	statusSent        = "sent"
+	statusDelivered   = "DELIVRD"
+	statusUndelivered = "UNDELIV"
+	statusRejected    = "REJECTD"
+	statusExpired     = "EXPIRED"
+	statusUnknown     = "UNKNOWN"
 )
 
 // message is an accepted recipient of a send.
@@ -19,16 +25,20 @@ type message struct {
 	id         string
 	telecomID  string
 	workspace  int64
+	account    int64 // whose balance paid for it
 	sandbox    bool
 	recipient  string
 	senderID   string
 	text       string
 	segments   int
-	cost       float64
+	charge     micros // what the send's total_cost counted for it
+	cost       micros // what its cost field says: its charge, or its delivery report's cost
 	status     string
 	statusCode string
 	created    time.Time
-	delivered  time.Time
+	reported   time.Time // when its delivery report came; zero before
+	delivered  time.Time // the same, for a DELIVRD report only
+	refunded   bool      // its charge went back to the balance
 }
 
 // messageRing is a workspace's latest messages, oldest first.
@@ -67,35 +77,37 @@ func (f *Fake) store(ws *workspace, m *message) {
 	f.messages[m.id] = m
 }
 
-// MessageStatus is the message object of GET /sms/status/:id.
+// MessageStatus is the message object of GET /sms/status/:id. Cost is a
+// JSON number with the amount's exact decimal text.
 type MessageStatus struct {
-	MessageID        string  `json:"message_id"`
-	TelecomMessageID string  `json:"telecom_message_id"`
-	Recipient        string  `json:"recipient"`
-	Segments         int     `json:"segments"`
-	Message          string  `json:"message"`
-	SenderID         string  `json:"sender_id"`
-	Status           string  `json:"status"`
-	StatusCode       string  `json:"status_code"`
-	Cost             float64 `json:"cost"`
-	CreatedAt        string  `json:"created_at"`
+	MessageID        string      `json:"message_id"`
+	TelecomMessageID string      `json:"telecom_message_id"`
+	Recipient        string      `json:"recipient"`
+	Segments         int         `json:"segments"`
+	Message          string      `json:"message"`
+	SenderID         string      `json:"sender_id"`
+	Status           string      `json:"status"`
+	StatusCode       string      `json:"status_code"`
+	Cost             json.Number `json:"cost"`
+	CreatedAt        string      `json:"created_at"`
 	// DeliveredAt is null until the message is delivered.
 	DeliveredAt *string `json:"delivered_at"`
 }
 
-// MessageListItem is one message of GET /sms/messages.
+// MessageListItem is one message of GET /sms/messages. Cost is a JSON
+// number with the amount's exact decimal text.
 type MessageListItem struct {
-	ID              int64   `json:"id"`
-	ClientMessageID string  `json:"client_message_id"`
-	Recipient       string  `json:"recipient"`
-	SenderID        string  `json:"sender_id"`
-	Message         string  `json:"message"`
-	Status          string  `json:"status"`
-	StatusCode      string  `json:"status_code"`
-	Segments        int     `json:"segments"`
-	Cost            float64 `json:"cost"`
-	CreatedAt       string  `json:"created_at"`
-	DeliveredAt     *string `json:"delivered_at"`
+	ID              int64       `json:"id"`
+	ClientMessageID string      `json:"client_message_id"`
+	Recipient       string      `json:"recipient"`
+	SenderID        string      `json:"sender_id"`
+	Message         string      `json:"message"`
+	Status          string      `json:"status"`
+	StatusCode      string      `json:"status_code"`
+	Segments        int         `json:"segments"`
+	Cost            json.Number `json:"cost"`
+	CreatedAt       string      `json:"created_at"`
+	DeliveredAt     *string     `json:"delivered_at"`
 }
 
 // MessageList is the answer of GET /sms/messages.
@@ -136,7 +148,7 @@ func (f *Fake) messageStatus(c *call) response {
 		Message MessageStatus `json:"message"`
 	}{true, MessageStatus{
 		MessageID: m.id, TelecomMessageID: m.telecomID, Recipient: m.recipient, Segments: m.segments,
-		Message: m.text, SenderID: m.senderID, Status: m.status, StatusCode: m.statusCode, Cost: m.cost,
+		Message: m.text, SenderID: m.senderID, Status: m.status, StatusCode: m.statusCode, Cost: m.cost.number(),
 		CreatedAt: timestamp(m.created), DeliveredAt: m.deliveredAt(),
 	}})
 }
@@ -176,7 +188,7 @@ func (f *Fake) listMessages(c *call) response {
 		m := ring.newest(i)
 		list.Messages = append(list.Messages, MessageListItem{
 			ID: m.row, ClientMessageID: m.id, Recipient: m.recipient, SenderID: m.senderID, Message: m.text,
-			Status: m.status, StatusCode: m.statusCode, Segments: m.segments, Cost: m.cost,
+			Status: m.status, StatusCode: m.statusCode, Segments: m.segments, Cost: m.cost.number(),
 			CreatedAt: timestamp(m.created), DeliveredAt: m.deliveredAt(),
 		})
 	}
@@ -208,9 +220,13 @@ type Stats struct {
 	ActionCount      int     `json:"action_count"`
 	SentRate         float64 `json:"sent_rate"`
 	DeliveryRate     float64 `json:"delivery_rate"`
-	TotalCost        float64 `json:"total_cost"`
-	AvgCostPerMsg    float64 `json:"avg_cost_per_msg"`
-	Currency         string  `json:"currency"`
+	// TotalCost is the exact sum of the messages' costs, a JSON number
+	// with its exact decimal text.
+	TotalCost json.Number `json:"total_cost"`
+	// AvgCostPerMsg is TotalCost over Sent, rounded half up to a
+	// micro-unit.
+	AvgCostPerMsg float64 `json:"avg_cost_per_msg"`
+	Currency      string  `json:"currency"`
 }
 
 // stats serves GET /sms/stats: totals over the workspace's message
@@ -225,21 +241,34 @@ func (f *Fake) stats(c *call) response {
 		ring = &ws.sandbox
 	}
 	s := Stats{Currency: f.opts.Currency}
+	var total micros
 	for _, m := range ring.buf {
-		if m.status == statusDelivered {
+		switch m.status {
+		case statusDelivered:
 			s.Delivered++
-		} else {
+		case statusUndelivered, statusRejected:
+			s.Undelivered++
+		case statusExpired:
+			s.Expired++
+		default: // sent, and UNKNOWN: the fate is not known
 			s.Pending++
 		}
-		s.TotalCost += m.cost
+		var ok bool
+		if total, ok = total.plus(m.cost); !ok {
+			return errorResponse(http.StatusInternalServerError, codeInternalError, "the total cost does not fit the fake's 64-bit micro-units")
+		}
 	}
-	s.Sent = s.Delivered + s.Pending
-	s.TotalSent = s.Sent
-	s.TotalCost = roundCost(s.TotalCost)
+	s.Sent = s.Delivered + s.Undelivered + s.Pending + s.Expired
+	s.TotalSent = s.Sent // + NotBilled, always 0 for API traffic
+	s.Failed = s.Undelivered
+	s.TotalCost = total.number()
 	if s.TotalSent > 0 {
 		s.SentRate = 100
-		s.DeliveryRate = roundCost(float64(s.Delivered) / float64(s.Sent) * 100)
-		s.AvgCostPerMsg = roundCost(s.TotalCost / float64(s.Sent))
+		s.DeliveryRate = math.Round(float64(s.Delivered)/float64(s.Sent)*100*1e6) / 1e6
+		// The average, from the integer total: rounded half up to a
+		// micro-unit, then the float64 nearest to that exact decimal.
+		avg := (total + micros(s.Sent)/2) / micros(s.Sent)
+		s.AvgCostPerMsg = float64(avg) / microsPerUnit
 	}
 	day := c.now.UTC()
 	return okResponse(struct {

@@ -19,11 +19,13 @@ type ErrorBody struct {
 // send.
 type InsufficientBalanceBody struct {
 	ErrorBody
-	Balance            float64 `json:"balance"`
-	EstimatedCost      float64 `json:"estimated_cost"`
-	Currency           string  `json:"currency"`
-	TotalRecipients    int     `json:"total_recipients"`
-	BillableRecipients int     `json:"billable_recipients"`
+	// Balance and EstimatedCost are JSON numbers with the amounts' exact
+	// decimal text.
+	Balance            json.Number `json:"balance"`
+	EstimatedCost      json.Number `json:"estimated_cost"`
+	Currency           string      `json:"currency"`
+	TotalRecipients    int         `json:"total_recipients"`
+	BillableRecipients int         `json:"billable_recipients"`
 	// Segments is the number of segments of the message, per recipient.
 	Segments int `json:"segments"`
 }
@@ -100,6 +102,7 @@ const (
 	codeInsufficientBalance = "INSUFFICIENT_BALANCE"
 	codeRateLimited         = "RATE_LIMIT_EXCEEDED"
 	codeDBError             = "DB_ERROR"
+	codeInternalError       = "INTERNAL_ERROR"
 	codeInvalidURL          = "INVALID_URL"
 	codeInvalidSecret       = "INVALID_SECRET"
 	codeInvalidFields       = "INVALID_FIELDS"

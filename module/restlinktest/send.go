@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -62,9 +61,11 @@ type SendResult struct {
 // SendSummary totals a send. TotalSegments and TotalCost count the
 // accepted recipients only.
 type SendSummary struct {
-	TotalRecipients int     `json:"total_recipients"`
-	TotalSegments   int     `json:"total_segments"`
-	TotalCost       float64 `json:"total_cost"`
+	TotalRecipients int `json:"total_recipients"`
+	TotalSegments   int `json:"total_segments"`
+	// TotalCost is the exact sum of the accepted recipients' charges, a
+	// JSON number with its exact decimal text ("0.0255").
+	TotalCost json.Number `json:"total_cost"`
 	// Encoding is EncodingGSM7 or EncodingUCS2.
 	Encoding         string `json:"encoding"`
 	AcceptedCount    int    `json:"accepted_count"`
@@ -105,6 +106,7 @@ func (f *Fake) send(c *call) response {
 
 	f.mu.Lock()
 	opts := f.opts
+	ws := f.workspaces[c.ws]
 	blocked := make([]bool, len(req.To))
 	billable := len(req.To)
 	if !sandbox {
@@ -115,23 +117,39 @@ func (f *Fake) send(c *call) response {
 			}
 		}
 	}
-	unit := roundCost(float64(segments) * opts.PricePerSegment)
-	cost := roundCost(float64(segments*billable) * opts.PricePerSegment)
+	// Each accepted recipient costs its segments times its rate; the
+	// send costs their exact sum.
+	charges := make([]micros, len(req.To))
+	var cost micros
+	for i, n := range req.To {
+		if blocked[i] {
+			continue
+		}
+		charge, ok := f.rate(ws, n, c.now, opts).times(segments)
+		if ok {
+			cost, ok = cost.plus(charge)
+		}
+		if !ok {
+			f.mu.Unlock()
+			return errorResponse(http.StatusInternalServerError, codeInternalError, "the send's cost does not fit the fake's 64-bit micro-units")
+		}
+		charges[i] = charge
+	}
 	acct := f.accounts[c.account]
 	if !sandbox && (acct.balance <= 0 || cost > acct.balance) {
 		balance := acct.balance
 		f.mu.Unlock()
 		return response{status: http.StatusPaymentRequired, code: codeInsufficientBalance, body: InsufficientBalanceBody{
 			ErrorBody:          ErrorBody{ErrorCode: codeInsufficientBalance, Description: "the balance is too low for this send"},
-			Balance:            balance,
-			EstimatedCost:      cost,
+			Balance:            balance.number(),
+			EstimatedCost:      cost.number(),
 			Currency:           opts.Currency,
 			TotalRecipients:    len(req.To),
 			BillableRecipients: billable,
 			Segments:           segments,
 		}}
 	}
-	if fault := f.matchFault(c.r.URL.Path, c.ws, true); fault != nil {
+	if fault := f.matchFault(c.r.URL.Path, c.ws, onQueue); fault != nil {
 		f.mu.Unlock()
 		return errorResponse(http.StatusInternalServerError, codeDBError, "the send could not be queued; nothing was sent, retrying is safe")
 	}
@@ -140,11 +158,10 @@ func (f *Fake) send(c *call) response {
 		Messages: make([]SentMessage, 0, billable),
 		Results:  make([]SendResult, 0, len(req.To)),
 		Summary: SendSummary{
-			TotalRecipients: len(req.To), TotalSegments: segments * billable, TotalCost: cost,
+			TotalRecipients: len(req.To), TotalSegments: segments * billable, TotalCost: cost.number(),
 			Encoding: encoding, AcceptedCount: billable, BlockedCount: len(req.To) - billable,
 		},
 	}
-	ws := f.workspaces[c.ws]
 	accepted := make([]*message, 0, billable)
 	for i, n := range req.To {
 		if blocked[i] {
@@ -154,17 +171,18 @@ func (f *Fake) send(c *call) response {
 		f.nextRow++
 		m := &message{
 			row: f.nextRow, id: newMessageID(c.account, c.now.UnixNano()), telecomID: "tm_" + randomHex(),
-			workspace: c.ws, sandbox: sandbox,
+			workspace: c.ws, account: c.account, sandbox: sandbox,
 			recipient: n, senderID: req.SenderID, text: req.Message,
-			segments: segments, cost: unit, status: statusSent, created: c.now,
+			segments: segments, charge: charges[i], cost: charges[i], status: statusSent, created: c.now,
 		}
 		f.store(ws, m)
+		f.recordCharge(m)
 		accepted = append(accepted, m)
 		resp.Messages = append(resp.Messages, SentMessage{DNIS: n, MessageID: m.id, SegmentNum: segments})
 		resp.Results = append(resp.Results, SendResult{DNIS: n, MessageID: m.id, Segments: segments, Status: ResultAccepted})
 	}
 	if !sandbox {
-		acct.balance = roundCost(acct.balance - cost)
+		acct.balance -= cost // cannot overflow: 0 < cost <= balance
 		acct.updated = c.now
 	}
 	if opts.SimulateDelivery && len(accepted) > 0 {
@@ -172,7 +190,11 @@ func (f *Fake) send(c *call) response {
 		if sandbox {
 			delay = opts.SandboxDeliveryDelay
 		}
-		f.goBackground(func(ctx context.Context) { f.deliverLater(ctx, opts.scaled(delay), accepted) })
+		statusOf := opts.DeliveryStatus
+		if sandbox {
+			statusOf = nil // restlink's sandbox always reports DELIVRD
+		}
+		f.goBackground(func(ctx context.Context) { f.deliverLater(ctx, opts.scaled(delay), accepted, statusOf) })
 	}
 	f.mu.Unlock()
 	return okResponse(resp)
@@ -228,12 +250,6 @@ func inCountries(number string, codes []string) bool {
 		}
 	}
 	return false
-}
-
-// roundCost drops the binary noise of float sums (0.0085 × 3 is
-// 0.025500000000000002) at a millionth of the currency.
-func roundCost(v float64) float64 {
-	return math.Round(v*1e6) / 1e6
 }
 
 // newMessageID returns an ID in restlink's format,

@@ -1,6 +1,7 @@
 package restlinktest
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"strings"
@@ -41,8 +42,8 @@ func TestSendResponse(t *testing.T) {
 			var resp SendResponse
 			a.decode(t, &resp)
 			n := len(tc.to)
-			cost := roundCost(float64(tc.segments*n) * DefaultPricePerSegment)
-			want := SendSummary{TotalRecipients: n, TotalSegments: tc.segments * n, TotalCost: cost,
+			cost := micros(8_500 * tc.segments * n) // DefaultPricePerSegment is 0.0085
+			want := SendSummary{TotalRecipients: n, TotalSegments: tc.segments * n, TotalCost: cost.number(),
 				Encoding: tc.encoding, AcceptedCount: n}
 			if resp.Summary != want {
 				t.Errorf("summary %+v, want %+v", resp.Summary, want)
@@ -61,8 +62,8 @@ func TestSendResponse(t *testing.T) {
 			if resp.Messages[0].MessageID == resp.Messages[n-1].MessageID && n > 1 {
 				t.Error("two recipients share a message ID")
 			}
-			if got := s.Balance(DefaultAccountID); got != roundCost(DefaultBalance-cost) {
-				t.Errorf("balance %v, want %v", got, DefaultBalance-cost)
+			if got := s.BalanceMicros(DefaultAccountID); got != 1_000_000_000_000-int64(cost) {
+				t.Errorf("balance %d micro-units after a send of %s", got, cost)
 			}
 		})
 	}
@@ -71,19 +72,19 @@ func TestSendResponse(t *testing.T) {
 // TestSendAccounts: the price and currency are configurable, and each
 // account pays for its own workspaces' sends.
 func TestSendAccounts(t *testing.T) {
-	s := start(t, Options{PricePerSegment: 0.05, Currency: "GBP"})
-	s.SetBalance(7, 10)
+	s := start(t, Options{PricePerSegment: "0.05", Currency: "GBP"})
+	s.SetBalance(7, "10")
 	wantAnswer(t, send(t, s, keyOther, sendBody("hi", "+14155551234", "+14155551235")), 200, "")
 	wantAnswer(t, send(t, s, keyTest, sendBody("hi", "+14155551234")), 200, "")
-	if b := s.Balance(7); b != 9.9 {
-		t.Errorf("account 7 balance %v, want 9.9", b)
+	if b := s.Balance(7); b != "9.9" {
+		t.Errorf("account 7 balance %s, want 9.9", b)
 	}
-	if b := s.Balance(DefaultAccountID); b != DefaultBalance-0.05 {
-		t.Errorf("default account balance %v, want %v", b, DefaultBalance-0.05)
+	if b := s.Balance(DefaultAccountID); b != "999999.95" {
+		t.Errorf("default account balance %s, want 999999.95", b)
 	}
 	var bal BalanceResponse
 	do(t, s, "GET", "/api/v1/user/balance", "", "X-API-Key: "+keyOther).decode(t, &bal)
-	if bal.Balance != 9.9 || bal.Currency != "GBP" || bal.CreditBlocked {
+	if bal.Balance != "9.9" || bal.Currency != "GBP" || bal.CreditBlocked {
 		t.Errorf("balance answer %+v", bal)
 	}
 }
@@ -103,13 +104,13 @@ func TestBlockedCountries(t *testing.T) {
 			t.Errorf("result %d: %+v, want status %s", i, r, wantStatus[i])
 		}
 	}
-	want := SendSummary{TotalRecipients: 4, TotalSegments: 4, TotalCost: roundCost(4 * DefaultPricePerSegment),
+	want := SendSummary{TotalRecipients: 4, TotalSegments: 4, TotalCost: "0.034",
 		Encoding: "GSM-7", AcceptedCount: 2, BlockedCount: 2}
 	if resp.Summary != want || len(resp.Messages) != 2 || resp.Messages[1].DNIS != to[3] {
 		t.Errorf("summary %+v messages %+v, want %+v", resp.Summary, resp.Messages, want)
 	}
-	if b := s.Balance(DefaultAccountID); b != roundCost(DefaultBalance-want.TotalCost) {
-		t.Errorf("balance %v: the blocked recipients were billed", b)
+	if b := s.Balance(DefaultAccountID); b != "999999.966" {
+		t.Errorf("balance %s: the blocked recipients were billed", b)
 	}
 
 	a = send(t, s, keySandbox, sendBody("hi", to...))
@@ -123,16 +124,16 @@ func TestBlockedCountries(t *testing.T) {
 // history.
 func TestSandbox(t *testing.T) {
 	s := start(t, Options{})
-	s.SetBalance(DefaultAccountID, 0) // sandbox sends need no credit
+	s.SetBalance(DefaultAccountID, "0") // sandbox sends need no credit
 	a := send(t, s, keySandbox, sendBody("hi", "+14155551234", "+14155551235"))
 	wantAnswer(t, a, 200, "")
 	var resp SendResponse
 	a.decode(t, &resp)
-	if !resp.Sandbox || resp.Summary.TotalCost != roundCost(2*DefaultPricePerSegment) || resp.Summary.AcceptedCount != 2 {
+	if !resp.Sandbox || resp.Summary.TotalCost != "0.017" || resp.Summary.AcceptedCount != 2 {
 		t.Errorf("sandbox answer %s", a.body)
 	}
-	if b := s.Balance(DefaultAccountID); b != 0 {
-		t.Errorf("balance %v after a sandbox send", b)
+	if b := s.Balance(DefaultAccountID); b != "0" {
+		t.Errorf("balance %s after a sandbox send", b)
 	}
 	// The same validation as live keys.
 	wantAnswer(t, send(t, s, keySandbox, sendBody("", "+14155551234")), 400, "INVALID_MESSAGE")
@@ -158,19 +159,22 @@ func TestInsufficientBalance(t *testing.T) {
 	s := start(t, Options{BlockedCountries: []string{"7"}})
 	for _, tc := range []struct {
 		name     string
-		balance  float64
+		balance  string
 		body     string
 		status   int
 		billable int
 		segments int
-		cost     float64
+		cost     string
+		after    string // the balance after an accepted send
 	}{
-		{"exactly enough", 0.017, sendBody("hi", "+14155551234", "+14155551235"), 200, 2, 1, 0.017},
-		{"a little short", 0.0169, sendBody("hi", "+14155551234", "+14155551235"), 402, 2, 1, 0.017},
-		{"segments count", 0.0169, sendBody(strings.Repeat("a", 161), "+14155551234"), 402, 1, 2, 0.017},
-		{"blocked recipients are not billable", 0.0085, sendBody("hi", "+14155551234", "+79161234567"), 200, 1, 1, 0.0085},
-		{"zero balance", 0, sendBody("hi", "+14155551234"), 402, 1, 1, 0.0085},
-		{"negative balance", -1, sendBody("hi", "+14155551234"), 402, 1, 1, 0.0085},
+		{"exactly enough", "0.017", sendBody("hi", "+14155551234", "+14155551235"), 200, 2, 1, "0.017", "0"},
+		{"a micro-unit short", "0.016999", sendBody("hi", "+14155551234", "+14155551235"), 402, 2, 1, "0.017", ""},
+		{"a little short", "0.0169", sendBody("hi", "+14155551234", "+14155551235"), 402, 2, 1, "0.017", ""},
+		{"segments count", "0.0169", sendBody(strings.Repeat("a", 161), "+14155551234"), 402, 1, 2, "0.017", ""},
+		{"blocked recipients are not billable", "0.0085", sendBody("hi", "+14155551234", "+79161234567"), 200, 1, 1, "0.0085", "0"},
+		{"a micro-unit left", "0.025501", sendBody("hi", "+14155551234", "+14155551235", "+14155551236"), 200, 3, 1, "0.0255", "0.000001"},
+		{"zero balance", "0", sendBody("hi", "+14155551234"), 402, 1, 1, "0.0085", ""},
+		{"negative balance", "-1", sendBody("hi", "+14155551234"), 402, 1, 1, "0.0085", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.SetBalance(DefaultAccountID, tc.balance)
@@ -180,8 +184,8 @@ func TestInsufficientBalance(t *testing.T) {
 			}
 			after := s.Balance(DefaultAccountID)
 			if tc.status == 200 {
-				if after != roundCost(tc.balance-tc.cost) {
-					t.Errorf("balance %v after a send of %v from %v", after, tc.cost, tc.balance)
+				if after != tc.after {
+					t.Errorf("balance %s after a send of %s from %s, want %s", after, tc.cost, tc.balance, tc.after)
 				}
 				return
 			}
@@ -189,14 +193,17 @@ func TestInsufficientBalance(t *testing.T) {
 			a.decode(t, &body)
 			want := InsufficientBalanceBody{
 				ErrorBody: ErrorBody{ErrorCode: "INSUFFICIENT_BALANCE", Description: body.Description},
-				Balance:   tc.balance, EstimatedCost: tc.cost, Currency: "EUR",
+				Balance:   json.Number(mustMicros("balance", tc.balance).String()), EstimatedCost: json.Number(tc.cost), Currency: "EUR",
 				TotalRecipients: strings.Count(tc.body, "+"), BillableRecipients: tc.billable, Segments: tc.segments,
 			}
 			if body != want || body.Description == "" {
 				t.Errorf("got %+v, want %+v", body, want)
 			}
-			if after != tc.balance {
-				t.Errorf("balance %v after a refused send, want %v", after, tc.balance)
+			if !strings.Contains(string(a.body), `"estimated_cost":`+tc.cost+`,`) {
+				t.Errorf("estimated_cost not written as the exact number %s: %s", tc.cost, a.body)
+			}
+			if want := mustMicros("balance", tc.balance).String(); after != want {
+				t.Errorf("balance %s after a refused send, want %s", after, want)
 			}
 		})
 	}
@@ -211,8 +218,8 @@ func TestDBError(t *testing.T) {
 	wantAnswer(t, send(t, s, keyTest, sendBody("hi", "+14155551234")), 200, "") // another workspace
 	wantAnswer(t, do(t, s, "GET", "/api/v1/user/balance", "", "X-API-Key: "+keyMain), 200, "")
 	wantAnswer(t, send(t, s, keyMain, sendBody("hi", "+14155551234", "+14155551235")), 500, "DB_ERROR")
-	if b := s.Balance(DefaultAccountID); b != roundCost(DefaultBalance-DefaultPricePerSegment) {
-		t.Errorf("balance %v: the failed send was charged", b)
+	if b := s.Balance(DefaultAccountID); b != "999999.9915" {
+		t.Errorf("balance %s: the failed send was charged", b)
 	}
 	var list MessageList
 	do(t, s, "GET", "/api/v1/sms/messages", "", "X-API-Key: "+keyMain).decode(t, &list)
@@ -237,4 +244,73 @@ func TestMessageIDsAreUnique(t *testing.T) {
 			seen[m.MessageID] = true
 		}
 	}
+}
+
+// TestExactCosts: costs, totals and balances are exact decimal sums, on
+// the wire too, where float64 arithmetic would not be: 3 × 0.1 is
+// 0.30000000000000004 in floats, and sums of 0.0085 drift.
+func TestExactCosts(t *testing.T) {
+	t.Run("3 × 0.1", func(t *testing.T) {
+		s := start(t, Options{PricePerSegment: "0.1"})
+		s.SetBalance(DefaultAccountID, "0.3")
+		a := send(t, s, keyMain, sendBody("hi", "+14155551234", "+14155551235", "+14155551236"))
+		wantAnswer(t, a, 200, "")
+		if !strings.Contains(string(a.body), `"total_cost":0.3,`) {
+			t.Errorf("total_cost not written as 0.3: %s", a.body)
+		}
+		if b := s.Balance(DefaultAccountID); b != "0" {
+			t.Errorf("balance %s after spending all of 0.3, want 0", b)
+		}
+		st := do(t, s, "GET", "/api/v1/sms/stats", "", "X-API-Key: "+keyMain)
+		if !strings.Contains(string(st.body), `"total_cost":0.3,`) || !strings.Contains(string(st.body), `"avg_cost_per_msg":0.1,`) {
+			t.Errorf("stats %s, want a total_cost of 0.3 and an average of 0.1", st.body)
+		}
+		list := do(t, s, "GET", "/api/v1/sms/messages", "", "X-API-Key: "+keyMain)
+		if strings.Count(string(list.body), `"cost":0.1,`) != 3 {
+			t.Errorf("message list %s, want 3 costs of 0.1", list.body)
+		}
+	})
+	t.Run("many × 0.0085", func(t *testing.T) {
+		s := start(t, Options{})
+		s.SetRecording(false)
+		to := make([]string, 100)
+		for i := range to {
+			to[i] = fmt.Sprintf("+1415555%04d", i)
+		}
+		body := sendBody(strings.Repeat("a", 459), to...) // 3 segments
+		// What a float64 balance would drift to: 999872.5000000559.
+		floatBalance, price := 1_000_000.0, 0.0085
+		for range 50 {
+			a := send(t, s, keyMain, body)
+			if !strings.Contains(string(a.body), `"total_cost":2.55,`) {
+				t.Fatalf("total_cost of 300 segments at 0.0085 not 2.55: %s", a.body)
+			}
+			for range 300 {
+				floatBalance -= price
+			}
+		}
+		if b := s.Balance(DefaultAccountID); b != "999872.5" {
+			t.Errorf("balance %s after 15,000 segments at 0.0085, want 999872.5", b)
+		}
+		if floatBalance == 999872.5 {
+			t.Errorf("float64 arithmetic gives %v here too: the example no longer shows drift", floatBalance)
+		}
+		var bal BalanceResponse
+		do(t, s, "GET", "/api/v1/user/balance", "", "X-API-Key: "+keyMain).decode(t, &bal)
+		if bal.Balance != "999872.5" {
+			t.Errorf("balance endpoint says %s, want 999872.5", bal.Balance)
+		}
+	})
+	t.Run("a price that is not exact", func(t *testing.T) {
+		for _, price := range []string{"0.00000001", "-1", "1e-3", "abc"} {
+			func() {
+				defer func() {
+					if recover() == nil {
+						t.Errorf("PricePerSegment %q accepted", price)
+					}
+				}()
+				New().SetOptions(Options{PricePerSegment: price})
+			}()
+		}
+	})
 }

@@ -296,6 +296,9 @@ func TestSimulatedDelivery(t *testing.T) {
 			t.Fatal(err)
 		}
 		byID[p["message_id"].(string)] = p
+		if !strings.Contains(string(g.body), `"cost":0.017,`) {
+			t.Errorf("report %s: cost not written as the exact number 0.017", g.body)
+		}
 	}
 	for _, m := range resp.Messages {
 		p := byID[m.MessageID]

@@ -110,6 +110,7 @@ type workspace struct {
 	live     messageRing
 	sandbox  messageRing
 	webhooks WebhookSettings
+	prices   []price // nil: no price table
 }
 
 // Message history kept per workspace: restlink's sandbox keeps the last
@@ -121,7 +122,7 @@ const (
 
 // account is a portal account: a balance and a rate-limit window.
 type account struct {
-	balance  float64
+	balance  micros
 	updated  time.Time
 	window   int64 // the Unix second being counted
 	inWindow int
@@ -153,7 +154,7 @@ func (f *Fake) addWorkspace(ws Workspace) {
 func (f *Fake) ensureAccount(id int64) *account {
 	a := f.accounts[id]
 	if a == nil {
-		a = &account{balance: DefaultBalance, updated: f.now()}
+		a = &account{balance: defaultBalance, updated: f.now()}
 		f.accounts[id] = a
 	}
 	return a
@@ -226,10 +227,16 @@ func (f *Fake) ExpireKey(key string) {
 	}
 }
 
+// defaultBalance is DefaultBalance read.
+var defaultBalance = mustMicros("DefaultBalance", DefaultBalance)
+
 // SetBalance sets an account's balance (DefaultAccountID for workspaces
-// without an AccountID). At 0 or below, sends answer 402
-// INSUFFICIENT_BALANCE and the balance endpoint says credit_blocked.
-func (f *Fake) SetBalance(accountID int64, balance float64) {
+// without an AccountID) to an exact decimal amount of at most 6 places,
+// such as "10" or "0.0169"; it panics on other text. At 0 or below, sends
+// answer 402 INSUFFICIENT_BALANCE and the balance endpoint says
+// credit_blocked.
+func (f *Fake) SetBalance(accountID int64, amount string) {
+	balance := mustMicros("SetBalance amount", amount)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	a := f.ensureAccount(accountID)
@@ -237,10 +244,17 @@ func (f *Fake) SetBalance(accountID int64, balance float64) {
 	a.updated = f.now()
 }
 
-// Balance returns an account's balance: what accepted live sends left of
-// it.
-func (f *Fake) Balance(accountID int64) float64 {
+// Balance returns an account's balance, what accepted live sends (and
+// refunds of undelivered messages) left of it, as the exact decimal the
+// balance endpoint writes ("999999.9915", "0").
+func (f *Fake) Balance(accountID int64) string {
+	return micros(f.BalanceMicros(accountID)).String()
+}
+
+// BalanceMicros returns an account's balance in micro-units (millionths
+// of the currency): 999_999_991_500 is 999999.9915.
+func (f *Fake) BalanceMicros(accountID int64) int64 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.ensureAccount(accountID).balance
+	return int64(f.ensureAccount(accountID).balance)
 }
