@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// TestSuite runs the behaviours every Store must share against Memory
-// and Redis.
+// TestSuite runs the behaviours every Store must share against Memory,
+// Redis and a Fallback over Redis.
 func TestSuite(t *testing.T) {
 	hs := harnesses(t)
 	t.Run("window", func(t *testing.T) { testWindow(t, hs) })
