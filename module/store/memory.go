@@ -50,11 +50,17 @@ type scopedKey struct {
 	scope, key string
 }
 
+// periodKey names a period counter: the limit's key in one period.
+type periodKey struct {
+	scope, key, period string
+}
+
 // memoryShard is one independently locked part of a Memory store.
 type memoryShard struct {
 	mu      sync.Mutex
 	windows map[scopedKey]*windowCounter
 	days    map[scopedKey]*dayCounter
+	periods map[periodKey]*periodCounter
 	records map[scopedKey]memoryRecord
 	paces   map[string]int64 // theoretical arrival time, Unix ns
 	seconds map[string]*secondClaims
@@ -78,6 +84,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 		s := &m.shards[i]
 		s.windows = make(map[scopedKey]*windowCounter)
 		s.days = make(map[scopedKey]*dayCounter)
+		s.periods = make(map[periodKey]*periodCounter)
 		s.records = make(map[scopedKey]memoryRecord)
 		s.paces = make(map[string]int64)
 		s.seconds = make(map[string]*secondClaims)
@@ -112,6 +119,11 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	for k, d := range s.days {
 		if (d.day+1)*dayNanos <= now {
 			delete(s.days, k)
+		}
+	}
+	for k, p := range s.periods {
+		if p.expires <= now {
+			delete(s.periods, k)
 		}
 	}
 	var expired []*list.Element
@@ -152,7 +164,7 @@ func (s *memoryShard) sweepMarkersIfDue(now, every int64) {
 func (s *memoryShard) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.windows) + len(s.days) + len(s.records) + len(s.paces) + len(s.seconds) + len(s.markers)
+	n := len(s.windows) + len(s.days) + len(s.periods) + len(s.records) + len(s.paces) + len(s.seconds) + len(s.markers)
 	for _, w := range s.windows {
 		n += len(w.steps)
 	}

@@ -104,6 +104,9 @@ func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {
 // tryCharge adds limit l's Cost to its counter at now if it fits, and
 // otherwise returns the refusal. The caller holds the lock.
 func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bool) {
+	if l.Period.Name != "" {
+		return s.tryChargePeriod(scope, l, now)
+	}
 	k := scopedKey{scope, l.Key}
 	if l.Window == 0 {
 		day := dayOf(now)
@@ -154,14 +157,8 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 // holds the lock.
 func (s *memoryShard) uncharge(scope string, limits []Limit, now int64) {
 	for i := range limits {
-		l := &limits[i]
-		if l.Cost == 0 {
-			continue
-		}
-		if l.Window == 0 {
-			s.refund(scope, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), day: true})
-		} else {
-			s.refund(scope, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
+		if l := &limits[i]; l.Cost > 0 {
+			s.refund(scope, memoryCharge(l, now))
 		}
 	}
 }
@@ -179,13 +176,8 @@ func memoryCharges(limits []Limit, now int64) []Charge {
 	}
 	charges := make([]Charge, 0, n)
 	for i := range limits {
-		l := &limits[i]
-		switch {
-		case l.Cost == 0:
-		case l.Window == 0:
-			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), day: true})
-		default:
-			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
+		if l := &limits[i]; l.Cost > 0 {
+			charges = append(charges, memoryCharge(l, now))
 		}
 	}
 	return charges
@@ -238,18 +230,23 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 	return nil
 }
 
-// refund takes back one charge, never below zero; a charge whose step or
-// day is over has nothing left to take back. The caller holds the lock.
+// refund takes back one charge, never below zero; a charge whose step,
+// day or period counter is over has nothing left to take back. The caller
+// holds the lock.
 func (s *memoryShard) refund(scope string, c Charge) {
-	k := scopedKey{scope, c.Key}
-	if c.day {
-		if d := s.days[k]; d != nil && d.day == c.bucket {
+	switch c.kind {
+	case kindPeriod:
+		if p := s.periods[periodKey{scope, c.Key, c.Field}]; p != nil {
+			p.n = max(p.n-c.Amount, 0)
+		}
+	case kindDay:
+		if d := s.days[scopedKey{scope, c.Key}]; d != nil && d.day == c.bucket {
 			d.n = max(d.n-c.Amount, 0)
 		}
-		return
-	}
-	if w := s.windows[k]; w != nil {
-		w.sub(c.bucket, c.Amount)
+	default:
+		if w := s.windows[scopedKey{scope, c.Key}]; w != nil {
+			w.sub(c.bucket, c.Amount)
+		}
 	}
 }
 
@@ -267,18 +264,7 @@ func (m *Memory) Usage(_ context.Context, scope string, limits []Limit, now time
 	defer s.mu.Unlock()
 	out := make([]int64, len(limits))
 	for i := range limits {
-		l := &limits[i]
-		k := scopedKey{scope, l.Key}
-		if l.Window == 0 {
-			if d := s.days[k]; d != nil && d.day == dayOf(n) {
-				out[i] = d.n
-			}
-			continue
-		}
-		step := windowStep(l.Window)
-		if w := s.windows[k]; w != nil && w.step == step {
-			out[i] = w.value(floorDiv(n, step))
-		}
+		out[i] = s.value(scope, &limits[i], n)
 	}
 	return out, nil
 }

@@ -75,6 +75,13 @@ type dayCounter struct {
 	n   int64
 }
 
+// periodCounter is a Period counter of a Memory store. It reads as zero
+// from its expiry (a day after the period's end) and is swept then.
+type periodCounter struct {
+	n       int64
+	expires int64 // Unix ns
+}
+
 // secondClaims are the signing seconds claimed under one key, ascending.
 type secondClaims struct {
 	ttl  int64 // how long a claim is remembered, s

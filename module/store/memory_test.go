@@ -179,3 +179,26 @@ func TestMemoryWindowChange(t *testing.T) {
 		t.Errorf("under the new window: %v", d.Verdict)
 	}
 }
+
+// TestMemoryPeriodExpiry: a period counter counts until a day after its
+// period's end, and is swept then.
+func TestMemoryPeriodExpiry(t *testing.T) {
+	m := NewMemory(MemoryOptions{SweepInterval: time.Minute})
+	l := Limit{Key: "budget:acme:day", Cost: 7, Max: 10, Period: day2099}
+	admit(t, m, Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, Now: future})
+	expires := day2099.Ends.Add(24 * time.Hour)
+	if got := usage(t, m, "acme", []Limit{l}, expires.Add(-time.Nanosecond)); got[0] != 7 {
+		t.Errorf("usage just before the expiry %d, want 7", got[0])
+	}
+	if got := usage(t, m, "acme", []Limit{l}, expires); got[0] != 0 {
+		t.Errorf("usage at the expiry %d, want 0", got[0])
+	}
+	admit(t, m, Admission{Scope: "acme", Now: expires.Add(-time.Nanosecond)}) // a sweep before the expiry keeps it
+	if n := memorySize(m); n != 1 {
+		t.Fatalf("%d entries before the expiry, want the period counter", n)
+	}
+	admit(t, m, Admission{Scope: "acme", Now: expires.Add(time.Minute)}) // the next sweep is due
+	if n := memorySize(m); n != 0 {
+		t.Errorf("%d entries after the expiry, want 0: the period counter was not swept", n)
+	}
+}

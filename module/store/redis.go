@@ -72,6 +72,7 @@ type RedisOptions struct {
 //
 //	restlink:{<scope>}:w:<limit key>              sliding-window counter (hash of step → count)
 //	restlink:{<scope>}:d:<yyyymmdd>:<limit key>   UTC-day counter
+//	restlink:{<scope>}:p:<period>:<limit key>     period counter (expires a day after the period)
 //	restlink:{<scope>}:i:<idempotency key>        idempotency record (hash)
 //	restlink:{p:<pace key>}                       pacing bucket (GCRA arrival time, µs)
 //	restlink:{s:<signing key>}                    signing seconds claimed (sorted set)
@@ -82,13 +83,13 @@ type RedisOptions struct {
 // without a grant, and sends SELECT when the URL names a database, PING
 // (Ping, the fallback's probe), EVALSHA, EVAL and SET (ConfirmMarker); a
 // Cluster client also sends CLUSTER SLOTS. The scripts call GET, SET,
-// DEL, INCRBY, DECRBY, PEXPIRE, HGET, HMGET, HSET, HDEL, HGETALL,
-// HINCRBY, ZADD, ZSCORE and ZREMRANGEBYSCORE. SCRIPT LOAD is not used.
-// So (with the default KeyPrefix):
+// DEL, INCRBY, DECRBY, PEXPIRE, PEXPIREAT, HGET, HMGET, HSET, HDEL,
+// HGETALL, HINCRBY, ZADD, ZSCORE and ZREMRANGEBYSCORE. SCRIPT LOAD is not
+// used. So (with the default KeyPrefix):
 //
 //	ACL SETUSER sidecar on >password resetkeys ~restlink:* resetchannels -@all
 //	    +select +ping +evalsha +eval +cluster|slots
-//	    +get +set +del +incrby +decrby +pexpire +hget +hmget +hset +hdel
+//	    +get +set +del +incrby +decrby +pexpire +pexpireat +hget +hmget +hset +hdel
 //	    +hgetall +hincrby +zadd +zscore +zremrangebyscore
 //
 // Sentinel itself is asked SENTINEL GET-MASTER-ADDR-BY-NAME and kept

@@ -35,6 +35,15 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	charges := make([]Charge, 0, len(a.Limits))
 	for i := range a.Limits {
 		l := &a.Limits[i]
+		if l.Period.Name != "" {
+			key := base + "p:" + l.Period.Name + ":" + l.Key
+			keys = append(keys, key)
+			args = append(args, "p", l.Cost, l.Max, "", 0, 0, l.Period.Ends.Add(periodLinger).UnixMilli())
+			if l.Cost > 0 {
+				charges = append(charges, Charge{Key: key, Amount: l.Cost})
+			}
+			continue
+		}
 		if l.Window == 0 {
 			key := base + "d:" + time.Unix(0, now).UTC().Format("20060102") + ":" + l.Key
 			keys = append(keys, key)
@@ -85,7 +94,10 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 		if i < 0 || int(i) >= len(a.Limits) {
 			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
 		}
-		if a.Limits[i].Window == 0 {
+		switch l := &a.Limits[i]; {
+		case l.Period.Name != "":
+			retry = int64(periodRetryAfter(l.Period, now))
+		case l.Window == 0:
 			retry = int64(untilMidnight(now))
 		}
 		return Decision{Verdict: Refused, Refused: int(i), Current: v, RetryAfter: time.Duration(retry)}, nil
@@ -168,6 +180,11 @@ func (r *Redis) Usage(ctx context.Context, scope string, limits []Limit, now tim
 	args := make([]any, 0, 2*len(limits))
 	for i := range limits {
 		l := &limits[i]
+		if l.Period.Name != "" {
+			keys[i] = base + "p:" + l.Period.Name + ":" + l.Key
+			args = append(args, "p", 0)
+			continue
+		}
 		if l.Window == 0 {
 			keys[i] = base + "d:" + now.UTC().Format("20060102") + ":" + l.Key
 			args = append(args, "d", 0)

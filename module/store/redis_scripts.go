@@ -3,7 +3,11 @@ package store
 // The Lua scripts of the Redis store. Redis runs each atomically. Times
 // and step numbers are computed in Go and passed as arguments: Lua
 // numbers are doubles, exact only up to 2^53, so the scripts see times in
-// ms or µs and window offsets in ns relative to a step, never absolute ns.
+// ms or µs and window offsets in ns relative to a step, never absolute ns,
+// and counts no larger than maxExact. A counter is changed only with
+// INCRBY, DECRBY or HINCRBY by an argument or a value read back, never by
+// a number the script computed: Redis would pass that as a double's text
+// ("1e+15"), which INCRBY refuses.
 //
 // A key may appear twice in one admission (a recipient listed twice): the
 // check counts the admission's earlier charges of the key as if they were
@@ -20,13 +24,14 @@ package store
 //	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per limit.
 //	ARGV: charge ("1"/"0"), has record ("1"/"0"), now (ms), body hash,
 //	      record ttl (ms), in-flight time (ms, 0 = whole ttl), owner token,
-//	      then per limit: kind ("w" window, "d" day), cost, max,
-//	      current step, step length (ns), now's offset in its step (ns),
-//	      counter ttl (ms).
+//	      then per limit: kind ("w" window, "d" day, "p" period), cost,
+//	      max, current step, step length (ns), now's offset in its step
+//	      (ns), counter ttl (ms; for a period, when it expires, Unix ms).
 //
 // It returns {verdict} or, refused, {1, limit index (0-based), value,
-// retry after (ns; the caller computes it for day limits)} or, replayed,
-// {2, 0, 0, 0, record}. Verdict numbers are those of the Verdict type.
+// retry after (ns; the caller computes it for day and period limits)} or,
+// replayed, {2, 0, 0, 0, record}. Verdict numbers are those of the
+// Verdict type.
 const admitScript = `
 local now = tonumber(ARGV[3])
 local k0 = 0
@@ -52,7 +57,7 @@ for j = 1, n do
   local max = tonumber(ARGV[b + 3])
   local earlier = pending[key] or 0
   pending[key] = earlier + cost
-  if ARGV[b + 1] == 'd' then
+  if ARGV[b + 1] ~= 'w' then
     local v = tonumber(redis.call('GET', key) or '0') + earlier
     if v + cost > max then return {1, j - 1, v, 0} end
   else
@@ -96,14 +101,18 @@ if ARGV[1] == '1' then
     local b = 7 + (j - 1) * 7
     local key = KEYS[k0 + j]
     if ARGV[b + 2] ~= '0' then
-      if ARGV[b + 1] == 'd' then
+      if ARGV[b + 1] ~= 'w' then
         redis.call('INCRBY', key, ARGV[b + 2])
       else
         local old = stale[j]
         if #old > 0 then redis.call('HDEL', key, unpack(old)) end
         redis.call('HINCRBY', key, ARGV[b + 4], ARGV[b + 2])
       end
-      redis.call('PEXPIRE', key, ARGV[b + 7])
+      if ARGV[b + 1] == 'p' then
+        redis.call('PEXPIREAT', key, ARGV[b + 7])
+      else
+        redis.call('PEXPIRE', key, ARGV[b + 7])
+      end
     end
   end
 end
@@ -168,11 +177,11 @@ return 1
 // usageScript reads counters without charging them.
 //
 //	KEYS: one per limit.
-//	ARGV: per limit: kind ("w"/"d"), current step.
+//	ARGV: per limit: kind ("w"/"d"/"p"), current step.
 const usageScript = `
 local out = {}
 for j = 1, #KEYS do
-  if ARGV[2 * j - 1] == 'd' then
+  if ARGV[2 * j - 1] ~= 'w' then
     out[j] = tonumber(redis.call('GET', KEYS[j]) or '0')
   else
     local cur = tonumber(ARGV[2 * j])

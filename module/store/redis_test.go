@@ -93,7 +93,24 @@ func TestRedisTTLs(t *testing.T) {
 	}
 	pttl("restlink:{m:evt}", 24*time.Hour-time.Minute, 24*time.Hour)
 
+	// A period counter expires a day after its period's end, on Redis's
+	// clock.
+	admit(t, r, Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1, Max: 10, Period: day2099}}, Charge: true, Now: future})
+	expireAt(t, c, "restlink:{acme}:p:2099-12-05:budget", day2099.Ends.Add(24*time.Hour))
+
 	assertAllKeysExpire(t, srv, "restlink:")
+}
+
+// expireAt fails the test unless key expires at exactly when (to the ms).
+func expireAt(t *testing.T, c *redis.Client, key string, when time.Time) {
+	t.Helper()
+	got, err := c.PExpireTime(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Duration(when.UnixMilli()) * time.Millisecond; got != want {
+		t.Errorf("PEXPIRETIME %s = %v, want %v (%v)", key, got, want, when)
+	}
 }
 
 // TestRedisWindowChange: steps left by a limit's earlier window length
@@ -332,7 +349,7 @@ func TestRedisACL(t *testing.T) {
 	srv := redistest.Start(t)
 	acl := []string{"ACL", "SETUSER", "sidecar", "on", ">acl-secret", "resetkeys", "~restlink:*", "resetchannels", "-@all",
 		"+select", "+ping", "+evalsha", "+eval", "+cluster|slots",
-		"+get", "+set", "+del", "+incrby", "+decrby", "+pexpire", "+hget", "+hmget", "+hset", "+hdel",
+		"+get", "+set", "+del", "+incrby", "+decrby", "+pexpire", "+pexpireat", "+hget", "+hmget", "+hset", "+hdel",
 		"+hgetall", "+hincrby", "+zadd", "+zscore", "+zremrangebyscore"}
 	if _, err := srv.Do(acl...); err != nil {
 		t.Fatal(err)
@@ -346,6 +363,7 @@ func TestRedisACL(t *testing.T) {
 	limits := []Limit{
 		{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute},
 		{Key: "daily:acme", Cost: 1, Max: 10},
+		{Key: "budget:acme", Cost: 1, Max: 10, Period: day2099},
 	}
 	a := Admission{Scope: "acme", Limits: limits, Idempotency: &IdempotencyClaim{Key: "k", TTL: time.Hour}, Charge: true, Now: time.Now()}
 	d := admit(t, r, a)

@@ -81,8 +81,24 @@ type Limit struct {
 	Max int64
 	// Window is the length of a sliding window, measured in 60 equal
 	// steps: a charge counts until the step after it is a Window old.
-	// Zero means the current UTC calendar day.
+	// Zero means the current UTC calendar day, or Period.
 	Window time.Duration
+	// Period, when its Name is set, makes the limit a counter of that
+	// period (Window must then be zero): a budget's day or month. The
+	// name is part of the counter's key, so every period counts from
+	// zero; a refusal's RetryAfter runs to the period's end.
+	Period Period
+}
+
+// Period is a fixed period a counter counts in, such as a budget's day or
+// month in the ledger's timezone.
+//
+// A period counter expires a day after Ends (periodLinger), so that
+// late settlements still find it. Its Name must not contain a colon: in
+// Redis it is part of the key, between the scope and the limit's key.
+type Period struct {
+	Name string    // names the period, e.g. "2026-12-05" or "2026-12"; part of the counter's key
+	Ends time.Time // when the period ends: a refusal's RetryAfter runs to it, and the counter expires some time after it
 }
 
 // Admission is what a request asks of the store before it is forwarded.
@@ -169,12 +185,12 @@ type Ticket struct {
 // Charge is one counter charge, precise enough to be refunded. Key and
 // Field are in the issuing store's own terms.
 type Charge struct {
-	Key    string // the counter's storage key (Redis: day included)
-	Field  string // the window step charged (Redis); "" for a day counter
+	Key    string // the counter's storage key (Redis: day or period included)
+	Field  string // the window step charged (Redis) or the period (Memory); "" otherwise
 	Amount int64
 
-	bucket int64 // the window step or UTC day charged (Memory)
-	day    bool  // a day counter rather than a window (Memory)
+	bucket int64       // the window step or UTC day charged (Memory)
+	kind   counterKind // what kind of counter was charged (Memory)
 }
 
 // Settlement says what became of an admitted request.

@@ -1,0 +1,64 @@
+package store
+
+// tryChargePeriod is tryCharge for a Period limit: its counter is the
+// limit's key in the named period, and it expires a day after the period
+// ends. The caller holds the lock.
+func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (Decision, bool) {
+	k := periodKey{scope, l.Key, l.Period.Name}
+	p := s.periods[k]
+	var v int64
+	if p != nil && p.expires > now {
+		v = p.n
+	}
+	if v+l.Cost > l.Max {
+		return Decision{Verdict: Refused, Current: v, RetryAfter: periodRetryAfter(l.Period, now)}, true
+	}
+	if l.Cost == 0 {
+		return Decision{}, false
+	}
+	if p == nil {
+		p = &periodCounter{}
+		s.periods[k] = p
+	}
+	p.n, p.expires = v+l.Cost, periodExpiry(l.Period)
+	return Decision{}, false
+}
+
+// periodValue reads a period counter at now. The caller holds the lock.
+func (s *memoryShard) periodValue(scope, key, period string, now int64) int64 {
+	if p := s.periods[periodKey{scope, key, period}]; p != nil && p.expires > now {
+		return p.n
+	}
+	return 0
+}
+
+// memoryCharge is the charge of limit l at now.
+func memoryCharge(l *Limit, now int64) Charge {
+	switch {
+	case l.Period.Name != "":
+		return Charge{Key: l.Key, Field: l.Period.Name, Amount: l.Cost, kind: kindPeriod}
+	case l.Window == 0:
+		return Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), kind: kindDay}
+	}
+	return Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))}
+}
+
+// value reads limit l's counter at now without charging it. The caller
+// holds the lock.
+func (s *memoryShard) value(scope string, l *Limit, now int64) int64 {
+	if l.Period.Name != "" {
+		return s.periodValue(scope, l.Key, l.Period.Name, now)
+	}
+	k := scopedKey{scope, l.Key}
+	if l.Window == 0 {
+		if d := s.days[k]; d != nil && d.day == dayOf(now) {
+			return d.n
+		}
+		return 0
+	}
+	step := windowStep(l.Window)
+	if w := s.windows[k]; w != nil && w.step == step {
+		return w.value(floorDiv(now, step))
+	}
+	return 0
+}
