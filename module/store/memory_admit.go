@@ -36,17 +36,24 @@ func (m *Memory) admit(a *Admission) Decision {
 		}
 	}
 
+	var after [8]int64 // the first limits' values after their charges, for Values
 	for i := range a.Limits {
-		if d, refused := s.tryCharge(a.Scope, &a.Limits[i], now); refused {
+		v, d, refused := s.tryCharge(a.Scope, &a.Limits[i], now)
+		if refused {
 			s.uncharge(a.Scope, a.Limits[:i], now)
 			d.Refused = i
 			return d
 		}
+		if i < len(after) {
+			after[i] = v
+		}
 	}
 
 	t := Ticket{Scope: a.Scope, issuer: m}
+	var values []int64
 	if a.Charge {
-		t.Charges = memoryCharges(a.Limits, now)
+		t.Charges, values = memoryCharges(a.Limits, now)
+		s.values(a.Scope, a.Limits, now, after[:], values)
 	} else {
 		s.uncharge(a.Scope, a.Limits, now)
 	}
@@ -66,7 +73,7 @@ func (m *Memory) admit(a *Admission) Decision {
 			expires: now + int64(c.TTL),
 		}
 	}
-	return Decision{Verdict: Admitted, Ticket: t}
+	return Decision{Verdict: Admitted, Ticket: t, Values: values}
 }
 
 // recorded answers an admission from the live record of its idempotency
@@ -102,8 +109,9 @@ func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {
 }
 
 // tryCharge adds limit l's Cost to its counter at now if it fits, and
-// otherwise returns the refusal. The caller holds the lock.
-func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bool) {
+// returns the counter's value after it; otherwise it returns the refusal.
+// The caller holds the lock.
+func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (after int64, refusal Decision, refused bool) {
 	if l.Period.Name != "" {
 		return s.tryChargePeriod(scope, l, now)
 	}
@@ -116,17 +124,17 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 			v = d.n
 		}
 		if v+l.Cost > l.Max {
-			return Decision{Verdict: Refused, Current: v, RetryAfter: untilMidnight(now)}, true
+			return v, Decision{Verdict: Refused, Current: v, RetryAfter: untilMidnight(now)}, true
 		}
 		if l.Cost == 0 {
-			return Decision{}, false
+			return v, Decision{}, false
 		}
 		if d == nil {
 			d = &dayCounter{}
 			s.days[k] = d
 		}
 		d.day, d.n = day, v+l.Cost
-		return Decision{}, false
+		return d.n, Decision{}, false
 	}
 	step := windowStep(l.Window)
 	cur := floorDiv(now, step)
@@ -138,10 +146,10 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 	}
 	if v+l.Cost > l.Max {
 		retry := windowRetryAfter(steps, v, l.Cost, l.Max, cur, step, now)
-		return Decision{Verdict: Refused, Current: v, RetryAfter: retry}, true
+		return v, Decision{Verdict: Refused, Current: v, RetryAfter: retry}, true
 	}
 	if l.Cost == 0 {
-		return Decision{}, false
+		return v, Decision{}, false
 	}
 	if w == nil {
 		w = &windowCounter{step: step}
@@ -150,7 +158,7 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 		w.step, w.steps = step, w.steps[:0]
 	}
 	w.add(cur, l.Cost)
-	return Decision{}, false
+	return v + l.Cost, Decision{}, false
 }
 
 // uncharge takes back what tryCharge added for limits at now. The caller
@@ -163,24 +171,37 @@ func (s *memoryShard) uncharge(scope string, limits []Limit, now int64) {
 	}
 }
 
-// memoryCharges lists the charges of limits at now, for the Ticket.
-func memoryCharges(limits []Limit, now int64) []Charge {
-	n := 0
-	for i := range limits {
-		if limits[i].Cost > 0 {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	charges := make([]Charge, 0, n)
+// memoryCharges lists the charges of limits at now, for the Ticket, and
+// returns room for the limits' values (see chargesAndValues).
+func memoryCharges(limits []Limit, now int64) ([]Charge, []int64) {
+	charges, values := chargesAndValues(charged(limits), len(limits))
 	for i := range limits {
 		if l := &limits[i]; l.Cost > 0 {
 			charges = append(charges, memoryCharge(l, now))
 		}
 	}
-	return charges
+	return charges, values
+}
+
+// values fills in the values of limits after an admission charged them
+// all: after holds what tryCharge returned for the first of them. A key
+// charged twice (a recipient listed twice) reads the same value at both
+// places: its value after both charges. The caller holds the lock.
+func (s *memoryShard) values(scope string, limits []Limit, now int64, after, values []int64) {
+	for i := range values {
+		if i < len(after) {
+			values[i] = after[i]
+		} else {
+			values[i] = s.value(scope, &limits[i], now)
+		}
+	}
+	for i := range values {
+		for j := i + 1; j < len(values); j++ {
+			if sameCounter(&limits[i], &limits[j]) {
+				values[i] = values[j]
+			}
+		}
+	}
 }
 
 // Settle refunds the ticket's charges if asked, and completes, marks

@@ -3,7 +3,7 @@ package store
 // tryChargePeriod is tryCharge for a Period limit: its counter is the
 // limit's key in the named period, and it expires a day after the period
 // ends. The caller holds the lock.
-func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (Decision, bool) {
+func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (after int64, refusal Decision, refused bool) {
 	k := periodKey{scope, l.Key, l.Period.Name}
 	p := s.periods[k]
 	var v int64
@@ -11,17 +11,17 @@ func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (Decisi
 		v = p.n
 	}
 	if v+l.Cost > l.Max {
-		return Decision{Verdict: Refused, Current: v, RetryAfter: periodRetryAfter(l.Period, now)}, true
+		return v, Decision{Verdict: Refused, Current: v, RetryAfter: periodRetryAfter(l.Period, now)}, true
 	}
 	if l.Cost == 0 {
-		return Decision{}, false
+		return v, Decision{}, false
 	}
 	if p == nil {
 		p = &periodCounter{}
 		s.periods[k] = p
 	}
 	p.n, p.expires = v+l.Cost, periodExpiry(l.Period)
-	return Decision{}, false
+	return p.n, Decision{}, false
 }
 
 // periodValue reads a period counter at now. The caller holds the lock.

@@ -32,14 +32,18 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	} else {
 		args = append(args, "", 0, 0, "")
 	}
-	charges := make([]Charge, 0, len(a.Limits))
+	var charges []Charge
+	var values []int64
+	if a.Charge {
+		charges, values = chargesAndValues(charged(a.Limits), len(a.Limits))
+	}
 	for i := range a.Limits {
 		l := &a.Limits[i]
 		if l.Period.Name != "" {
 			key := base + "p:" + l.Period.Name + ":" + l.Key
 			keys = append(keys, key)
 			args = append(args, "p", l.Cost, l.Max, "", 0, 0, l.Period.Ends.Add(periodLinger).UnixMilli())
-			if l.Cost > 0 {
+			if a.Charge && l.Cost > 0 {
 				charges = append(charges, Charge{Key: key, Amount: l.Cost})
 			}
 			continue
@@ -48,7 +52,7 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 			key := base + "d:" + time.Unix(0, now).UTC().Format("20060102") + ":" + l.Key
 			keys = append(keys, key)
 			args = append(args, "d", l.Cost, l.Max, "", 0, 0, ceilMillis(untilMidnight(now)))
-			if l.Cost > 0 {
+			if a.Charge && l.Cost > 0 {
 				charges = append(charges, Charge{Key: key, Amount: l.Cost})
 			}
 			continue
@@ -60,7 +64,7 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 		keys = append(keys, key)
 		args = append(args, "w", l.Cost, l.Max, field, step, now-cur*step,
 			ceilMillis(time.Duration((cur+windowSteps)*step-now)))
-		if l.Cost > 0 {
+		if a.Charge && l.Cost > 0 {
 			charges = append(charges, Charge{Key: key, Field: field, Amount: l.Cost})
 		}
 	}
@@ -76,14 +80,17 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	verdict, _ := reply[0].(int64)
 	switch Verdict(verdict) {
 	case Admitted:
-		t := Ticket{Scope: a.Scope, issuer: r}
-		if a.Charge && len(charges) > 0 {
-			t.Charges = charges
+		if len(reply) != 1+len(values) {
+			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
 		}
+		for i := range values {
+			values[i], _ = reply[1+i].(int64)
+		}
+		t := Ticket{Scope: a.Scope, Charges: charges, issuer: r}
 		if a.Idempotency != nil {
 			t.Idempotency, t.claim = a.Idempotency.Key, owner
 		}
-		return Decision{Verdict: Admitted, Ticket: t}, nil
+		return Decision{Verdict: Admitted, Ticket: t, Values: values}, nil
 	case Refused:
 		if len(reply) < 4 {
 			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
@@ -217,12 +224,16 @@ func recordOrEmpty(r *Record) *Record {
 	return r
 }
 
+// Script arguments "1" and "0", boxed once: a string returned into an
+// interface would cost every call an allocation.
+var argTrue, argFalse any = "1", "0"
+
 // flag is a boolean script argument.
-func flag(b bool) string {
+func flag(b bool) any {
 	if b {
-		return "1"
+		return argTrue
 	}
-	return "0"
+	return argFalse
 }
 
 // millisOrZero is ceilMillis for a duration whose zero (or less) means

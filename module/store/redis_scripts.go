@@ -28,10 +28,11 @@ package store
 //	      max, current step, step length (ns), now's offset in its step
 //	      (ns), counter ttl (ms; for a period, when it expires, Unix ms).
 //
-// It returns {verdict} or, refused, {1, limit index (0-based), value,
-// retry after (ns; the caller computes it for day and period limits)} or,
-// replayed, {2, 0, 0, 0, record}. Verdict numbers are those of the
-// Verdict type.
+// It returns {verdict} or, admitted and charged, {0, the value of each
+// limit's counter after the charges} or, refused, {1, limit index
+// (0-based), value, retry after (ns; the caller computes it for day and
+// period limits)} or, replayed, {2, 0, 0, 0, record}. Verdict numbers are
+// those of the Verdict type.
 const admitScript = `
 local now = tonumber(ARGV[3])
 local k0 = 0
@@ -50,6 +51,7 @@ end
 local n = (#ARGV - 7) / 7
 local stale = {}
 local pending = {}
+local held = {}
 for j = 1, n do
   local b = 7 + (j - 1) * 7
   local key = KEYS[k0 + j]
@@ -58,7 +60,8 @@ for j = 1, n do
   local earlier = pending[key] or 0
   pending[key] = earlier + cost
   if ARGV[b + 1] ~= 'w' then
-    local v = tonumber(redis.call('GET', key) or '0') + earlier
+    held[j] = tonumber(redis.call('GET', key) or '0')
+    local v = held[j] + earlier
     if v + cost > max then return {1, j - 1, v, 0} end
   else
     local cur = tonumber(ARGV[b + 4])
@@ -93,9 +96,11 @@ for j = 1, n do
       end
       return {1, j - 1, v, retry}
     end
+    held[j] = v - earlier
     stale[j] = old
   end
 end
+local out = {0}
 if ARGV[1] == '1' then
   for j = 1, n do
     local b = 7 + (j - 1) * 7
@@ -114,13 +119,14 @@ if ARGV[1] == '1' then
         redis.call('PEXPIRE', key, ARGV[b + 7])
       end
     end
+    out[j + 1] = held[j] + pending[key]
   end
 end
 if k0 == 1 then
   redis.call('HSET', KEYS[1], 's', 'f', 'h', ARGV[4], 't', ARGV[3], 'o', ARGV[7])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
-return {0}
+return out
 `
 
 // settleScript settles a ticket.

@@ -168,6 +168,12 @@ type Decision struct {
 	Record *Record
 	// Ticket settles an admitted request.
 	Ticket Ticket
+	// Values are, for an admission that was Admitted and charged
+	// (Charge), each limit's counter value after the charge, in Limits
+	// order: what a caller needs to see a budget threshold crossed. A
+	// counter charged twice (a key listed twice) reads its value after
+	// both charges at both places. Nil otherwise.
+	Values []int64
 }
 
 // Ticket identifies what an admission charged and claimed. Only the
