@@ -1,0 +1,70 @@
+package store
+
+import "context"
+
+// Settle refunds the ticket's charges if asked, and completes, marks
+// unknown or releases its idempotency record if the record is still the
+// one this ticket claimed.
+func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
+	if t.Idempotency == "" && len(t.Charges) == 0 {
+		return nil
+	}
+	if t.issuer != Store(m) {
+		return errForeignTicket
+	}
+	now := st.Now
+	if now.IsZero() {
+		now = m.clock()
+	}
+	s := m.shard(t.Scope)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st.Refund {
+		for _, c := range t.Charges {
+			s.refund(t.Scope, c)
+		}
+	}
+	if t.Idempotency == "" {
+		return nil
+	}
+	k := scopedKey{t.Scope, t.Idempotency}
+	r, ok := s.records[k]
+	if !ok || r.owner != t.claim {
+		return nil // expired, and perhaps claimed anew: not ours to settle
+	}
+	switch st.Outcome {
+	case Release:
+		delete(s.records, k)
+		m.unlistRecords(r.elem)
+		return nil
+	case Completed:
+		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)
+	case Unknown:
+		r.state = recordUnknown
+	}
+	if st.TTL > 0 {
+		r.expires = now.UnixNano() + int64(st.TTL)
+	}
+	s.records[k] = r
+	return nil
+}
+
+// refund takes back one charge, never below zero; a charge whose step,
+// day or period counter is over has nothing left to take back. The caller
+// holds the lock.
+func (s *memoryShard) refund(scope string, c Charge) {
+	switch c.kind {
+	case kindPeriod:
+		if p := s.periods[periodKey{scope, c.Key, c.Field}]; p != nil {
+			p.n = max(p.n-c.Amount, 0)
+		}
+	case kindDay:
+		if d := s.days[scopedKey{scope, c.Key}]; d != nil && d.day == c.bucket {
+			d.n = max(d.n-c.Amount, 0)
+		}
+	default:
+		if w := s.windows[scopedKey{scope, c.Key}]; w != nil {
+			w.sub(c.bucket, c.Amount)
+		}
+	}
+}
