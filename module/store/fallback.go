@@ -209,6 +209,9 @@ func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 // outcome when the shared store could not be told, so that retries while
 // it is down are answered from it.
 func (f *Fallback) Settle(ctx context.Context, t Ticket, s Settlement) error {
+	if err := validateCosts(&t, &s); err != nil {
+		return err
+	}
 	if t.Idempotency == "" && len(t.Charges) == 0 {
 		return nil // nothing to settle, wherever it came from
 	}

@@ -2,10 +2,13 @@ package store
 
 import "context"
 
-// Settle refunds the ticket's charges if asked, and completes, marks
-// unknown or releases its idempotency record if the record is still the
-// one this ticket claimed.
+// Settle refunds the ticket's charges or moves them to their final costs
+// if asked, and completes, marks unknown or releases its idempotency
+// record if the record is still the one this ticket claimed.
 func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
+	if err := validateCosts(&t, &st); err != nil {
+		return err
+	}
 	if t.Idempotency == "" && len(t.Charges) == 0 {
 		return nil
 	}
@@ -22,6 +25,10 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 	if st.Refund {
 		for _, c := range t.Charges {
 			s.refund(t.Scope, c)
+		}
+	} else if st.Costs != nil {
+		for i, c := range t.Charges {
+			s.move(t.Scope, c, st.Costs[i]-c.Amount, now.UnixNano())
 		}
 	}
 	if t.Idempotency == "" {
@@ -65,6 +72,34 @@ func (s *memoryShard) refund(scope string, c Charge) {
 	default:
 		if w := s.windows[scopedKey{scope, c.Key}]; w != nil {
 			w.sub(c.bucket, c.Amount)
+		}
+	}
+}
+
+// move moves one charge by delta: down as a refund of -delta would, up
+// only where the charge still counts (its window step, day or period
+// counter is still held at now). The caller holds the lock.
+func (s *memoryShard) move(scope string, c Charge, delta, now int64) {
+	if delta < 0 {
+		c.Amount = -delta
+		s.refund(scope, c)
+		return
+	}
+	if delta == 0 {
+		return
+	}
+	switch c.kind {
+	case kindPeriod:
+		if p := s.periods[periodKey{scope, c.Key, c.Field}]; p != nil && p.expires > now {
+			p.n += delta
+		}
+	case kindDay:
+		if d := s.days[scopedKey{scope, c.Key}]; d != nil && d.day == c.bucket {
+			d.n += delta
+		}
+	default:
+		if w := s.windows[scopedKey{scope, c.Key}]; w != nil {
+			w.addHeld(c.bucket, delta)
 		}
 	}
 }

@@ -57,3 +57,20 @@ func periodRetryAfter(p Period, now int64) time.Duration {
 func periodExpiry(p Period) int64 {
 	return p.Ends.Add(periodLinger).UnixNano()
 }
+
+// validateCosts checks a settlement's Costs against its ticket: one per
+// charge, each between 0 and maxExact. A refund ignores them.
+func validateCosts(t *Ticket, s *Settlement) error {
+	if s.Costs == nil || s.Refund {
+		return nil
+	}
+	if len(s.Costs) != len(t.Charges) {
+		return fmt.Errorf("settling: %d costs for %d charges", len(s.Costs), len(t.Charges))
+	}
+	for i, c := range s.Costs {
+		if c < 0 || c > maxExact {
+			return fmt.Errorf("settling: cost %d is not between 0 and 2^53-1", i)
+		}
+	}
+	return nil
+}

@@ -131,14 +131,17 @@ return out
 
 // settleScript settles a ticket.
 //
-//	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per charge.
-//	ARGV: refund ("1"/"0"), has record ("1"/"0"), outcome ("release",
-//	      "completed", "unknown"), owner token, ttl (ms, "0" keeps it),
-//	      record, then per charge: field ("" for a day counter), amount.
+//	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per
+//	      charge moved.
+//	ARGV: charges moved ("1"/"0"), has record ("1"/"0"), outcome
+//	      ("release", "completed", "unknown"), owner token, ttl (ms, "0"
+//	      keeps it), record, then per charge moved: field ("" for a day
+//	      or period counter), how far to move it (a signed integer, not
+//	      0: minus its amount for a refund).
 //
-// The record is settled only if the ticket's claim still owns it; a
-// refund never takes a counter below zero, and a step or day already
-// gone has nothing to refund.
+// The record is settled only if the ticket's claim still owns it. A
+// counter never goes below zero, and a counter or window step already
+// gone has nothing to move.
 const settleScript = `
 local k0 = 0
 if ARGV[2] == '1' then
@@ -161,17 +164,24 @@ if ARGV[1] == '1' then
   for j = 1, n do
     local key = KEYS[k0 + j]
     local field = ARGV[5 + 2 * j]
-    local amount = tonumber(ARGV[6 + 2 * j])
+    local delta = ARGV[6 + 2 * j]
+    local d = tonumber(delta)
     if field == '' then
-      local v = tonumber(redis.call('GET', key))
-      if v and v > 0 then redis.call('DECRBY', key, math.min(v, amount)) end
-    else
-      local v = tonumber(redis.call('HGET', key, field))
+      local v = redis.call('GET', key)
       if v then
-        if v <= amount then
-          redis.call('HDEL', key, field)
+        if tonumber(v) > -d then
+          redis.call('INCRBY', key, delta)
+        elseif tonumber(v) > 0 then
+          redis.call('DECRBY', key, v)
+        end
+      end
+    else
+      local v = redis.call('HGET', key, field)
+      if v then
+        if tonumber(v) > -d then
+          redis.call('HINCRBY', key, field, delta)
         else
-          redis.call('HINCRBY', key, field, -amount)
+          redis.call('HDEL', key, field)
         end
       end
     end

@@ -204,6 +204,15 @@ type Settlement struct {
 	// Refund reverses the ticket's charges: the upstream certainly did
 	// not act on the request.
 	Refund bool
+	// Costs, when not nil, has one entry per Ticket.Charges: the final
+	// amount of that charge (a send's actual cost replacing its
+	// estimate). Each counter moves by Costs[i] − Charges[i].Amount, up
+	// or down, without a limit check. As with a refund, a counter never
+	// goes below zero, and a charge whose window step, day or period
+	// counter is gone (expired, or refunded to nothing) has nothing to
+	// move. Nil keeps the charges as Admit took them; Refund ignores
+	// Costs. A cost must be between 0 and 2^53−1.
+	Costs []int64
 	// Outcome of the idempotency record.
 	Outcome Outcome
 	// Record is the answer to remember (Outcome Completed). The store
