@@ -50,3 +50,48 @@ func TestFallbackSettleCosts(t *testing.T) {
 		t.Errorf("shared counter %d, want 1300: a local ticket moved it", got[0])
 	}
 }
+
+// TestFallbackSharedOnlyCalls: the calls only the shared store may answer
+// fail with ErrUnavailable while it is down, in either mode, leave the
+// local store alone, and count toward the outage.
+func TestFallbackSharedOnlyCalls(t *testing.T) {
+	ctx := context.Background()
+	adjustment := []Adjustment{{Key: "budget:acme:day", Period: day2099, Delta: 100}}
+	calls := []struct {
+		name string
+		call func(f *Fallback) error
+	}{
+		{"adjust", func(f *Fallback) error { _, err := f.Adjust(ctx, "acme", adjustment, future); return err }},
+	}
+	for _, mode := range []OnError{OnErrorLocal, OnErrorRefuse} {
+		t.Run(mode.String(), func(t *testing.T) {
+			shared := &flakyShared{Store: NewMemory(MemoryOptions{})}
+			local := NewMemory(MemoryOptions{})
+			var ch outages
+			f := NewFallback(shared, local, FallbackOptions{Mode: mode, ProbeInterval: time.Hour, OnOutage: ch.record})
+			for _, c := range calls {
+				if err := c.call(f); err != nil {
+					t.Errorf("%s while up: %v", c.name, err)
+				}
+			}
+			shared.down.Store(true)
+			for i := range 2 { // the call that finds it down, and one after
+				for _, c := range calls {
+					if err := c.call(f); !errors.Is(err, ErrUnavailable) {
+						t.Errorf("%s %d while down: %v, want ErrUnavailable", c.name, i, err)
+					}
+				}
+			}
+			if n := memorySize(local); n != 0 {
+				t.Errorf("the local store holds %d entries: a shared-only call used it", n)
+			}
+			if st := f.Status(); st.Available || st.Failures != 1 {
+				t.Errorf("status %+v, want down after 1 failure", st)
+			}
+			f.Close()
+			if o := ch.last(t, 2, time.Second); o.Affected != int64(2*len(calls)) {
+				t.Errorf("the outage affected %d calls, want %d", o.Affected, 2*len(calls))
+			}
+		})
+	}
+}

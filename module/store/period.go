@@ -74,3 +74,28 @@ func validateCosts(t *Ticket, s *Settlement) error {
 	}
 	return nil
 }
+
+// validateAdjustments checks an Adjust call.
+func validateAdjustments(scope string, adjustments []Adjustment) error {
+	if err := validateScope("adjusting", scope); err != nil {
+		return err
+	}
+	for i := range adjustments {
+		a := &adjustments[i]
+		switch {
+		case a.Key == "":
+			return fmt.Errorf("adjusting: adjustment %d has no key", i)
+		case a.Period.Name == "":
+			return fmt.Errorf("adjusting: adjustment %d has no period", i)
+		case a.Delta > maxExact || a.Delta < -maxExact:
+			return fmt.Errorf("adjusting: adjustment %d has a delta beyond 2^53-1 either way", i)
+		}
+		if err := validatePeriod("adjusting", "adjustment", i, a.Period, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// periodEnded reports whether period p has ended at now.
+func periodEnded(p Period, now time.Time) bool { return !now.Before(p.Ends) }

@@ -110,6 +110,7 @@ type Redis struct {
 	timeout time.Duration
 
 	admit, settle, usage    *redis.Script
+	adjust                  *redis.Script
 	reserve, claimSecond    *redis.Script
 	claimMarker, releaseMkr *redis.Script
 }
@@ -194,6 +195,7 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		admit:       redis.NewScript(admitScript),
 		settle:      redis.NewScript(settleScript),
 		usage:       redis.NewScript(usageScript),
+		adjust:      redis.NewScript(adjustScript),
 		reserve:     redis.NewScript(reserveScript),
 		claimSecond: redis.NewScript(claimSecondScript),
 		claimMarker: redis.NewScript(claimMarkerScript),

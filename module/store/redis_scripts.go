@@ -190,6 +190,33 @@ end
 return 1
 `
 
+// adjustScript adjusts period counters.
+//
+//	KEYS: one per adjustment.
+//	ARGV: per adjustment: delta (a signed integer), when the counter
+//	      expires (Unix ms).
+//
+// A counter never goes below zero, and one that would hold nothing is
+// not made. It returns each counter's value after all of them.
+const adjustScript = `
+for j = 1, #KEYS do
+  local delta = ARGV[2 * j - 1]
+  local d = tonumber(delta)
+  local v = redis.call('GET', KEYS[j])
+  if d > 0 or (v and tonumber(v) > -d) then
+    redis.call('INCRBY', KEYS[j], delta)
+    redis.call('PEXPIREAT', KEYS[j], ARGV[2 * j])
+  elseif v and tonumber(v) > 0 then
+    redis.call('DECRBY', KEYS[j], v)
+  end
+end
+local out = {}
+for j = 1, #KEYS do
+  out[j] = tonumber(redis.call('GET', KEYS[j]) or '0')
+end
+return out
+`
+
 // usageScript reads counters without charging them.
 //
 //	KEYS: one per limit.

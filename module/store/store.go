@@ -33,6 +33,16 @@ type Store interface {
 	// Admission.Scope the limits are charged under.
 	Usage(ctx context.Context, scope string, limits []Limit, now time.Time) ([]int64, error)
 
+	// Adjust adds each adjustment's Delta (which may be negative) to its
+	// period counter without checking any limit, and returns the counters'
+	// values after it, in order. An adjustment whose period has ended by now
+	// changes nothing (its value is returned as 0).
+	//
+	// As with a refund, a counter never goes below zero; a counter
+	// adjusted twice in one call reads its value after both at both
+	// places.
+	Adjust(ctx context.Context, scope string, adjustments []Adjustment, now time.Time) ([]int64, error)
+
 	// Reserve takes a slot in a pacing bucket (GCRA). It returns how long
 	// the caller must wait before sending; ok is false when that wait
 	// would exceed p.MaxWait, and then nothing is reserved and
@@ -99,6 +109,16 @@ type Limit struct {
 type Period struct {
 	Name string    // names the period, e.g. "2026-12-05" or "2026-12"; part of the counter's key
 	Ends time.Time // when the period ends: a refusal's RetryAfter runs to it, and the counter expires some time after it
+}
+
+// Adjustment is a change to a period counter: the one a Limit with the
+// same Key and Period counts in, under the same scope. It reconciles a
+// budget with delivery reports, or seeds a Memory store's budgets from a
+// ledger after a restart.
+type Adjustment struct {
+	Key    string // the limit's key, e.g. "budget:acme:day"
+	Period Period // the period counted in (a Name and an end are required)
+	Delta  int64  // added to the counter; negative takes away (at most 2^53−1 either way)
 }
 
 // Admission is what a request asks of the store before it is forwarded.
