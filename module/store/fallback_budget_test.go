@@ -62,6 +62,10 @@ func TestFallbackSharedOnlyCalls(t *testing.T) {
 		call func(f *Fallback) error
 	}{
 		{"adjust", func(f *Fallback) error { _, err := f.Adjust(ctx, "acme", adjustment, future); return err }},
+		{"attribute", func(f *Fallback) error {
+			return f.Attribute(ctx, []Attribution{{MessageID: "api_1", Cost: 5}}, time.Hour)
+		}},
+		{"reconcile", func(f *Fallback) error { _, _, _, err := f.Reconcile(ctx, "api_1", 5); return err }},
 	}
 	for _, mode := range []OnError{OnErrorLocal, OnErrorRefuse} {
 		t.Run(mode.String(), func(t *testing.T) {

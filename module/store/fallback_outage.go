@@ -32,8 +32,9 @@ type Outage struct {
 	// took the store to answer again for the last time (to the close, if
 	// it had not). Affected counts the calls decided without the shared
 	// store: admissions, settlements, adjustments, pacing slots, signing
-	// seconds and markers, served from the local store or refused for
-	// want of the shared one (reads of Usage are not counted). Failures counts the
+	// seconds, markers, attributions and reconciliations, served from the
+	// local store or refused for want of the shared one (reads of Usage
+	// are not counted). Failures counts the
 	// shared-store calls and probes that failed.
 	Lasted             time.Duration
 	Affected, Failures int64

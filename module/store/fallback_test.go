@@ -69,6 +69,20 @@ func (f *flakyShared) Adjust(ctx context.Context, scope string, adjustments []Ad
 	return f.Store.Adjust(ctx, scope, adjustments, now)
 }
 
+func (f *flakyShared) Attribute(ctx context.Context, attributions []Attribution, ttl time.Duration) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.Attribute(ctx, attributions, ttl)
+}
+
+func (f *flakyShared) Reconcile(ctx context.Context, messageID string, cost int64) ([]byte, int64, bool, error) {
+	if err := f.fail(); err != nil {
+		return nil, 0, false, err
+	}
+	return f.Store.Reconcile(ctx, messageID, cost)
+}
+
 func (f *flakyShared) ClaimMarker(ctx context.Context, key string, ttl time.Duration) (MarkerState, error) {
 	if err := f.fail(); err != nil {
 		return 0, err

@@ -68,7 +68,7 @@ type RedisOptions struct {
 //
 // Keys are KeyPrefix, a hash tag and a kind: a whole admission lives in
 // the slot of its scope's tag, so that a Redis Cluster can run it as one
-// script:
+// script (an attribution, always alone, has its own slot):
 //
 //	restlink:{<scope>}:w:<limit key>              sliding-window counter (hash of step → count)
 //	restlink:{<scope>}:d:<yyyymmdd>:<limit key>   UTC-day counter
@@ -77,6 +77,7 @@ type RedisOptions struct {
 //	restlink:{p:<pace key>}                       pacing bucket (GCRA arrival time, µs)
 //	restlink:{s:<signing key>}                    signing seconds claimed (sorted set)
 //	restlink:{m:<marker key>}                     webhook marker ("p" pending, "d" done)
+//	restlink:att:<message id>                     message attribution (hash: data, cost)
 //
 // Commands, for a least-privilege ACL. The client logs in with HELLO
 // (falling back to AUTH on servers without it), which Redis allows
@@ -111,6 +112,7 @@ type Redis struct {
 
 	admit, settle, usage    *redis.Script
 	adjust                  *redis.Script
+	attribute, reconcile    *redis.Script
 	reserve, claimSecond    *redis.Script
 	claimMarker, releaseMkr *redis.Script
 }
@@ -196,6 +198,8 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		settle:      redis.NewScript(settleScript),
 		usage:       redis.NewScript(usageScript),
 		adjust:      redis.NewScript(adjustScript),
+		attribute:   redis.NewScript(attributeScript),
+		reconcile:   redis.NewScript(reconcileScript),
 		reserve:     redis.NewScript(reserveScript),
 		claimSecond: redis.NewScript(claimSecondScript),
 		claimMarker: redis.NewScript(claimMarkerScript),

@@ -217,6 +217,30 @@ end
 return out
 `
 
+// attributeScript remembers one attribution.
+//
+//	KEYS: the attribution.
+//	ARGV: data, cost, ttl (ms).
+const attributeScript = `
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'c', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`
+
+// reconcileScript sets a remembered message's cost.
+//
+//	KEYS: the attribution.
+//	ARGV: the new cost.
+//
+// It returns {0} for a message it does not remember (storing nothing),
+// or {1, data, the cost before}.
+const reconcileScript = `
+local a = redis.call('HMGET', KEYS[1], 'd', 'c')
+if not a[2] then return {0} end
+redis.call('HSET', KEYS[1], 'c', ARGV[1])
+return {1, a[1] or '', a[2]}
+`
+
 // usageScript reads counters without charging them.
 //
 //	KEYS: one per limit.

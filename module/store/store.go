@@ -55,6 +55,16 @@ type Store interface {
 	// is claimed then. A claim is remembered for ttl.
 	ClaimSecond(ctx context.Context, key string, now time.Time, maxAhead, ttl time.Duration) (second int64, ok bool, err error)
 
+	// Attribute remembers attributions for ttl (at least 4 days in use).
+	// Attributing a message again replaces what was remembered of it,
+	// and its ttl.
+	Attribute(ctx context.Context, attributions []Attribution, ttl time.Duration) error
+
+	// Reconcile sets a remembered message's cost to cost in one atomic step
+	// and returns its data and the cost it had before; found is false (and
+	// nothing is stored) for a message it does not remember.
+	Reconcile(ctx context.Context, messageID string, cost int64) (data []byte, previous int64, found bool, err error)
+
 	Markers
 
 	// Close releases the store's resources.
@@ -119,6 +129,15 @@ type Adjustment struct {
 	Key    string // the limit's key, e.g. "budget:acme:day"
 	Period Period // the period counted in (a Name and an end are required)
 	Delta  int64  // added to the counter; negative takes away (at most 2^53−1 either way)
+}
+
+// Attribution is what the sidecar remembers of one message it sent: an
+// opaque record (Data) and the message's cost as currently recognized.
+// It lets any sidecar of a fleet reconcile the message's delivery report.
+type Attribution struct {
+	MessageID string // the upstream's id of the message; must not be empty
+	Data      []byte // who sent it, for the caller: the store only keeps it
+	Cost      int64  // the message's cost as currently recognized; not negative
 }
 
 // Admission is what a request asks of the store before it is forwarded.

@@ -20,6 +20,7 @@ func TestSuite(t *testing.T) {
 	t.Run("values", func(t *testing.T) { testValues(t, hs) })
 	t.Run("costs", func(t *testing.T) { testCosts(t, hs) })
 	t.Run("adjust", func(t *testing.T) { testAdjust(t, hs) })
+	t.Run("attributions", func(t *testing.T) { testAttributions(t, hs) })
 	t.Run("all_or_nothing", func(t *testing.T) { testAllOrNothing(t, hs) })
 	t.Run("repeated_key", func(t *testing.T) { testRepeatedKey(t, hs) })
 	t.Run("refund", func(t *testing.T) { testRefund(t, hs) })
