@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/redistest"
 )
 
 // TestFallbackSettleCosts: a settlement's Costs move the counters of the
@@ -98,4 +100,92 @@ func TestFallbackSharedOnlyCalls(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFallbackSharedOnly: with Redis stopped, or not answering in time, a
+// SharedOnly admission fails with ErrUnavailable in either mode instead
+// of being decided in memory, as do Adjust, Attribute and Reconcile; the
+// calls count toward the outage. Other admissions still follow the mode.
+func TestFallbackSharedOnly(t *testing.T) {
+	ctx := context.Background()
+	budget := []Limit{{Key: "budget:acme:day", Cost: 100, Max: 1000, Period: day2099}}
+	claim := &IdempotencyClaim{Key: "acme:k", BodyHash: [32]byte{1}, TTL: time.Hour}
+	for _, mode := range []OnError{OnErrorLocal, OnErrorRefuse} {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv := redistest.Start(t)
+			local := NewMemory(MemoryOptions{})
+			var ch outages
+			f := NewFallback(newRedis(t, RedisOptions{URL: srv.URL, Timeout: 200 * time.Millisecond}), local,
+				FallbackOptions{Mode: mode, ProbeInterval: time.Hour, OnOutage: ch.record})
+			admission := Admission{Scope: "acme", Limits: budget, Charge: true, SharedOnly: true, Now: future}
+			if d := admit(t, f, admission); d.Verdict != Admitted {
+				t.Fatalf("with Redis: %v", d.Verdict)
+			}
+			withClaim := admission
+			withClaim.Idempotency = claim
+			admit(t, f, withClaim) // in flight: this process keeps its own record of the key
+
+			srv.Kill()
+			affected := 0
+			for i := range 2 { // the call that finds Redis gone, and one after
+				for _, a := range []Admission{admission, withClaim} {
+					affected++
+					if d, err := f.Admit(ctx, a); !errors.Is(err, ErrUnavailable) {
+						t.Errorf("%d: a SharedOnly admission with Redis stopped: %v %v, want ErrUnavailable", i, d.Verdict, err)
+					}
+				}
+			}
+			affected += 3
+			if _, err := f.Adjust(ctx, "acme", []Adjustment{{Key: "budget:acme:day", Period: day2099, Delta: 1}}, future); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("Adjust with Redis stopped: %v", err)
+			}
+			if err := f.Attribute(ctx, []Attribution{{MessageID: "api_1", Cost: 1}}, time.Hour); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("Attribute with Redis stopped: %v", err)
+			}
+			if _, _, _, err := f.Reconcile(ctx, "api_1", 2); !errors.Is(err, ErrUnavailable) {
+				t.Errorf("Reconcile with Redis stopped: %v", err)
+			}
+			if got := usage(t, local, "acme", budget, future); got[0] != 0 {
+				t.Errorf("the local budget counter holds %d: a SharedOnly admission was decided in memory", got[0])
+			}
+			// Without SharedOnly, the mode decides.
+			affected++
+			other := Admission{Scope: "acme", Limits: []Limit{{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute}}, Charge: true, Now: future}
+			_, err := f.Admit(ctx, other)
+			if mode == OnErrorLocal && err != nil || mode == OnErrorRefuse && !errors.Is(err, ErrUnavailable) {
+				t.Errorf("an admission without SharedOnly in mode %v: %v", mode, err)
+			}
+			if st := f.Status(); st.Available || st.Failures < 1 || st.Outages != 1 {
+				t.Errorf("status %+v, want one outage", st)
+			}
+			f.Close()
+			if o := ch.last(t, 2, time.Second); o.Affected != int64(affected) {
+				t.Errorf("the outage affected %d calls, want %d", o.Affected, affected)
+			}
+		})
+	}
+
+	t.Run("not_answering", func(t *testing.T) {
+		srv := redistest.Start(t)
+		local := NewMemory(MemoryOptions{})
+		f := NewFallback(newRedis(t, RedisOptions{URL: srv.URL, Timeout: 50 * time.Millisecond}), local, FallbackOptions{ProbeInterval: time.Hour})
+		defer f.Close()
+		admission := Admission{Scope: "acme", Limits: budget, Charge: true, SharedOnly: true, Now: future}
+		admit(t, f, admission) // connected
+		stalled := make(chan error, 1)
+		go func() { _, err := srv.Do("DEBUG", "SLEEP", "0.5"); stalled <- err }()
+		time.Sleep(50 * time.Millisecond) // the server is asleep
+		if d, err := f.Admit(ctx, admission); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("a SharedOnly admission to a Redis that does not answer: %v %v, want ErrUnavailable", d.Verdict, err)
+		}
+		if err := <-stalled; err != nil {
+			t.Fatal(err)
+		}
+		if got := usage(t, local, "acme", budget, future); got[0] != 0 {
+			t.Errorf("the local budget counter holds %d", got[0])
+		}
+		if f.Status().Available {
+			t.Error("the Fallback did not count the timeout as a failure")
+		}
+	})
 }

@@ -155,6 +155,12 @@ type Admission struct {
 	// Shadow mode charges: a request that would pass is charged, one
 	// that would be refused is not (and is forwarded anyway).
 	Charge bool
+	// SharedOnly says the admission must be decided by the shared store:
+	// a Fallback whose shared store is down or does not answer returns
+	// an error wrapping ErrUnavailable instead of deciding in memory,
+	// whatever its OnError mode (a budget divided among sidecars would
+	// overspend). Memory and Redis ignore it.
+	SharedOnly bool
 	// Now is the time of the decision (required).
 	Now time.Time
 }

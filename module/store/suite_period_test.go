@@ -92,3 +92,18 @@ func testDistinctPeriods(t *testing.T, hs []harness) {
 		}
 	})
 }
+
+// testSharedOnly: a SharedOnly admission is decided like any other by a
+// store that answers (Memory and Redis ignore the flag).
+func testSharedOnly(t *testing.T, hs []harness) {
+	runSuite(t, hs, func(t *testing.T, s Store) {
+		l := Limit{Key: "budget:acme:day", Cost: 600, Max: 1000, Period: day2099}
+		a := Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, SharedOnly: true, Now: future}
+		if d := admit(t, s, a); d.Verdict != Admitted || !reflect.DeepEqual(d.Values, []int64{600}) {
+			t.Errorf("first: %v with %v", d.Verdict, d.Values)
+		}
+		if d := admit(t, s, a); d.Verdict != Refused || d.Current != 600 {
+			t.Errorf("second: %v with %d, want refused with 600", d.Verdict, d.Current)
+		}
+	})
+}

@@ -17,6 +17,7 @@ func TestSuite(t *testing.T) {
 	t.Run("day", func(t *testing.T) { testDay(t, hs) })
 	t.Run("period", func(t *testing.T) { testPeriod(t, hs) })
 	t.Run("distinct_periods", func(t *testing.T) { testDistinctPeriods(t, hs) })
+	t.Run("shared_only", func(t *testing.T) { testSharedOnly(t, hs) })
 	t.Run("values", func(t *testing.T) { testValues(t, hs) })
 	t.Run("costs", func(t *testing.T) { testCosts(t, hs) })
 	t.Run("adjust", func(t *testing.T) { testAdjust(t, hs) })
