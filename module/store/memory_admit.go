@@ -1,9 +1,6 @@
 package store
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Admit decides an admission under the lock of its scope's shard: the
 // idempotency record is read, then each limit is checked and charged in
@@ -183,6 +180,17 @@ func memoryCharges(limits []Limit, now int64) ([]Charge, []int64) {
 	return charges, values
 }
 
+// memoryCharge is the charge of limit l at now.
+func memoryCharge(l *Limit, now int64) Charge {
+	switch {
+	case l.Period.Name != "":
+		return Charge{Key: l.Key, Field: l.Period.Name, Amount: l.Cost, kind: kindPeriod}
+	case l.Window == 0:
+		return Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), kind: kindDay}
+	}
+	return Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))}
+}
+
 // values fills in the values of limits after an admission charged them
 // all: after holds what tryCharge returned for the first of them. A key
 // charged twice (a recipient listed twice) reads the same value at both
@@ -202,23 +210,4 @@ func (s *memoryShard) values(scope string, limits []Limit, now int64, after, val
 			}
 		}
 	}
-}
-
-// Usage reads each limit's counter at now without charging it.
-func (m *Memory) Usage(_ context.Context, scope string, limits []Limit, now time.Time) ([]int64, error) {
-	if err := validateScope("reading usage", scope); err != nil {
-		return nil, err
-	}
-	if err := validateLimits("reading usage", limits); err != nil {
-		return nil, err
-	}
-	n := now.UnixNano()
-	s := m.shard(scope)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]int64, len(limits))
-	for i := range limits {
-		out[i] = s.value(scope, &limits[i], n)
-	}
-	return out, nil
 }

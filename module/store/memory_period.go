@@ -37,37 +37,6 @@ func (s *memoryShard) periodValue(scope, key, period string, now int64) int64 {
 	return 0
 }
 
-// memoryCharge is the charge of limit l at now.
-func memoryCharge(l *Limit, now int64) Charge {
-	switch {
-	case l.Period.Name != "":
-		return Charge{Key: l.Key, Field: l.Period.Name, Amount: l.Cost, kind: kindPeriod}
-	case l.Window == 0:
-		return Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), kind: kindDay}
-	}
-	return Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))}
-}
-
-// value reads limit l's counter at now without charging it. The caller
-// holds the lock.
-func (s *memoryShard) value(scope string, l *Limit, now int64) int64 {
-	if l.Period.Name != "" {
-		return s.periodValue(scope, l.Key, l.Period.Name, now)
-	}
-	k := scopedKey{scope, l.Key}
-	if l.Window == 0 {
-		if d := s.days[k]; d != nil && d.day == dayOf(now) {
-			return d.n
-		}
-		return 0
-	}
-	step := windowStep(l.Window)
-	if w := s.windows[k]; w != nil && w.step == step {
-		return w.value(floorDiv(now, step))
-	}
-	return 0
-}
-
 // Adjust adds each adjustment's Delta to its period counter under the
 // lock of the scope's shard, never below zero, and reads the counters
 // after all of them.

@@ -1,9 +1,10 @@
 // Package store keeps the state that the sidecar's limits share: send
-// policy counters, idempotency records, the account pacing bucket, the
-// signing replay guard and webhook de-duplication markers. Memory keeps it
-// in one process; Redis shares it across a fleet of sidecars. Every
-// operation is atomic: racing requests, in one process or across a fleet,
-// can never pass a limit together.
+// policy counters, money budgets' period counters, idempotency records,
+// the account pacing bucket, the signing replay guard, webhook
+// de-duplication markers and the attributions of messages sent. Memory
+// keeps it in one process; Redis shares it across a fleet of sidecars.
+// Every operation is atomic: racing requests, in one process or across a
+// fleet, can never pass a limit together.
 package store
 
 import (
@@ -94,8 +95,10 @@ type Limit struct {
 	// Key names the counter, e.g. "rate:acme". Limits of one Admission
 	// must share a scope (see Admission.Scope).
 	Key string
-	// Cost is what the request adds: recipients, segments or 1. A Cost
-	// of zero checks the limit without charging it.
+	// Cost is what the request adds: recipients, segments, 1, or money
+	// in micro-units. A Cost of zero checks the limit without charging
+	// it. Cost and Max must not exceed 2^53−1: a Redis store compares
+	// them in Lua, whose numbers are exact only to 2^53.
 	Cost int64
 	// Max is the most the counter may hold within its window.
 	Max int64
