@@ -97,14 +97,15 @@ type FallbackStatus struct {
 // own record of its key, if it has one, and otherwise fails with an error
 // wrapping ErrUnavailable, whatever the Mode: the fleet's records are in
 // the shared store, and admitting a retry without them could send a
-// completed request a second time. The own records are those of the requests this process admitted through
-// the shared store: kept in the local store from their admission until
-// the shared store has their outcome, and kept with their outcome when
-// it could not be told (see Settle). Other admissions follow Mode;
-// Usage, Reserve and ClaimSecond always use the local store, and markers
-// use it in mode local and fail in mode refuse. Adjust, Attribute and
-// Reconcile use the shared store only, and fail with an error wrapping
-// ErrUnavailable while it is down, whatever the Mode.
+// completed request a second time. The own records are those of the
+// requests this process admitted through the shared store: kept in the
+// local store from their admission until the shared store has their
+// outcome, and kept with their outcome when it could not be told (see
+// Settle). Other admissions follow Mode; Usage, Reserve and ClaimSecond
+// always use the local store, and markers use it in mode local and fail
+// in mode refuse. Adjust, Attribute and Reconcile use the shared store
+// only, and fail with an error wrapping ErrUnavailable while it is down,
+// whatever the Mode.
 //
 // A Ticket is settled by the store that issued it: a ticket of the shared
 // store, while it is down, cannot be settled there, and Settle returns an

@@ -20,9 +20,9 @@ const defaultSweepInterval = 30 * time.Second
 // MemoryOptions tunes a Memory store. The zero value is ready to use.
 type MemoryOptions struct {
 	// SweepInterval is how often each part of the store drops expired
-	// counters, records, buckets, claims, markers and attributions. The sweep runs
-	// inside a call that finds it due, so an idle store costs nothing.
-	// Default: 30s.
+	// counters, records, buckets, claims, markers and attributions. The
+	// sweep runs inside a call that finds it due, so an idle store costs
+	// nothing. Default: 30s.
 	SweepInterval time.Duration
 }
 
@@ -111,9 +111,8 @@ func (m *Memory) shard(key string) *memoryShard {
 func (m *Memory) Close() error { return nil }
 
 // sweepIfDue drops the shard's expired entries (all but markers and
-// attributions) when its
-// sweep is due at now (Unix ns), or when the clock went back by more
-// than two intervals. The caller holds the lock.
+// attributions) when its sweep is due at now (Unix ns), or when the clock
+// went back by more than two intervals. The caller holds the lock.
 func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	every := m.every
 	if now < s.sweepAt && now >= s.sweepAt-2*every {

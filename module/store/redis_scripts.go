@@ -6,8 +6,9 @@ package store
 // ms or µs and window offsets in ns relative to a step, never absolute ns,
 // and counts no larger than maxExact. A counter is changed only with
 // INCRBY, DECRBY or HINCRBY by an argument or a value read back, never by
-// a number the script computed: Redis would pass that as a double's text
-// ("1e+15"), which INCRBY refuses.
+// a number the script computed: Redis would pass that as a double's text,
+// which for large numbers is in exponent form ("1e+17"), and INCRBY
+// refuses it.
 //
 // A key may appear twice in one admission (a recipient listed twice): the
 // check counts the admission's earlier charges of the key as if they were

@@ -104,7 +104,7 @@ type Limit struct {
 	Max int64
 	// Window is the length of a sliding window, measured in 60 equal
 	// steps: a charge counts until the step after it is a Window old.
-	// Zero means the current UTC calendar day, or Period.
+	// Zero means the current UTC calendar day (or Period, if set).
 	Window time.Duration
 	// Period, when its Name is set, makes the limit a counter of that
 	// period (Window must then be zero): a budget's day or month. The
