@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,16 +15,25 @@ import (
 
 // fleet is the stores that stand for a fleet of sidecars: the same Memory
 // for one process, or three separate Redis clients (each with its own
-// connection pool) for three processes sharing a Redis.
+// connection pool) for three processes sharing a Redis, bare or each
+// under a Fallback.
 func fleets(t *testing.T) map[string][]Store {
 	srv := redistest.Start(t)
 	var sidecars []Store
 	for range 3 {
 		sidecars = append(sidecars, newRedis(t, RedisOptions{URL: srv.URL, Timeout: 2 * time.Second, PoolSize: 20}))
 	}
+	var fallbacks []Store
+	for range 3 {
+		f := NewFallback(newRedis(t, RedisOptions{URL: srv.URL, KeyPrefix: "fallback:", Timeout: 2 * time.Second, PoolSize: 20}),
+			NewMemory(MemoryOptions{}), FallbackOptions{FleetSize: 3})
+		t.Cleanup(func() { f.Close() })
+		fallbacks = append(fallbacks, f)
+	}
 	return map[string][]Store{
-		"memory":         {NewMemory(MemoryOptions{})},
-		"redis_3_client": sidecars,
+		"memory":           {NewMemory(MemoryOptions{})},
+		"redis_3_client":   sidecars,
+		"fallback_3_redis": fallbacks,
 	}
 }
 
@@ -91,6 +102,58 @@ func TestConcurrentAdmissions(t *testing.T) {
 			}
 			if admitted.Load() != 1 || inProgress.Load() != n-1 {
 				t.Errorf("admitted %d, in progress %d; want 1 and %d", admitted.Load(), inProgress.Load(), n-1)
+			}
+		})
+	}
+}
+
+// TestConcurrentBudget: racing admissions of random costs (micro-units of
+// money) against a budget never spend more than its Max together, and
+// its counter holds exactly what was admitted, near 2^53 where a Redis
+// script's doubles would round if anything went through them inexactly.
+func TestConcurrentBudget(t *testing.T) {
+	for name, stores := range fleets(t) {
+		t.Run(name, func(t *testing.T) {
+			const n = 1000
+			budget := Limit{Key: "budget:acme:day", Max: maxExact - 12_345, Period: day2099}
+			var spent atomic.Int64
+			var admitted, refused atomic.Int64
+			errs := make(chan error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					l := budget
+					l.Cost = 1 + rand.New(rand.NewPCG(7, uint64(i))).Int64N(4e13) // 1,000 of them: about twice the budget
+					d, err := stores[i%len(stores)].Admit(context.Background(),
+						Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, SharedOnly: true, Now: future})
+					switch {
+					case err != nil:
+						errs <- err
+					case d.Verdict == Admitted:
+						admitted.Add(1)
+						spent.Add(l.Cost)
+						if d.Values[0] > l.Max {
+							errs <- fmt.Errorf("admitted %d to %d, past the max", l.Cost, d.Values[0])
+						}
+					case d.Verdict == Refused:
+						refused.Add(1)
+						if d.Current+l.Cost <= l.Max {
+							errs <- fmt.Errorf("refused %d at %d, which fits", l.Cost, d.Current)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			t.Logf("%d admitted, %d refused, %d spent of %d", admitted.Load(), refused.Load(), spent.Load(), budget.Max)
+			if spent.Load() > budget.Max || refused.Load() == 0 {
+				t.Errorf("spent %d of %d with %d refused", spent.Load(), budget.Max, refused.Load())
+			}
+			if got := usage(t, stores[0], "acme", []Limit{budget}, future); got[0] != spent.Load() {
+				t.Errorf("counter %d, want exactly the %d admitted", got[0], spent.Load())
 			}
 		})
 	}

@@ -90,17 +90,22 @@ type FallbackStatus struct {
 // back as soon as it answers. An outage is reported (OnOutage) when it
 // starts and once it is over, OutageQuiet after the last failure.
 //
-// While the shared store is down, an admission with an idempotency claim
-// is answered from this process's own record of its key, if it has one,
-// and otherwise fails with an error wrapping ErrUnavailable, whatever the
-// Mode: the fleet's records are in the shared store, and admitting a
-// retry without them could send a completed request a second time. The
-// own records are those of the requests this process admitted through
-// the shared store: kept in the local store from their admission until
-// the shared store has their outcome, and kept with their outcome when
-// it could not be told (see Settle). Other admissions follow Mode;
-// Usage, Reserve and ClaimSecond always use the local store, and markers
-// use it in mode local and fail in mode refuse.
+// While the shared store is down, a SharedOnly admission (a budget's)
+// fails with an error wrapping ErrUnavailable, whatever the Mode, and
+// even when this process holds a record of its idempotency key. Another
+// admission with an idempotency claim is answered from this process's
+// own record of its key, if it has one, and otherwise fails with an error
+// wrapping ErrUnavailable, whatever the Mode: the fleet's records are in
+// the shared store, and admitting a retry without them could send a
+// completed request a second time. The own records are those of the
+// requests this process admitted through the shared store: kept in the
+// local store from their admission until the shared store has their
+// outcome, and kept with their outcome when it could not be told (see
+// Settle). Other admissions follow Mode; Usage, Reserve and ClaimSecond
+// always use the local store, and markers use it in mode local and fail
+// in mode refuse. Adjust, Attribute and Reconcile use the shared store
+// only, and fail with an error wrapping ErrUnavailable while it is down,
+// whatever the Mode.
 //
 // A Ticket is settled by the store that issued it: a ticket of the shared
 // store, while it is down, cannot be settled there, and Settle returns an
@@ -172,9 +177,10 @@ func (f *Fallback) Status() FallbackStatus {
 	}
 }
 
-// Admit admits with the shared store. While it is down, an admission with
-// an idempotency claim is answered from this process's own record of the
-// key or fails (see Fallback); any other follows Mode.
+// Admit admits with the shared store. While it is down, a SharedOnly
+// admission fails; one with an idempotency claim is answered from this
+// process's own record of the key or fails (see Fallback); any other
+// follows Mode.
 func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 	if !f.down.Load() {
 		d, err := f.shared.Admit(ctx, a)
@@ -186,6 +192,12 @@ func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 		}
 	}
 	f.affected.Add(1)
+	if a.SharedOnly {
+		if err := validateAdmission(&a); err != nil {
+			return Decision{}, err
+		}
+		return Decision{}, fmt.Errorf("admitting: the admission must be decided by the shared store, which is %w", ErrUnavailable)
+	}
 	if a.Idempotency != nil {
 		return f.ownRecord(a)
 	}
@@ -209,6 +221,9 @@ func (f *Fallback) Admit(ctx context.Context, a Admission) (Decision, error) {
 // outcome when the shared store could not be told, so that retries while
 // it is down are answered from it.
 func (f *Fallback) Settle(ctx context.Context, t Ticket, s Settlement) error {
+	if err := validateCosts(&t, &s); err != nil {
+		return err
+	}
 	if t.Idempotency == "" && len(t.Charges) == 0 {
 		return nil // nothing to settle, wherever it came from
 	}

@@ -35,13 +35,13 @@ func (f *Fallback) ownRecord(a Admission) (Decision, error) {
 // settleOwnRecord settles this process's own record of a shared ticket's
 // key, after the shared settlement, which returned sharedErr: the record
 // is released if the shared store has the outcome, and otherwise given
-// it. Charges are the shared store's: none is refunded here.
+// it. Charges are the shared store's: none is refunded or moved here.
 func (f *Fallback) settleOwnRecord(t Ticket, s Settlement, sharedErr error) {
 	if t.own == 0 {
 		return
 	}
 	own := Ticket{Scope: t.Scope, Idempotency: t.Idempotency, issuer: f.local, claim: t.own}
-	s.Refund = false
+	s.Refund, s.Costs = false, nil
 	if sharedErr == nil {
 		s = Settlement{Outcome: Release, Now: s.Now}
 	}

@@ -62,6 +62,27 @@ func (f *flakyShared) ClaimSecond(ctx context.Context, key string, now time.Time
 	return f.Store.ClaimSecond(ctx, key, now, ahead, ttl)
 }
 
+func (f *flakyShared) Adjust(ctx context.Context, scope string, adjustments []Adjustment, now time.Time) ([]int64, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Store.Adjust(ctx, scope, adjustments, now)
+}
+
+func (f *flakyShared) Attribute(ctx context.Context, attributions []Attribution, ttl time.Duration) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.Attribute(ctx, attributions, ttl)
+}
+
+func (f *flakyShared) Reconcile(ctx context.Context, messageID string, cost int64) ([]byte, int64, bool, error) {
+	if err := f.fail(); err != nil {
+		return nil, 0, false, err
+	}
+	return f.Store.Reconcile(ctx, messageID, cost)
+}
+
 func (f *flakyShared) ClaimMarker(ctx context.Context, key string, ttl time.Duration) (MarkerState, error) {
 	if err := f.fail(); err != nil {
 		return 0, err

@@ -39,29 +39,57 @@ func memoryHarness() harness {
 // redisHarness shares one redis-server between the cases of a test; each
 // case gets its own key prefix.
 func redisHarness(t *testing.T, srv *redistest.Server, cluster bool) harness {
-	var n atomic.Int64
 	name := "redis"
 	if cluster {
 		name = "redis-cluster"
 	}
 	return harness{
 		name: name,
-		open: func(t *testing.T) Store {
-			opts := RedisOptions{KeyPrefix: "t" + strconv.FormatInt(n.Add(1), 10) + ":", Timeout: time.Second}
-			if cluster {
-				opts.Addrs, opts.Cluster = []string{srv.Addr}, true
-			} else {
-				opts.URL = srv.URL
-			}
-			r, err := NewRedis(opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { r.Close() })
-			return r
-		},
+		open: redisOpener(srv, cluster, "t"),
 		check: func(t *testing.T, s Store) {
 			assertAllKeysExpire(t, srv, s.(*Redis).prefix)
+		},
+	}
+}
+
+// redisOpener returns a function that opens a Redis store on srv under a
+// new key prefix each time: kind, a number and a colon.
+func redisOpener(srv *redistest.Server, cluster bool, kind string) func(t *testing.T) Store {
+	var n atomic.Int64
+	return func(t *testing.T) Store {
+		opts := RedisOptions{KeyPrefix: kind + strconv.FormatInt(n.Add(1), 10) + ":", Timeout: time.Second}
+		if cluster {
+			opts.Addrs, opts.Cluster = []string{srv.Addr}, true
+		} else {
+			opts.URL = srv.URL
+		}
+		r, err := NewRedis(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+}
+
+// fallbackHarness is a Fallback over a Redis of redisHarness (and a
+// Memory it does not use while Redis answers): the suite's behaviours must
+// hold through it.
+func fallbackHarness(t *testing.T, srv *redistest.Server) harness {
+	open := redisOpener(srv, false, "f")
+	return harness{
+		name: "fallback",
+		open: func(t *testing.T) Store {
+			f := NewFallback(open(t).(*Redis), NewMemory(MemoryOptions{}), FallbackOptions{})
+			t.Cleanup(func() { f.Close() })
+			return f
+		},
+		check: func(t *testing.T, s Store) {
+			f := s.(*Fallback)
+			if !f.Status().Available {
+				t.Error("the fallback's Redis was found unavailable")
+			}
+			assertAllKeysExpire(t, srv, f.shared.(*Redis).prefix)
 		},
 	}
 }
@@ -96,7 +124,7 @@ func inspector(t testing.TB, srv *redistest.Server) *redis.Client {
 // harnesses returns the implementations the suite runs against.
 func harnesses(t *testing.T) []harness {
 	srv := redistest.Start(t)
-	return []harness{memoryHarness(), redisHarness(t, srv, false)}
+	return []harness{memoryHarness(), redisHarness(t, srv, false), fallbackHarness(t, srv)}
 }
 
 // runSuite runs fn as a subtest against every harness.

@@ -68,6 +68,15 @@ func validateLimits(doing string, limits []Limit) error {
 			return fmt.Errorf("%s: limit %d has a negative window", doing, i)
 		case l.Window > 0 && l.Window < windowSteps:
 			return fmt.Errorf("%s: limit %d has a window shorter than %d ns", doing, i, windowSteps)
+		case l.Cost > maxExact:
+			return fmt.Errorf("%s: limit %d has a cost above 2^53-1, the most a store counts exactly", doing, i)
+		case l.Max > maxExact:
+			return fmt.Errorf("%s: limit %d has a max above 2^53-1, the most a store counts exactly", doing, i)
+		}
+		if l.Period != (Period{}) {
+			if err := validatePeriod(doing, "limit", i, l.Period, l.Window); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -20,9 +20,9 @@ const defaultSweepInterval = 30 * time.Second
 // MemoryOptions tunes a Memory store. The zero value is ready to use.
 type MemoryOptions struct {
 	// SweepInterval is how often each part of the store drops expired
-	// counters, records, buckets, claims and markers. The sweep runs
-	// inside a call that finds it due, so an idle store costs nothing.
-	// Default: 30s.
+	// counters, records, buckets, claims, markers and attributions. The
+	// sweep runs inside a call that finds it due, so an idle store costs
+	// nothing. Default: 30s.
 	SweepInterval time.Duration
 }
 
@@ -41,6 +41,8 @@ type Memory struct {
 	clock  func() time.Time
 	shards [memoryShards]memoryShard
 	bound  recordBound // on the idempotency records
+	// maxAttributions bounds the attributions kept (see Attribute).
+	maxAttributions int
 }
 
 var _ Store = (*Memory)(nil)
@@ -50,20 +52,31 @@ type scopedKey struct {
 	scope, key string
 }
 
+// periodKey names a period counter: the limit's key in one period.
+type periodKey struct {
+	scope, key, period string
+}
+
 // memoryShard is one independently locked part of a Memory store.
 type memoryShard struct {
 	mu      sync.Mutex
 	windows map[scopedKey]*windowCounter
 	days    map[scopedKey]*dayCounter
+	periods map[periodKey]*periodCounter
 	records map[scopedKey]memoryRecord
 	paces   map[string]int64 // theoretical arrival time, Unix ns
 	seconds map[string]*secondClaims
 	markers map[string]memoryMarker
+	// attributions are kept by message id; attributionSeq numbers them
+	// in the order they were made.
+	attributions   map[string]memoryAttribution
+	attributionSeq uint64
 	// sweepAt is when (on the callers' clock) the shard is next swept;
-	// markerSweepAt is the same for markers, on the store's clock.
-	sweepAt       int64
-	markerSweepAt int64
-	_             [64]byte // keeps neighbouring shards' locks on separate cache lines
+	// clockSweepAt is the same for markers and attributions, on the
+	// store's clock.
+	sweepAt      int64
+	clockSweepAt int64
+	_            [64]byte // keeps neighbouring shards' locks on separate cache lines
 }
 
 // NewMemory returns an empty Memory store.
@@ -72,16 +85,18 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if every <= 0 {
 		every = defaultSweepInterval
 	}
-	m := &Memory{seed: maphash.MakeSeed(), every: int64(every), clock: time.Now}
+	m := &Memory{seed: maphash.MakeSeed(), every: int64(every), clock: time.Now, maxAttributions: defaultMaxAttributions}
 	m.bound.order = list.New()
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.windows = make(map[scopedKey]*windowCounter)
 		s.days = make(map[scopedKey]*dayCounter)
+		s.periods = make(map[periodKey]*periodCounter)
 		s.records = make(map[scopedKey]memoryRecord)
 		s.paces = make(map[string]int64)
 		s.seconds = make(map[string]*secondClaims)
 		s.markers = make(map[string]memoryMarker)
+		s.attributions = make(map[string]memoryAttribution)
 	}
 	return m
 }
@@ -95,9 +110,9 @@ func (m *Memory) shard(key string) *memoryShard {
 // is safe to keep using the store after Close.
 func (m *Memory) Close() error { return nil }
 
-// sweepIfDue drops the shard's expired entries (all but markers) when its
-// sweep is due at now (Unix ns), or when the clock went back by more
-// than two intervals. The caller holds the lock.
+// sweepIfDue drops the shard's expired entries (all but markers and
+// attributions) when its sweep is due at now (Unix ns), or when the clock
+// went back by more than two intervals. The caller holds the lock.
 func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	every := m.every
 	if now < s.sweepAt && now >= s.sweepAt-2*every {
@@ -112,6 +127,11 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	for k, d := range s.days {
 		if (d.day+1)*dayNanos <= now {
 			delete(s.days, k)
+		}
+	}
+	for k, p := range s.periods {
+		if p.expires <= now {
+			delete(s.periods, k)
 		}
 	}
 	var expired []*list.Element
@@ -134,16 +154,22 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	}
 }
 
-// sweepMarkersIfDue is sweepIfDue for markers, whose times come from the
-// store's clock rather than the caller's.
-func (s *memoryShard) sweepMarkersIfDue(now, every int64) {
-	if now < s.markerSweepAt && now >= s.markerSweepAt-2*every {
+// sweepClockedIfDue is sweepIfDue for markers and attributions, whose
+// times come from the store's clock rather than the caller's.
+func (m *Memory) sweepClockedIfDue(s *memoryShard, now int64) {
+	every := m.every
+	if now < s.clockSweepAt && now >= s.clockSweepAt-2*every {
 		return
 	}
-	s.markerSweepAt = now + every
+	s.clockSweepAt = now + every
 	for k, mk := range s.markers {
 		if mk.expires <= now {
 			delete(s.markers, k)
+		}
+	}
+	for k, a := range s.attributions {
+		if a.expires <= now {
+			delete(s.attributions, k)
 		}
 	}
 }
@@ -152,7 +178,8 @@ func (s *memoryShard) sweepMarkersIfDue(now, every int64) {
 func (s *memoryShard) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.windows) + len(s.days) + len(s.records) + len(s.paces) + len(s.seconds) + len(s.markers)
+	n := len(s.windows) + len(s.days) + len(s.periods) + len(s.records) + len(s.paces) + len(s.seconds) +
+		len(s.markers) + len(s.attributions)
 	for _, w := range s.windows {
 		n += len(w.steps)
 	}

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Admit decides an admission under the lock of its scope's shard: the
 // idempotency record is read, then each limit is checked and charged in
@@ -36,17 +33,24 @@ func (m *Memory) admit(a *Admission) Decision {
 		}
 	}
 
+	var after [8]int64 // the first limits' values after their charges, for Values
 	for i := range a.Limits {
-		if d, refused := s.tryCharge(a.Scope, &a.Limits[i], now); refused {
+		v, d, refused := s.tryCharge(a.Scope, &a.Limits[i], now)
+		if refused {
 			s.uncharge(a.Scope, a.Limits[:i], now)
 			d.Refused = i
 			return d
 		}
+		if i < len(after) {
+			after[i] = v
+		}
 	}
 
 	t := Ticket{Scope: a.Scope, issuer: m}
+	var values []int64
 	if a.Charge {
-		t.Charges = memoryCharges(a.Limits, now)
+		t.Charges, values = memoryCharges(a.Limits, now)
+		s.values(a.Scope, a.Limits, now, after[:], values)
 	} else {
 		s.uncharge(a.Scope, a.Limits, now)
 	}
@@ -66,7 +70,7 @@ func (m *Memory) admit(a *Admission) Decision {
 			expires: now + int64(c.TTL),
 		}
 	}
-	return Decision{Verdict: Admitted, Ticket: t}
+	return Decision{Verdict: Admitted, Ticket: t, Values: values}
 }
 
 // recorded answers an admission from the live record of its idempotency
@@ -102,8 +106,12 @@ func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {
 }
 
 // tryCharge adds limit l's Cost to its counter at now if it fits, and
-// otherwise returns the refusal. The caller holds the lock.
-func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bool) {
+// returns the counter's value after it; otherwise it returns the refusal.
+// The caller holds the lock.
+func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (after int64, refusal Decision, refused bool) {
+	if l.Period.Name != "" {
+		return s.tryChargePeriod(scope, l, now)
+	}
 	k := scopedKey{scope, l.Key}
 	if l.Window == 0 {
 		day := dayOf(now)
@@ -113,17 +121,17 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 			v = d.n
 		}
 		if v+l.Cost > l.Max {
-			return Decision{Verdict: Refused, Current: v, RetryAfter: untilMidnight(now)}, true
+			return v, Decision{Verdict: Refused, Current: v, RetryAfter: untilMidnight(now)}, true
 		}
 		if l.Cost == 0 {
-			return Decision{}, false
+			return v, Decision{}, false
 		}
 		if d == nil {
 			d = &dayCounter{}
 			s.days[k] = d
 		}
 		d.day, d.n = day, v+l.Cost
-		return Decision{}, false
+		return d.n, Decision{}, false
 	}
 	step := windowStep(l.Window)
 	cur := floorDiv(now, step)
@@ -135,10 +143,10 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 	}
 	if v+l.Cost > l.Max {
 		retry := windowRetryAfter(steps, v, l.Cost, l.Max, cur, step, now)
-		return Decision{Verdict: Refused, Current: v, RetryAfter: retry}, true
+		return v, Decision{Verdict: Refused, Current: v, RetryAfter: retry}, true
 	}
 	if l.Cost == 0 {
-		return Decision{}, false
+		return v, Decision{}, false
 	}
 	if w == nil {
 		w = &windowCounter{step: step}
@@ -147,138 +155,59 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (Decision, bo
 		w.step, w.steps = step, w.steps[:0]
 	}
 	w.add(cur, l.Cost)
-	return Decision{}, false
+	return v + l.Cost, Decision{}, false
 }
 
 // uncharge takes back what tryCharge added for limits at now. The caller
 // holds the lock.
 func (s *memoryShard) uncharge(scope string, limits []Limit, now int64) {
 	for i := range limits {
-		l := &limits[i]
-		if l.Cost == 0 {
-			continue
+		if l := &limits[i]; l.Cost > 0 {
+			s.refund(scope, memoryCharge(l, now))
 		}
-		if l.Window == 0 {
-			s.refund(scope, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), day: true})
+	}
+}
+
+// memoryCharges lists the charges of limits at now, for the Ticket, and
+// returns room for the limits' values (see chargesAndValues).
+func memoryCharges(limits []Limit, now int64) ([]Charge, []int64) {
+	charges, values := chargesAndValues(charged(limits), len(limits))
+	for i := range limits {
+		if l := &limits[i]; l.Cost > 0 {
+			charges = append(charges, memoryCharge(l, now))
+		}
+	}
+	return charges, values
+}
+
+// memoryCharge is the charge of limit l at now.
+func memoryCharge(l *Limit, now int64) Charge {
+	switch {
+	case l.Period.Name != "":
+		return Charge{Key: l.Key, Field: l.Period.Name, Amount: l.Cost, kind: kindPeriod}
+	case l.Window == 0:
+		return Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), kind: kindDay}
+	}
+	return Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))}
+}
+
+// values fills in the values of limits after an admission charged them
+// all: after holds what tryCharge returned for the first of them. A key
+// charged twice (a recipient listed twice) reads the same value at both
+// places: its value after both charges. The caller holds the lock.
+func (s *memoryShard) values(scope string, limits []Limit, now int64, after, values []int64) {
+	for i := range values {
+		if i < len(after) {
+			values[i] = after[i]
 		} else {
-			s.refund(scope, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
+			values[i] = s.value(scope, &limits[i], now)
 		}
 	}
-}
-
-// memoryCharges lists the charges of limits at now, for the Ticket.
-func memoryCharges(limits []Limit, now int64) []Charge {
-	n := 0
-	for i := range limits {
-		if limits[i].Cost > 0 {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	charges := make([]Charge, 0, n)
-	for i := range limits {
-		l := &limits[i]
-		switch {
-		case l.Cost == 0:
-		case l.Window == 0:
-			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), day: true})
-		default:
-			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
-		}
-	}
-	return charges
-}
-
-// Settle refunds the ticket's charges if asked, and completes, marks
-// unknown or releases its idempotency record if the record is still the
-// one this ticket claimed.
-func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
-	if t.Idempotency == "" && len(t.Charges) == 0 {
-		return nil
-	}
-	if t.issuer != Store(m) {
-		return errForeignTicket
-	}
-	now := st.Now
-	if now.IsZero() {
-		now = m.clock()
-	}
-	s := m.shard(t.Scope)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st.Refund {
-		for _, c := range t.Charges {
-			s.refund(t.Scope, c)
-		}
-	}
-	if t.Idempotency == "" {
-		return nil
-	}
-	k := scopedKey{t.Scope, t.Idempotency}
-	r, ok := s.records[k]
-	if !ok || r.owner != t.claim {
-		return nil // expired, and perhaps claimed anew: not ours to settle
-	}
-	switch st.Outcome {
-	case Release:
-		delete(s.records, k)
-		m.unlistRecords(r.elem)
-		return nil
-	case Completed:
-		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)
-	case Unknown:
-		r.state = recordUnknown
-	}
-	if st.TTL > 0 {
-		r.expires = now.UnixNano() + int64(st.TTL)
-	}
-	s.records[k] = r
-	return nil
-}
-
-// refund takes back one charge, never below zero; a charge whose step or
-// day is over has nothing left to take back. The caller holds the lock.
-func (s *memoryShard) refund(scope string, c Charge) {
-	k := scopedKey{scope, c.Key}
-	if c.day {
-		if d := s.days[k]; d != nil && d.day == c.bucket {
-			d.n = max(d.n-c.Amount, 0)
-		}
-		return
-	}
-	if w := s.windows[k]; w != nil {
-		w.sub(c.bucket, c.Amount)
-	}
-}
-
-// Usage reads each limit's counter at now without charging it.
-func (m *Memory) Usage(_ context.Context, scope string, limits []Limit, now time.Time) ([]int64, error) {
-	if err := validateScope("reading usage", scope); err != nil {
-		return nil, err
-	}
-	if err := validateLimits("reading usage", limits); err != nil {
-		return nil, err
-	}
-	n := now.UnixNano()
-	s := m.shard(scope)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]int64, len(limits))
-	for i := range limits {
-		l := &limits[i]
-		k := scopedKey{scope, l.Key}
-		if l.Window == 0 {
-			if d := s.days[k]; d != nil && d.day == dayOf(n) {
-				out[i] = d.n
+	for i := range values {
+		for j := i + 1; j < len(values); j++ {
+			if sameCounter(&limits[i], &limits[j]) {
+				values[i] = values[j]
 			}
-			continue
-		}
-		step := windowStep(l.Window)
-		if w := s.windows[k]; w != nil && w.step == step {
-			out[i] = w.value(floorDiv(n, step))
 		}
 	}
-	return out, nil
 }

@@ -59,6 +59,17 @@ func (w *windowCounter) sub(idx, n int64) {
 	}
 }
 
+// addHeld adds n to step idx if the counter still holds it; a step that
+// left the window, or was refunded to nothing, is gone.
+func (w *windowCounter) addHeld(idx, n int64) {
+	for i := range w.steps {
+		if w.steps[i].idx == idx {
+			w.steps[i].n += n
+			return
+		}
+	}
+}
+
 // expiry is when (Unix ns) the counter's last step leaves the window and
 // the counter can be forgotten.
 func (w *windowCounter) expiry() int64 {
@@ -73,6 +84,13 @@ func (w *windowCounter) expiry() int64 {
 type dayCounter struct {
 	day int64
 	n   int64
+}
+
+// periodCounter is a Period counter of a Memory store. It reads as zero
+// from its expiry (a day after the period's end) and is swept then.
+type periodCounter struct {
+	n       int64
+	expires int64 // Unix ns
 }
 
 // secondClaims are the signing seconds claimed under one key, ascending.

@@ -16,7 +16,7 @@ func (m *Memory) ClaimMarker(_ context.Context, key string, pendingTTL time.Dura
 	s := m.shard(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.sweepMarkersIfDue(now, m.every)
+	m.sweepClockedIfDue(s, now)
 	if mk, ok := s.markers[key]; ok && mk.expires > now {
 		if mk.done {
 			return MarkerDone, nil

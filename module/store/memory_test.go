@@ -50,8 +50,11 @@ func TestMemoryStaysBounded(t *testing.T) {
 		if _, err := m.ClaimMarker(ctx, "evt"+strconv.Itoa(i), time.Minute); err != nil {
 			t.Fatal(err)
 		}
+		if err := m.Attribute(ctx, []Attribution{{MessageID: "api_" + strconv.Itoa(i), Cost: 1}}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if n := memorySize(m); n < 2000*6 {
+	if n := memorySize(m); n < 2000*7 {
 		t.Fatalf("the store holds %d entries after 2,000 requests; the test fills it wrong", n)
 	}
 
@@ -177,5 +180,90 @@ func TestMemoryWindowChange(t *testing.T) {
 	}
 	if d := admit(t, m, Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, Now: base}); d.Verdict != Admitted {
 		t.Errorf("under the new window: %v", d.Verdict)
+	}
+}
+
+// TestMemoryPeriodExpiry: a period counter counts until a day after its
+// period's end, and is swept then.
+func TestMemoryPeriodExpiry(t *testing.T) {
+	m := NewMemory(MemoryOptions{SweepInterval: time.Minute})
+	l := Limit{Key: "budget:acme:day", Cost: 7, Max: 10, Period: day2099}
+	admit(t, m, Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, Now: future})
+	expires := day2099.Ends.Add(24 * time.Hour)
+	if got := usage(t, m, "acme", []Limit{l}, expires.Add(-time.Nanosecond)); got[0] != 7 {
+		t.Errorf("usage just before the expiry %d, want 7", got[0])
+	}
+	if got := usage(t, m, "acme", []Limit{l}, expires); got[0] != 0 {
+		t.Errorf("usage at the expiry %d, want 0", got[0])
+	}
+	admit(t, m, Admission{Scope: "acme", Now: expires.Add(-time.Nanosecond)}) // a sweep before the expiry keeps it
+	if n := memorySize(m); n != 1 {
+		t.Fatalf("%d entries before the expiry, want the period counter", n)
+	}
+	admit(t, m, Admission{Scope: "acme", Now: expires.Add(time.Minute)}) // the next sweep is due
+	if n := memorySize(m); n != 0 {
+		t.Errorf("%d entries after the expiry, want 0: the period counter was not swept", n)
+	}
+}
+
+// TestMemoryAttributionsBounded: a Memory store keeps at most its bound
+// of attributions, dropping the oldest first, a sixteenth of a shard's
+// share at a time.
+func TestMemoryAttributionsBounded(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(MemoryOptions{})
+	m.maxAttributions = memoryShards * 64
+	const n = 20_000
+	for i := range n {
+		if err := m.Attribute(ctx, []Attribution{{MessageID: "api_" + strconv.Itoa(i), Cost: int64(i)}}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held := 0
+	for i := range m.shards {
+		held += len(m.shards[i].attributions)
+	}
+	if held > m.maxAttributions || held < m.maxAttributions*3/4 {
+		t.Errorf("%d attributions held, want at most %d and not far below", held, m.maxAttributions)
+	}
+	for i := n - 20; i < n; i++ { // the newest are kept
+		if _, previous, found, err := m.Reconcile(ctx, "api_"+strconv.Itoa(i), 0); err != nil || !found || previous != int64(i) {
+			t.Errorf("api_%d: %d, %v, %v; want kept", i, previous, found, err)
+		}
+	}
+	if _, _, found, _ := m.Reconcile(ctx, "api_0", 0); found {
+		t.Error("the oldest attribution is still held")
+	}
+	// Attributing one held again makes no room: it is not a new one.
+	s := m.shard("api_" + strconv.Itoa(n-1))
+	before := len(s.attributions)
+	if err := m.Attribute(ctx, []Attribution{{MessageID: "api_" + strconv.Itoa(n-1), Cost: 1}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.attributions) != before {
+		t.Errorf("attributing again changed the shard from %d to %d", before, len(s.attributions))
+	}
+}
+
+// TestMemoryAttributionsExpire: attributions expire on the store's clock,
+// and are dropped then.
+func TestMemoryAttributionsExpire(t *testing.T) {
+	ctx := context.Background()
+	m := NewMemory(MemoryOptions{SweepInterval: time.Minute})
+	now := base
+	m.clock = func() time.Time { return now }
+	if err := m.Attribute(ctx, []Attribution{{MessageID: "api_1", Cost: 5}}, 4*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	now = base.Add(4*24*time.Hour - time.Nanosecond)
+	if _, _, found, _ := m.Reconcile(ctx, "api_1", 5); !found {
+		t.Error("not found just before its ttl")
+	}
+	now = base.Add(4 * 24 * time.Hour)
+	if _, _, found, _ := m.Reconcile(ctx, "api_1", 5); found {
+		t.Error("found at its ttl")
+	}
+	if n := memorySize(m); n != 0 {
+		t.Errorf("%d entries after the expiry, want 0", n)
 	}
 }

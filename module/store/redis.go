@@ -68,27 +68,29 @@ type RedisOptions struct {
 //
 // Keys are KeyPrefix, a hash tag and a kind: a whole admission lives in
 // the slot of its scope's tag, so that a Redis Cluster can run it as one
-// script:
+// script (an attribution, always alone, has its own slot):
 //
 //	restlink:{<scope>}:w:<limit key>              sliding-window counter (hash of step → count)
 //	restlink:{<scope>}:d:<yyyymmdd>:<limit key>   UTC-day counter
+//	restlink:{<scope>}:p:<period>:<limit key>     period counter (expires a day after the period)
 //	restlink:{<scope>}:i:<idempotency key>        idempotency record (hash)
 //	restlink:{p:<pace key>}                       pacing bucket (GCRA arrival time, µs)
 //	restlink:{s:<signing key>}                    signing seconds claimed (sorted set)
 //	restlink:{m:<marker key>}                     webhook marker ("p" pending, "d" done)
+//	restlink:att:<message id>                     message attribution (hash: data, cost)
 //
 // Commands, for a least-privilege ACL. The client logs in with HELLO
 // (falling back to AUTH on servers without it), which Redis allows
 // without a grant, and sends SELECT when the URL names a database, PING
 // (Ping, the fallback's probe), EVALSHA, EVAL and SET (ConfirmMarker); a
 // Cluster client also sends CLUSTER SLOTS. The scripts call GET, SET,
-// DEL, INCRBY, DECRBY, PEXPIRE, HGET, HMGET, HSET, HDEL, HGETALL,
-// HINCRBY, ZADD, ZSCORE and ZREMRANGEBYSCORE. SCRIPT LOAD is not used.
-// So (with the default KeyPrefix):
+// DEL, INCRBY, DECRBY, PEXPIRE, PEXPIREAT, HGET, HMGET, HSET, HDEL,
+// HGETALL, HINCRBY, ZADD, ZSCORE and ZREMRANGEBYSCORE. SCRIPT LOAD is not
+// used. So (with the default KeyPrefix):
 //
 //	ACL SETUSER sidecar on >password resetkeys ~restlink:* resetchannels -@all
 //	    +select +ping +evalsha +eval +cluster|slots
-//	    +get +set +del +incrby +decrby +pexpire +hget +hmget +hset +hdel
+//	    +get +set +del +incrby +decrby +pexpire +pexpireat +hget +hmget +hset +hdel
 //	    +hgetall +hincrby +zadd +zscore +zremrangebyscore
 //
 // Sentinel itself is asked SENTINEL GET-MASTER-ADDR-BY-NAME and kept
@@ -109,6 +111,8 @@ type Redis struct {
 	timeout time.Duration
 
 	admit, settle, usage    *redis.Script
+	adjust                  *redis.Script
+	attribute, reconcile    *redis.Script
 	reserve, claimSecond    *redis.Script
 	claimMarker, releaseMkr *redis.Script
 }
@@ -193,6 +197,9 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		admit:       redis.NewScript(admitScript),
 		settle:      redis.NewScript(settleScript),
 		usage:       redis.NewScript(usageScript),
+		adjust:      redis.NewScript(adjustScript),
+		attribute:   redis.NewScript(attributeScript),
+		reconcile:   redis.NewScript(reconcileScript),
 		reserve:     redis.NewScript(reserveScript),
 		claimSecond: redis.NewScript(claimSecondScript),
 		claimMarker: redis.NewScript(claimMarkerScript),

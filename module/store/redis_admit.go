@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -32,14 +31,27 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	} else {
 		args = append(args, "", 0, 0, "")
 	}
-	charges := make([]Charge, 0, len(a.Limits))
+	var charges []Charge
+	var values []int64
+	if a.Charge {
+		charges, values = chargesAndValues(charged(a.Limits), len(a.Limits))
+	}
 	for i := range a.Limits {
 		l := &a.Limits[i]
+		if l.Period.Name != "" {
+			key := base + "p:" + l.Period.Name + ":" + l.Key
+			keys = append(keys, key)
+			args = append(args, "p", l.Cost, l.Max, "", 0, 0, l.Period.Ends.Add(periodLinger).UnixMilli())
+			if a.Charge && l.Cost > 0 {
+				charges = append(charges, Charge{Key: key, Amount: l.Cost})
+			}
+			continue
+		}
 		if l.Window == 0 {
 			key := base + "d:" + time.Unix(0, now).UTC().Format("20060102") + ":" + l.Key
 			keys = append(keys, key)
 			args = append(args, "d", l.Cost, l.Max, "", 0, 0, ceilMillis(untilMidnight(now)))
-			if l.Cost > 0 {
+			if a.Charge && l.Cost > 0 {
 				charges = append(charges, Charge{Key: key, Amount: l.Cost})
 			}
 			continue
@@ -51,7 +63,7 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 		keys = append(keys, key)
 		args = append(args, "w", l.Cost, l.Max, field, step, now-cur*step,
 			ceilMillis(time.Duration((cur+windowSteps)*step-now)))
-		if l.Cost > 0 {
+		if a.Charge && l.Cost > 0 {
 			charges = append(charges, Charge{Key: key, Field: field, Amount: l.Cost})
 		}
 	}
@@ -67,14 +79,17 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	verdict, _ := reply[0].(int64)
 	switch Verdict(verdict) {
 	case Admitted:
-		t := Ticket{Scope: a.Scope, issuer: r}
-		if a.Charge && len(charges) > 0 {
-			t.Charges = charges
+		if len(reply) != 1+len(values) {
+			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
 		}
+		for i := range values {
+			values[i], _ = reply[1+i].(int64)
+		}
+		t := Ticket{Scope: a.Scope, Charges: charges, issuer: r}
 		if a.Idempotency != nil {
 			t.Idempotency, t.claim = a.Idempotency.Key, owner
 		}
-		return Decision{Verdict: Admitted, Ticket: t}, nil
+		return Decision{Verdict: Admitted, Ticket: t, Values: values}, nil
 	case Refused:
 		if len(reply) < 4 {
 			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
@@ -85,7 +100,10 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 		if i < 0 || int(i) >= len(a.Limits) {
 			return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
 		}
-		if a.Limits[i].Window == 0 {
+		switch l := &a.Limits[i]; {
+		case l.Period.Name != "":
+			retry = int64(periodRetryAfter(l.Period, now))
+		case l.Window == 0:
 			retry = int64(untilMidnight(now))
 		}
 		return Decision{Verdict: Refused, Refused: int(i), Current: v, RetryAfter: time.Duration(retry)}, nil
@@ -105,92 +123,6 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	return Decision{}, fmt.Errorf("admitting: %w: unexpected script reply", ErrUnavailable)
 }
 
-// Settle runs the settlement script.
-func (r *Redis) Settle(ctx context.Context, t Ticket, s Settlement) error {
-	refund := s.Refund && len(t.Charges) > 0
-	if t.Idempotency == "" && !refund {
-		return nil
-	}
-	if t.issuer != Store(r) {
-		return errForeignTicket
-	}
-	var outcome string
-	switch s.Outcome {
-	case Release:
-		outcome = "release"
-	case Completed:
-		outcome = "completed"
-	case Unknown:
-		outcome = "unknown"
-	default:
-		return fmt.Errorf("settling: unknown outcome %d", s.Outcome)
-	}
-	var rec []byte
-	if s.Outcome == Completed && t.Idempotency != "" {
-		var err error
-		if rec, err = json.Marshal(recordOrEmpty(s.Record)); err != nil {
-			return fmt.Errorf("settling: encoding the answer: %w", err)
-		}
-	}
-	keys := make([]string, 0, 1+len(t.Charges))
-	args := make([]any, 0, 6+2*len(t.Charges))
-	args = append(args, flag(refund), flag(t.Idempotency != ""), outcome,
-		strconv.FormatUint(t.claim, 10), millisOrZero(s.TTL), rec)
-	if t.Idempotency != "" {
-		keys = append(keys, r.scoped(t.Scope)+"i:"+t.Idempotency)
-	}
-	if refund {
-		for _, c := range t.Charges {
-			keys = append(keys, c.Key)
-			args = append(args, c.Field, c.Amount)
-		}
-	}
-	if _, err := r.run(ctx, r.settle, keys, args...); err != nil {
-		return r.fail(ctx, "settling", err)
-	}
-	return nil
-}
-
-// Usage runs the usage script.
-func (r *Redis) Usage(ctx context.Context, scope string, limits []Limit, now time.Time) ([]int64, error) {
-	if err := validateScope("reading usage", scope); err != nil {
-		return nil, err
-	}
-	if err := validateLimits("reading usage", limits); err != nil {
-		return nil, err
-	}
-	if len(limits) == 0 {
-		return []int64{}, nil
-	}
-	n := now.UnixNano()
-	base := r.scoped(scope)
-	keys := make([]string, len(limits))
-	args := make([]any, 0, 2*len(limits))
-	for i := range limits {
-		l := &limits[i]
-		if l.Window == 0 {
-			keys[i] = base + "d:" + now.UTC().Format("20060102") + ":" + l.Key
-			args = append(args, "d", 0)
-			continue
-		}
-		keys[i] = base + "w:" + l.Key
-		args = append(args, "w", floorDiv(n, windowStep(l.Window)))
-	}
-	res, err := r.run(ctx, r.usage, keys, args...)
-	if err != nil {
-		return nil, r.fail(ctx, "reading usage", err)
-	}
-	reply, ok := res.([]any)
-	if !ok || len(reply) != len(limits) {
-		return nil, errors.New("reading usage: unexpected script reply")
-	}
-	out := make([]int64, len(limits))
-	for i, v := range reply {
-		out[i], _ = v.(int64)
-	}
-	return out, nil
-}
-
 // recordOrEmpty stores a nil Record as an empty one, so that a replay
 // still finds a record.
 func recordOrEmpty(r *Record) *Record {
@@ -200,12 +132,16 @@ func recordOrEmpty(r *Record) *Record {
 	return r
 }
 
+// Script arguments "1" and "0", boxed once: a string returned into an
+// interface would cost every call an allocation.
+var argTrue, argFalse any = "1", "0"
+
 // flag is a boolean script argument.
-func flag(b bool) string {
+func flag(b bool) any {
 	if b {
-		return "1"
+		return argTrue
 	}
-	return "0"
+	return argFalse
 }
 
 // millisOrZero is ceilMillis for a duration whose zero (or less) means

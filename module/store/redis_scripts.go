@@ -3,7 +3,12 @@ package store
 // The Lua scripts of the Redis store. Redis runs each atomically. Times
 // and step numbers are computed in Go and passed as arguments: Lua
 // numbers are doubles, exact only up to 2^53, so the scripts see times in
-// ms or µs and window offsets in ns relative to a step, never absolute ns.
+// ms or µs and window offsets in ns relative to a step, never absolute ns,
+// and counts no larger than maxExact. A counter is changed only with
+// INCRBY, DECRBY or HINCRBY by an argument or a value read back, never by
+// a number the script computed: Redis would pass that as a double's text,
+// which for large numbers is in exponent form ("1e+17"), and INCRBY
+// refuses it.
 //
 // A key may appear twice in one admission (a recipient listed twice): the
 // check counts the admission's earlier charges of the key as if they were
@@ -20,13 +25,15 @@ package store
 //	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per limit.
 //	ARGV: charge ("1"/"0"), has record ("1"/"0"), now (ms), body hash,
 //	      record ttl (ms), in-flight time (ms, 0 = whole ttl), owner token,
-//	      then per limit: kind ("w" window, "d" day), cost, max,
-//	      current step, step length (ns), now's offset in its step (ns),
-//	      counter ttl (ms).
+//	      then per limit: kind ("w" window, "d" day, "p" period), cost,
+//	      max, current step, step length (ns), now's offset in its step
+//	      (ns), counter ttl (ms; for a period, when it expires, Unix ms).
 //
-// It returns {verdict} or, refused, {1, limit index (0-based), value,
-// retry after (ns; the caller computes it for day limits)} or, replayed,
-// {2, 0, 0, 0, record}. Verdict numbers are those of the Verdict type.
+// It returns {verdict} or, admitted and charged, {0, the value of each
+// limit's counter after the charges} or, refused, {1, limit index
+// (0-based), value, retry after (ns; the caller computes it for day and
+// period limits)} or, replayed, {2, 0, 0, 0, record}. Verdict numbers are
+// those of the Verdict type.
 const admitScript = `
 local now = tonumber(ARGV[3])
 local k0 = 0
@@ -45,6 +52,7 @@ end
 local n = (#ARGV - 7) / 7
 local stale = {}
 local pending = {}
+local held = {}
 for j = 1, n do
   local b = 7 + (j - 1) * 7
   local key = KEYS[k0 + j]
@@ -52,8 +60,9 @@ for j = 1, n do
   local max = tonumber(ARGV[b + 3])
   local earlier = pending[key] or 0
   pending[key] = earlier + cost
-  if ARGV[b + 1] == 'd' then
-    local v = tonumber(redis.call('GET', key) or '0') + earlier
+  if ARGV[b + 1] ~= 'w' then
+    held[j] = tonumber(redis.call('GET', key) or '0')
+    local v = held[j] + earlier
     if v + cost > max then return {1, j - 1, v, 0} end
   else
     local cur = tonumber(ARGV[b + 4])
@@ -88,42 +97,52 @@ for j = 1, n do
       end
       return {1, j - 1, v, retry}
     end
+    held[j] = v - earlier
     stale[j] = old
   end
 end
+local out = {0}
 if ARGV[1] == '1' then
   for j = 1, n do
     local b = 7 + (j - 1) * 7
     local key = KEYS[k0 + j]
     if ARGV[b + 2] ~= '0' then
-      if ARGV[b + 1] == 'd' then
+      if ARGV[b + 1] ~= 'w' then
         redis.call('INCRBY', key, ARGV[b + 2])
       else
         local old = stale[j]
         if #old > 0 then redis.call('HDEL', key, unpack(old)) end
         redis.call('HINCRBY', key, ARGV[b + 4], ARGV[b + 2])
       end
-      redis.call('PEXPIRE', key, ARGV[b + 7])
+      if ARGV[b + 1] == 'p' then
+        redis.call('PEXPIREAT', key, ARGV[b + 7])
+      else
+        redis.call('PEXPIRE', key, ARGV[b + 7])
+      end
     end
+    out[j + 1] = held[j] + pending[key]
   end
 end
 if k0 == 1 then
   redis.call('HSET', KEYS[1], 's', 'f', 'h', ARGV[4], 't', ARGV[3], 'o', ARGV[7])
   redis.call('PEXPIRE', KEYS[1], ARGV[5])
 end
-return {0}
+return out
 `
 
 // settleScript settles a ticket.
 //
-//	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per charge.
-//	ARGV: refund ("1"/"0"), has record ("1"/"0"), outcome ("release",
-//	      "completed", "unknown"), owner token, ttl (ms, "0" keeps it),
-//	      record, then per charge: field ("" for a day counter), amount.
+//	KEYS: [the idempotency record, if ARGV[2] == "1"], then one key per
+//	      charge moved.
+//	ARGV: charges moved ("1"/"0"), has record ("1"/"0"), outcome
+//	      ("release", "completed", "unknown"), owner token, ttl (ms, "0"
+//	      keeps it), record, then per charge moved: field ("" for a day
+//	      or period counter), how far to move it (a signed integer, not
+//	      0: minus its amount for a refund).
 //
-// The record is settled only if the ticket's claim still owns it; a
-// refund never takes a counter below zero, and a step or day already
-// gone has nothing to refund.
+// The record is settled only if the ticket's claim still owns it. A
+// counter never goes below zero, and a counter or window step already
+// gone has nothing to move.
 const settleScript = `
 local k0 = 0
 if ARGV[2] == '1' then
@@ -146,17 +165,24 @@ if ARGV[1] == '1' then
   for j = 1, n do
     local key = KEYS[k0 + j]
     local field = ARGV[5 + 2 * j]
-    local amount = tonumber(ARGV[6 + 2 * j])
+    local delta = ARGV[6 + 2 * j]
+    local d = tonumber(delta)
     if field == '' then
-      local v = tonumber(redis.call('GET', key))
-      if v and v > 0 then redis.call('DECRBY', key, math.min(v, amount)) end
-    else
-      local v = tonumber(redis.call('HGET', key, field))
+      local v = redis.call('GET', key)
       if v then
-        if v <= amount then
-          redis.call('HDEL', key, field)
+        if tonumber(v) > -d then
+          redis.call('INCRBY', key, delta)
+        elseif tonumber(v) > 0 then
+          redis.call('DECRBY', key, v)
+        end
+      end
+    else
+      local v = redis.call('HGET', key, field)
+      if v then
+        if tonumber(v) > -d then
+          redis.call('HINCRBY', key, field, delta)
         else
-          redis.call('HINCRBY', key, field, -amount)
+          redis.call('HDEL', key, field)
         end
       end
     end
@@ -165,14 +191,65 @@ end
 return 1
 `
 
+// adjustScript adjusts period counters.
+//
+//	KEYS: one per adjustment.
+//	ARGV: per adjustment: delta (a signed integer), when the counter
+//	      expires (Unix ms).
+//
+// A counter never goes below zero, and one that would hold nothing is
+// not made. It returns each counter's value after all of them.
+const adjustScript = `
+for j = 1, #KEYS do
+  local delta = ARGV[2 * j - 1]
+  local d = tonumber(delta)
+  local v = redis.call('GET', KEYS[j])
+  if d > 0 or (v and tonumber(v) > -d) then
+    redis.call('INCRBY', KEYS[j], delta)
+    redis.call('PEXPIREAT', KEYS[j], ARGV[2 * j])
+  elseif v and tonumber(v) > 0 then
+    redis.call('DECRBY', KEYS[j], v)
+  end
+end
+local out = {}
+for j = 1, #KEYS do
+  out[j] = tonumber(redis.call('GET', KEYS[j]) or '0')
+end
+return out
+`
+
+// attributeScript remembers one attribution.
+//
+//	KEYS: the attribution.
+//	ARGV: data, cost, ttl (ms).
+const attributeScript = `
+redis.call('HSET', KEYS[1], 'd', ARGV[1], 'c', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+`
+
+// reconcileScript sets a remembered message's cost.
+//
+//	KEYS: the attribution.
+//	ARGV: the new cost.
+//
+// It returns {0} for a message it does not remember (storing nothing),
+// or {1, data, the cost before}.
+const reconcileScript = `
+local a = redis.call('HMGET', KEYS[1], 'd', 'c')
+if not a[2] then return {0} end
+redis.call('HSET', KEYS[1], 'c', ARGV[1])
+return {1, a[1] or '', a[2]}
+`
+
 // usageScript reads counters without charging them.
 //
 //	KEYS: one per limit.
-//	ARGV: per limit: kind ("w"/"d"), current step.
+//	ARGV: per limit: kind ("w"/"d"/"p"), current step.
 const usageScript = `
 local out = {}
 for j = 1, #KEYS do
-  if ARGV[2 * j - 1] == 'd' then
+  if ARGV[2 * j - 1] ~= 'w' then
     out[j] = tonumber(redis.call('GET', KEYS[j]) or '0')
   else
     local cur = tonumber(ARGV[2 * j])

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -37,6 +38,10 @@ func TestRedisCluster(t *testing.T) {
 	t.Run("pacing", func(t *testing.T) { testPacing(t, hs) })
 	t.Run("signing_seconds", func(t *testing.T) { testSigningSeconds(t, hs) })
 	t.Run("markers", func(t *testing.T) { testMarkers(t, hs) })
+	t.Run("values", func(t *testing.T) { testValues(t, hs) })
+	t.Run("costs", func(t *testing.T) { testCosts(t, hs) })
+	t.Run("adjust", func(t *testing.T) { testAdjust(t, hs) })
+	t.Run("attributions", func(t *testing.T) { testAttributions(t, hs) })
 }
 
 // TestRedisTTLs checks the TTL each kind of key gets.
@@ -93,7 +98,29 @@ func TestRedisTTLs(t *testing.T) {
 	}
 	pttl("restlink:{m:evt}", 24*time.Hour-time.Minute, 24*time.Hour)
 
+	if err := r.Attribute(ctx, []Attribution{{MessageID: "api_1", Cost: 1}}, 4*24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	pttl("restlink:att:api_1", 4*24*time.Hour-time.Minute, 4*24*time.Hour)
+
+	// A period counter expires a day after its period's end, on Redis's
+	// clock.
+	admit(t, r, Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1, Max: 10, Period: day2099}}, Charge: true, Now: future})
+	expireAt(t, c, "restlink:{acme}:p:2099-12-05:budget", day2099.Ends.Add(24*time.Hour))
+
 	assertAllKeysExpire(t, srv, "restlink:")
+}
+
+// expireAt fails the test unless key expires at exactly when (to the ms).
+func expireAt(t *testing.T, c *redis.Client, key string, when time.Time) {
+	t.Helper()
+	got, err := c.PExpireTime(context.Background(), key).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Duration(when.UnixMilli()) * time.Millisecond; got != want {
+		t.Errorf("PEXPIRETIME %s = %v, want %v (%v)", key, got, want, when)
+	}
 }
 
 // TestRedisWindowChange: steps left by a limit's earlier window length
@@ -332,7 +359,7 @@ func TestRedisACL(t *testing.T) {
 	srv := redistest.Start(t)
 	acl := []string{"ACL", "SETUSER", "sidecar", "on", ">acl-secret", "resetkeys", "~restlink:*", "resetchannels", "-@all",
 		"+select", "+ping", "+evalsha", "+eval", "+cluster|slots",
-		"+get", "+set", "+del", "+incrby", "+decrby", "+pexpire", "+hget", "+hmget", "+hset", "+hdel",
+		"+get", "+set", "+del", "+incrby", "+decrby", "+pexpire", "+pexpireat", "+hget", "+hmget", "+hset", "+hdel",
 		"+hgetall", "+hincrby", "+zadd", "+zscore", "+zremrangebyscore"}
 	if _, err := srv.Do(acl...); err != nil {
 		t.Fatal(err)
@@ -346,6 +373,7 @@ func TestRedisACL(t *testing.T) {
 	limits := []Limit{
 		{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Minute},
 		{Key: "daily:acme", Cost: 1, Max: 10},
+		{Key: "budget:acme", Cost: 1, Max: 10, Period: day2099},
 	}
 	a := Admission{Scope: "acme", Limits: limits, Idempotency: &IdempotencyClaim{Key: "k", TTL: time.Hour}, Charge: true, Now: time.Now()}
 	d := admit(t, r, a)
@@ -371,6 +399,36 @@ func TestRedisACL(t *testing.T) {
 	}
 	if err := r.ReleaseMarker(ctx, "evt"); err != nil {
 		t.Error(err)
+	}
+	if _, err := r.Adjust(ctx, "acme", []Adjustment{{Key: "budget:acme", Period: day2099, Delta: 1}}, time.Now()); err != nil {
+		t.Error(err)
+	}
+	if err := r.Attribute(ctx, []Attribution{{MessageID: "api_1", Data: []byte("d"), Cost: 1}}, time.Hour); err != nil {
+		t.Error(err)
+	}
+	if _, _, found, err := r.Reconcile(ctx, "api_1", 2); err != nil || !found {
+		t.Error(found, err)
+	}
+}
+
+// TestRedisAttributeUncachedScript: a pipeline of attributions whose
+// script Redis does not have cached (a restarted or flushed server) is
+// sent again with EVAL.
+func TestRedisAttributeUncachedScript(t *testing.T) {
+	srv := redistest.Start(t)
+	r := newRedis(t, RedisOptions{URL: srv.URL, Timeout: time.Second})
+	ctx := context.Background()
+	for round := range 2 {
+		if _, err := srv.Do("SCRIPT", "FLUSH"); err != nil {
+			t.Fatal(err)
+		}
+		id := "api_" + strconv.Itoa(round)
+		if err := r.Attribute(ctx, []Attribution{{MessageID: id + "a", Cost: 1}, {MessageID: id + "b", Cost: 2}}, time.Hour); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if _, previous, found, err := r.Reconcile(ctx, id+"b", 3); err != nil || !found || previous != 2 {
+			t.Errorf("round %d: %d, %v, %v", round, previous, found, err)
+		}
 	}
 }
 

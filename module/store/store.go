@@ -1,9 +1,10 @@
 // Package store keeps the state that the sidecar's limits share: send
-// policy counters, idempotency records, the account pacing bucket, the
-// signing replay guard and webhook de-duplication markers. Memory keeps it
-// in one process; Redis shares it across a fleet of sidecars. Every
-// operation is atomic: racing requests, in one process or across a fleet,
-// can never pass a limit together.
+// policy counters, money budgets' period counters, idempotency records,
+// the account pacing bucket, the signing replay guard, webhook
+// de-duplication markers and the attributions of messages sent. Memory
+// keeps it in one process; Redis shares it across a fleet of sidecars.
+// Every operation is atomic: racing requests, in one process or across a
+// fleet, can never pass a limit together.
 package store
 
 import (
@@ -33,6 +34,16 @@ type Store interface {
 	// Admission.Scope the limits are charged under.
 	Usage(ctx context.Context, scope string, limits []Limit, now time.Time) ([]int64, error)
 
+	// Adjust adds each adjustment's Delta (which may be negative) to its
+	// period counter without checking any limit, and returns the counters'
+	// values after it, in order. An adjustment whose period has ended by now
+	// changes nothing (its value is returned as 0).
+	//
+	// As with a refund, a counter never goes below zero; a counter
+	// adjusted twice in one call reads its value after both at both
+	// places.
+	Adjust(ctx context.Context, scope string, adjustments []Adjustment, now time.Time) ([]int64, error)
+
 	// Reserve takes a slot in a pacing bucket (GCRA). It returns how long
 	// the caller must wait before sending; ok is false when that wait
 	// would exceed p.MaxWait, and then nothing is reserved and
@@ -44,6 +55,16 @@ type Store interface {
 	// false when that second would be later than now+maxAhead; nothing
 	// is claimed then. A claim is remembered for ttl.
 	ClaimSecond(ctx context.Context, key string, now time.Time, maxAhead, ttl time.Duration) (second int64, ok bool, err error)
+
+	// Attribute remembers attributions for ttl (at least 4 days in use).
+	// Attributing a message again replaces what was remembered of it,
+	// and its ttl.
+	Attribute(ctx context.Context, attributions []Attribution, ttl time.Duration) error
+
+	// Reconcile sets a remembered message's cost to cost in one atomic step
+	// and returns its data and the cost it had before; found is false (and
+	// nothing is stored) for a message it does not remember.
+	Reconcile(ctx context.Context, messageID string, cost int64) (data []byte, previous int64, found bool, err error)
 
 	Markers
 
@@ -74,15 +95,52 @@ type Limit struct {
 	// Key names the counter, e.g. "rate:acme". Limits of one Admission
 	// must share a scope (see Admission.Scope).
 	Key string
-	// Cost is what the request adds: recipients, segments or 1. A Cost
-	// of zero checks the limit without charging it.
+	// Cost is what the request adds: recipients, segments, 1, or money
+	// in micro-units. A Cost of zero checks the limit without charging
+	// it. Cost and Max must not exceed 2^53−1: a Redis store compares
+	// them in Lua, whose numbers are exact only to 2^53.
 	Cost int64
 	// Max is the most the counter may hold within its window.
 	Max int64
 	// Window is the length of a sliding window, measured in 60 equal
 	// steps: a charge counts until the step after it is a Window old.
-	// Zero means the current UTC calendar day.
+	// Zero means the current UTC calendar day (or Period, if set).
 	Window time.Duration
+	// Period, when its Name is set, makes the limit a counter of that
+	// period (Window must then be zero): a budget's day or month. The
+	// name is part of the counter's key, so every period counts from
+	// zero; a refusal's RetryAfter runs to the period's end.
+	Period Period
+}
+
+// Period is a fixed period a counter counts in, such as a budget's day or
+// month in the ledger's timezone.
+//
+// A period counter expires a day after Ends (periodLinger), so that
+// late settlements still find it. Its Name must not contain a colon: in
+// Redis it is part of the key, between the scope and the limit's key.
+type Period struct {
+	Name string    // names the period, e.g. "2026-12-05" or "2026-12"; part of the counter's key
+	Ends time.Time // when the period ends: a refusal's RetryAfter runs to it, and the counter expires some time after it
+}
+
+// Adjustment is a change to a period counter: the one a Limit with the
+// same Key and Period counts in, under the same scope. It reconciles a
+// budget with delivery reports, or seeds a Memory store's budgets from a
+// ledger after a restart.
+type Adjustment struct {
+	Key    string // the limit's key, e.g. "budget:acme:day"
+	Period Period // the period counted in (a Name and an end are required)
+	Delta  int64  // added to the counter; negative takes away (at most 2^53−1 either way)
+}
+
+// Attribution is what the sidecar remembers of one message it sent: an
+// opaque record (Data) and the message's cost as currently recognized.
+// It lets any sidecar of a fleet reconcile the message's delivery report.
+type Attribution struct {
+	MessageID string // the upstream's id of the message; must not be empty
+	Data      []byte // who sent it, for the caller: the store only keeps it
+	Cost      int64  // the message's cost as currently recognized; not negative
 }
 
 // Admission is what a request asks of the store before it is forwarded.
@@ -100,6 +158,12 @@ type Admission struct {
 	// Shadow mode charges: a request that would pass is charged, one
 	// that would be refused is not (and is forwarded anyway).
 	Charge bool
+	// SharedOnly says the admission must be decided by the shared store:
+	// a Fallback whose shared store is down or does not answer returns
+	// an error wrapping ErrUnavailable instead of deciding in memory,
+	// whatever its OnError mode (a budget divided among sidecars would
+	// overspend). Memory and Redis ignore it.
+	SharedOnly bool
 	// Now is the time of the decision (required).
 	Now time.Time
 }
@@ -152,6 +216,12 @@ type Decision struct {
 	Record *Record
 	// Ticket settles an admitted request.
 	Ticket Ticket
+	// Values are, for an admission that was Admitted and charged
+	// (Charge), each limit's counter value after the charge, in Limits
+	// order: what a caller needs to see a budget threshold crossed. A
+	// counter charged twice (a key listed twice) reads its value after
+	// both charges at both places. Nil otherwise.
+	Values []int64
 }
 
 // Ticket identifies what an admission charged and claimed. Only the
@@ -169,12 +239,12 @@ type Ticket struct {
 // Charge is one counter charge, precise enough to be refunded. Key and
 // Field are in the issuing store's own terms.
 type Charge struct {
-	Key    string // the counter's storage key (Redis: day included)
-	Field  string // the window step charged (Redis); "" for a day counter
+	Key    string // the counter's storage key (Redis: day or period included)
+	Field  string // the window step charged (Redis) or the period (Memory); "" otherwise
 	Amount int64
 
-	bucket int64 // the window step or UTC day charged (Memory)
-	day    bool  // a day counter rather than a window (Memory)
+	bucket int64       // the window step or UTC day charged (Memory)
+	kind   counterKind // what kind of counter was charged (Memory)
 }
 
 // Settlement says what became of an admitted request.
@@ -182,6 +252,15 @@ type Settlement struct {
 	// Refund reverses the ticket's charges: the upstream certainly did
 	// not act on the request.
 	Refund bool
+	// Costs, when not nil, has one entry per Ticket.Charges: the final
+	// amount of that charge (a send's actual cost replacing its
+	// estimate). Each counter moves by Costs[i] − Charges[i].Amount, up
+	// or down, without a limit check. As with a refund, a counter never
+	// goes below zero, and a charge whose window step, day or period
+	// counter is gone (expired, or refunded to nothing) has nothing to
+	// move. Nil keeps the charges as Admit took them; Refund ignores
+	// Costs. A cost must be between 0 and 2^53−1.
+	Costs []int64
 	// Outcome of the idempotency record.
 	Outcome Outcome
 	// Record is the answer to remember (Outcome Completed). The store

@@ -9,12 +9,19 @@ import (
 	"time"
 )
 
-// TestSuite runs the behaviours every Store must share against Memory
-// and Redis.
+// TestSuite runs the behaviours every Store must share against Memory,
+// Redis and a Fallback over Redis.
 func TestSuite(t *testing.T) {
 	hs := harnesses(t)
 	t.Run("window", func(t *testing.T) { testWindow(t, hs) })
 	t.Run("day", func(t *testing.T) { testDay(t, hs) })
+	t.Run("period", func(t *testing.T) { testPeriod(t, hs) })
+	t.Run("distinct_periods", func(t *testing.T) { testDistinctPeriods(t, hs) })
+	t.Run("shared_only", func(t *testing.T) { testSharedOnly(t, hs) })
+	t.Run("values", func(t *testing.T) { testValues(t, hs) })
+	t.Run("costs", func(t *testing.T) { testCosts(t, hs) })
+	t.Run("adjust", func(t *testing.T) { testAdjust(t, hs) })
+	t.Run("attributions", func(t *testing.T) { testAttributions(t, hs) })
 	t.Run("all_or_nothing", func(t *testing.T) { testAllOrNothing(t, hs) })
 	t.Run("repeated_key", func(t *testing.T) { testRepeatedKey(t, hs) })
 	t.Run("refund", func(t *testing.T) { testRefund(t, hs) })
@@ -94,9 +101,15 @@ func testWindow(t *testing.T, hs []harness) {
 // runSteps admits each step against limit l and checks the decisions.
 func runSteps(t *testing.T, s Store, l Limit, steps []step) {
 	t.Helper()
+	runStepsFrom(t, s, l, base, steps)
+}
+
+// runStepsFrom is runSteps with the steps' times after origin.
+func runStepsFrom(t *testing.T, s Store, l Limit, origin time.Time, steps []step) {
+	t.Helper()
 	for i, st := range steps {
 		l.Cost = st.cost
-		d := admit(t, s, Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, Now: at(st.at)})
+		d := admit(t, s, Admission{Scope: "acme", Limits: []Limit{l}, Charge: true, Now: origin.Add(st.at)})
 		if d.Verdict != st.verdict {
 			t.Fatalf("step %d (+%v, cost %d): verdict %v, want %v", i, st.at, st.cost, d.Verdict, st.verdict)
 		}
@@ -531,6 +544,12 @@ func testInvalid(t *testing.T, hs []harness) {
 		{"negative_window", Admission{Scope: "acme", Limits: []Limit{{Key: "rcpt:+" + phone, Cost: 1, Max: 1, Window: -time.Hour}}}, "limit 0 has a negative window"},
 		{"tiny_window", Admission{Scope: "acme", Limits: []Limit{{Key: "rcpt:+" + phone, Cost: 1, Max: 1, Window: 10}}}, "shorter than"},
 		{"no_key", Admission{Scope: "acme", Limits: []Limit{{Cost: 1, Max: 1}}}, "limit 0 has no key"},
+		{"max_above_2^53-1", Admission{Scope: "acme", Limits: []Limit{ok, {Key: "budget", Cost: 1, Max: 1 << 53}}}, "limit 1 has a max above 2^53-1"},
+		{"cost_above_2^53-1", Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1 << 53, Max: 1}}}, "limit 0 has a cost above 2^53-1"},
+		{"period_and_window", Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1, Max: 1, Window: time.Minute, Period: Period{Name: "2099-12-05", Ends: future}}}}, "limit 0 has both a window and a period"},
+		{"period_without_end", Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1, Max: 1, Period: Period{Name: "2099-12-05"}}}}, "limit 0 has a period without an end"},
+		{"period_end_without_name", Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1, Max: 1, Period: Period{Ends: future}}}}, "limit 0 has a period end but no period name"},
+		{"period_name_with_colon", Admission{Scope: "acme", Limits: []Limit{{Key: "budget", Cost: 1, Max: 1, Period: Period{Name: "2099-12:05", Ends: future}}}}, "limit 0 has a period name with a colon"},
 		{"claim_without_ttl", Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: "k"}}, "positive ttl"},
 		{"claim_without_key", Admission{Scope: "acme", Idempotency: &IdempotencyClaim{TTL: time.Hour}}, "no key"},
 	}
