@@ -73,7 +73,7 @@ func validateLimits(doing string, limits []Limit) error {
 		case l.Max > maxExact:
 			return fmt.Errorf("%s: limit %d has a max above 2^53-1, the most a store counts exactly", doing, i)
 		}
-		if l.Period != (Period{}) {
+		if l.Period.Name != "" || !l.Period.Ends.IsZero() {
 			if err := validatePeriod(doing, "limit", i, l.Period, l.Window); err != nil {
 				return err
 			}

@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Admit decides an admission under the lock of its scope's shard: the
 // idempotency record is read, then each limit is checked and charged in
@@ -35,11 +38,10 @@ func (m *Memory) admit(a *Admission) Decision {
 
 	var after [8]int64 // the first limits' values after their charges, for Values
 	for i := range a.Limits {
-		v, d, refused := s.tryCharge(a.Scope, &a.Limits[i], now)
+		v, retry, refused := s.tryCharge(a.Scope, &a.Limits[i], now)
 		if refused {
 			s.uncharge(a.Scope, a.Limits[:i], now)
-			d.Refused = i
-			return d
+			return Decision{Verdict: Refused, Refused: i, Current: v, RetryAfter: retry}
 		}
 		if i < len(after) {
 			after[i] = v
@@ -50,7 +52,9 @@ func (m *Memory) admit(a *Admission) Decision {
 	var values []int64
 	if a.Charge {
 		t.Charges, values = memoryCharges(a.Limits, now)
-		s.values(a.Scope, a.Limits, now, after[:], values)
+		if n := copy(values, after[:]); len(values) > 1 {
+			s.values(a.Scope, a.Limits, now, n, values)
+		}
 	} else {
 		s.uncharge(a.Scope, a.Limits, now)
 	}
@@ -106,9 +110,10 @@ func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {
 }
 
 // tryCharge adds limit l's Cost to its counter at now if it fits, and
-// returns the counter's value after it; otherwise it returns the refusal.
-// The caller holds the lock.
-func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (after int64, refusal Decision, refused bool) {
+// returns the counter's value after it; otherwise it returns the
+// counter's value and how long until the cost could fit, refused. The
+// caller holds the lock.
+func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (value int64, retry time.Duration, refused bool) {
 	if l.Period.Name != "" {
 		return s.tryChargePeriod(scope, l, now)
 	}
@@ -121,17 +126,17 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (after int64,
 			v = d.n
 		}
 		if v+l.Cost > l.Max {
-			return v, Decision{Verdict: Refused, Current: v, RetryAfter: untilMidnight(now)}, true
+			return v, untilMidnight(now), true
 		}
 		if l.Cost == 0 {
-			return v, Decision{}, false
+			return v, 0, false
 		}
 		if d == nil {
 			d = &dayCounter{}
 			s.days[k] = d
 		}
 		d.day, d.n = day, v+l.Cost
-		return d.n, Decision{}, false
+		return d.n, 0, false
 	}
 	step := windowStep(l.Window)
 	cur := floorDiv(now, step)
@@ -142,11 +147,10 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (after int64,
 		v, steps = w.value(cur), w.steps
 	}
 	if v+l.Cost > l.Max {
-		retry := windowRetryAfter(steps, v, l.Cost, l.Max, cur, step, now)
-		return v, Decision{Verdict: Refused, Current: v, RetryAfter: retry}, true
+		return v, windowRetryAfter(steps, v, l.Cost, l.Max, cur, step, now), true
 	}
 	if l.Cost == 0 {
-		return v, Decision{}, false
+		return v, 0, false
 	}
 	if w == nil {
 		w = &windowCounter{step: step}
@@ -155,7 +159,7 @@ func (s *memoryShard) tryCharge(scope string, l *Limit, now int64) (after int64,
 		w.step, w.steps = step, w.steps[:0]
 	}
 	w.add(cur, l.Cost)
-	return v + l.Cost, Decision{}, false
+	return v + l.Cost, 0, false
 }
 
 // uncharge takes back what tryCharge added for limits at now. The caller
@@ -173,8 +177,15 @@ func (s *memoryShard) uncharge(scope string, limits []Limit, now int64) {
 func memoryCharges(limits []Limit, now int64) ([]Charge, []int64) {
 	charges, values := chargesAndValues(charged(limits), len(limits))
 	for i := range limits {
-		if l := &limits[i]; l.Cost > 0 {
-			charges = append(charges, memoryCharge(l, now))
+		l := &limits[i]
+		switch {
+		case l.Cost == 0:
+		case l.Period.Name != "":
+			charges = append(charges, Charge{Key: l.Key, Field: l.Period.Name, Amount: l.Cost, kind: kindPeriod})
+		case l.Window == 0:
+			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: dayOf(now), kind: kindDay})
+		default:
+			charges = append(charges, Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))})
 		}
 	}
 	return charges, values
@@ -191,17 +202,14 @@ func memoryCharge(l *Limit, now int64) Charge {
 	return Charge{Key: l.Key, Amount: l.Cost, bucket: floorDiv(now, windowStep(l.Window))}
 }
 
-// values fills in the values of limits after an admission charged them
-// all: after holds what tryCharge returned for the first of them. A key
-// charged twice (a recipient listed twice) reads the same value at both
-// places: its value after both charges. The caller holds the lock.
-func (s *memoryShard) values(scope string, limits []Limit, now int64, after, values []int64) {
-	for i := range values {
-		if i < len(after) {
-			values[i] = after[i]
-		} else {
-			values[i] = s.value(scope, &limits[i], now)
-		}
+// values completes the values of limits after an admission charged them
+// all, the first n of which hold what tryCharge returned: the others are
+// read, and a key charged twice (a recipient listed twice) reads the same
+// value at both places, its value after both charges. The caller holds
+// the lock.
+func (s *memoryShard) values(scope string, limits []Limit, now int64, n int, values []int64) {
+	for i := n; i < len(values); i++ {
+		values[i] = s.value(scope, &limits[i], now)
 	}
 	for i := range values {
 		for j := i + 1; j < len(values); j++ {

@@ -8,7 +8,7 @@ import (
 // tryChargePeriod is tryCharge for a Period limit: its counter is the
 // limit's key in the named period, and it expires a day after the period
 // ends. The caller holds the lock.
-func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (after int64, refusal Decision, refused bool) {
+func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (value int64, retry time.Duration, refused bool) {
 	k := periodKey{scope, l.Key, l.Period.Name}
 	p := s.periods[k]
 	var v int64
@@ -16,17 +16,17 @@ func (s *memoryShard) tryChargePeriod(scope string, l *Limit, now int64) (after 
 		v = p.n
 	}
 	if v+l.Cost > l.Max {
-		return v, Decision{Verdict: Refused, Current: v, RetryAfter: periodRetryAfter(l.Period, now)}, true
+		return v, periodRetryAfter(l.Period, now), true
 	}
 	if l.Cost == 0 {
-		return v, Decision{}, false
+		return v, 0, false
 	}
 	if p == nil {
 		p = &periodCounter{}
 		s.periods[k] = p
 	}
 	p.n, p.expires = v+l.Cost, periodExpiry(l.Period)
-	return p.n, Decision{}, false
+	return p.n, 0, false
 }
 
 // periodValue reads a period counter at now. The caller holds the lock.
