@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/23telecom/restlink-sidecar/internal/names"
@@ -38,8 +39,13 @@ func checkID(what, id string) error {
 	return nil
 }
 
-// checkName applies the config's rule for tenant and workspace names.
+// checkName applies the config's rule for tenant and workspace names. A
+// tenant may also be "@" and a workspace name: the sends of a workspace
+// that named no tenant, as the sidecar's policy counts them.
 func checkName(what, name string) error {
+	if what == "tenant" {
+		name = strings.TrimPrefix(name, "@")
+	}
 	if err := names.Check(name); err != nil {
 		return fmt.Errorf("%s %w", what, err)
 	}

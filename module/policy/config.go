@@ -74,6 +74,10 @@ type RulesConfig struct {
 	// abused to pump SMS to one number). Absent: no limit.
 	PerRecipient *PerRecipientConfig `koanf:"per_recipient"`
 
+	// Spend limits in the account's currency. A tenant entry that sets
+	// it replaces the inherited one whole. Absent: no budget.
+	Budget *BudgetConfig `koanf:"budget"`
+
 	// Answer sends locally with a success response in restlink's shape
 	// (marked "sandbox": true, with message ids starting dryrun_) and send
 	// nothing. The other rules still apply, but their limits are not
@@ -102,4 +106,23 @@ type PerRecipientConfig struct {
 	// The window's length, at least 1s, e.g. 1h. Changing it starts a
 	// new count.
 	Per time.Duration `koanf:"per"`
+}
+
+// BudgetConfig limits what a tenant may spend, in the account's currency
+// (ledger.currency): each send's estimate is reserved against every
+// budget before it is forwarded, and a send that would go over one is
+// refused with 402 BUDGET_EXCEEDED. Amounts are numbers or strings with
+// at most 6 decimal places (50, 50.00, "0.25"). Budget days and months
+// begin in ledger.timezone.
+type BudgetConfig struct {
+	// Most the tenant may spend per day. Absent: no daily budget.
+	Daily any `koanf:"daily"`
+
+	// Most the tenant may spend per calendar month. Absent: no monthly
+	// budget.
+	Monthly any `koanf:"monthly"`
+
+	// Fraction of a budget, above 0 and below 1, at which a budget_soft
+	// alert is raised, once per period. Default: 0.8.
+	SoftAt *float64 `koanf:"soft_at"`
 }

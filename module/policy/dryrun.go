@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/module/money"
 )
 
 // DryRunIDPrefix starts the message ids of dry-run answers, so that they
@@ -15,9 +17,10 @@ const DryRunIDPrefix = "dryrun_"
 // DryRunAnswer is the 200 response body to a send answered in a dry run:
 // restlink's success shape, as its sandbox answers it. Every recipient is
 // accepted with a message id of its own (dryrun_<nanoseconds>_<16 random
-// hex digits>), the cost is 0 and "sandbox" is true, so that an app can
+// hex digits>), summary.total_cost is estimate (what the send would cost,
+// 0 where nothing estimates it) and "sandbox" is true, so that an app can
 // tell the answer from a real send.
-func DryRunAnswer(s *Send, now time.Time) []byte {
+func DryRunAnswer(s *Send, estimate money.Amount, now time.Time) []byte {
 	random := make([]byte, 8*len(s.Recipients))
 	rand.Read(random) // never fails: crypto/rand panics rather than return an error
 	stamp := DryRunIDPrefix + strconv.FormatInt(now.UnixNano(), 10) + "_"
@@ -29,6 +32,7 @@ func DryRunAnswer(s *Send, now time.Time) []byte {
 		Summary: dryRunSummary{
 			TotalRecipients: len(s.Recipients),
 			TotalSegments:   s.Segments,
+			TotalCost:       estimate,
 			Encoding:        string(s.Count.Encoding),
 			AcceptedCount:   len(s.Recipients),
 		},
@@ -73,13 +77,13 @@ type dryRunResult struct {
 
 // dryRunSummary is the summary of a send.
 type dryRunSummary struct {
-	TotalRecipients  int     `json:"total_recipients"`
-	TotalSegments    int     `json:"total_segments"`
-	TotalCost        float64 `json:"total_cost"`
-	Encoding         string  `json:"encoding"`
-	AcceptedCount    int     `json:"accepted_count"`
-	BlockedCount     int     `json:"blocked_count"`
-	QueueErrorCount  int     `json:"queue_error_count"`
-	ConfigErrorCount int     `json:"config_error_count"`
-	DBErrorCount     int     `json:"db_error_count"`
+	TotalRecipients  int          `json:"total_recipients"`
+	TotalSegments    int          `json:"total_segments"`
+	TotalCost        money.Amount `json:"total_cost"`
+	Encoding         string       `json:"encoding"`
+	AcceptedCount    int          `json:"accepted_count"`
+	BlockedCount     int          `json:"blocked_count"`
+	QueueErrorCount  int          `json:"queue_error_count"`
+	ConfigErrorCount int          `json:"config_error_count"`
+	DBErrorCount     int          `json:"db_error_count"`
 }

@@ -29,7 +29,7 @@ func TestDryRunAnswer(t *testing.T) {
 			if ref != nil {
 				t.Fatal(ref)
 			}
-			body := DryRunAnswer(s, now)
+			body := DryRunAnswer(s, 0, now)
 
 			// The exact set of fields, at each level.
 			var shape map[string]json.RawMessage
@@ -114,10 +114,10 @@ func TestDryRunAnswerIDsDiffer(t *testing.T) {
 			MessageID string `json:"message_id"`
 		} `json:"results"`
 	}
-	if err := json.Unmarshal(DryRunAnswer(s, now), &first); err != nil {
+	if err := json.Unmarshal(DryRunAnswer(s, 0, now), &first); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(DryRunAnswer(s, now), &second); err != nil {
+	if err := json.Unmarshal(DryRunAnswer(s, 0, now), &second); err != nil {
 		t.Fatal(err)
 	}
 	if first.Results[0].MessageID == second.Results[0].MessageID {

@@ -36,6 +36,7 @@ const (
 	CodeSendRateLimited       = "SEND_RATE_LIMITED"
 	CodeDailySegmentCap       = "DAILY_SEGMENT_CAP"
 	CodeRecipientFlood        = "RECIPIENT_FLOOD"
+	CodeBudgetExceeded        = "BUDGET_EXCEEDED"
 )
 
 // Rule labels, as in Refusal.Rule. They name the config field that
@@ -48,6 +49,7 @@ const (
 	RuleRate          = "rate"
 	RuleDailySegments = "daily_segments"
 	RulePerRecipient  = "per_recipient"
+	RuleBudget        = "budget"
 )
 
 // bodyRefusal is a 400 refusal of a malformed send.

@@ -26,6 +26,7 @@ type Rules struct {
 	// dailySegments is the daily cap; 0: none.
 	dailySegments int64
 	perRecipient  *window
+	budget        *Budget // nil: none
 }
 
 // regionSet is a set of regions, indexed by regionIndex.

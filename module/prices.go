@@ -1,0 +1,260 @@
+package restlink
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/23telecom/restlink-sidecar/module/store"
+
+	"github.com/23telecom/restlink-sidecar/module/pricing"
+)
+
+// The paths the pricer reads, as restlink serves them.
+const (
+	pricingPath = "/api/v1/user/pricing"
+	balancePath = "/api/v1/user/balance"
+)
+
+// maxPricingAnswer bounds a price table or balance answer: a table has
+// one entry per network, a few thousand at most.
+const maxPricingAnswer = 16 << 20
+
+// workspacePrices is what the pricer last learned of one workspace. It
+// is immutable: the pricer replaces it whole.
+type workspacePrices struct {
+	table     *pricing.Table // the last good table; nil: never had one
+	tableAt   time.Time      // when table was read
+	tableErr  string         // why the last read did not replace it; "": it did
+	balance   *pricing.Balance
+	balanceAt time.Time
+	// balanceErr is why the last balance read failed; "": it did not.
+	balanceErr string
+}
+
+// priceBook holds the workspaces' prices of a live config, by workspace
+// name; they outlast reloads. Reads are lock-free.
+type priceBook struct {
+	mu   sync.Mutex // serialises writers
+	byWS atomic.Pointer[map[string]*workspacePrices]
+}
+
+// get returns a workspace's prices; nil: none read yet.
+func (b *priceBook) get(workspace string) *workspacePrices {
+	if m := b.byWS.Load(); m != nil {
+		return (*m)[workspace]
+	}
+	return nil
+}
+
+// set replaces a workspace's prices.
+func (b *priceBook) set(workspace string, wp *workspacePrices) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old := b.byWS.Load()
+	next := make(map[string]*workspacePrices, 8)
+	if old != nil {
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	next[workspace] = wp
+	b.byWS.Store(&next)
+}
+
+// pricer reads every workspace's price table and the balance its key
+// sees, at start, after each reload and every pricing.refresh, one
+// workspace at a time. A failed or degraded read keeps the last good
+// table, and is retried after a minute.
+type pricer struct {
+	current func() *snapshot
+	book    *priceBook
+	logger  func() *zap.Logger
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// pricerRetry is how soon a failed read is tried again.
+const pricerRetry = time.Minute
+
+// newPricer starts a pricer over the snapshots current returns.
+func newPricer(current func() *snapshot, book *priceBook, logger func() *zap.Logger) *pricer {
+	p := &pricer{current: current, book: book, logger: logger,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+	go p.run()
+	return p
+}
+
+// kick asks for a pass at once (after a reload).
+func (p *pricer) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close stops the pricer and waits for a read in flight.
+func (p *pricer) close() {
+	close(p.stop)
+	<-p.done
+}
+
+func (p *pricer) run() {
+	defer close(p.done)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		wait := p.pass()
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		timer.Reset(wait)
+	}
+}
+
+// pass reads what is due and returns how long to sleep.
+func (p *pricer) pass() time.Duration {
+	snap := p.current()
+	if snap == nil || snap.money == nil {
+		return time.Hour
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-p.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	defer cancel()
+	wait := snap.money.refresh
+	now := time.Now()
+	for _, ws := range snap.workspaces {
+		old := p.book.get(ws.name)
+		due := old == nil || now.Sub(old.tableAt) >= snap.money.refresh ||
+			old.tableErr != "" && now.Sub(old.tableAt) >= pricerRetry && now.Sub(old.balanceAt) >= pricerRetry
+		if !due {
+			wait = min(wait, snap.money.refresh-now.Sub(old.tableAt))
+			continue
+		}
+		next := p.read(ctx, snap, ws, old)
+		p.book.set(ws.name, next)
+		if next.tableErr != "" || next.balanceErr != "" {
+			wait = min(wait, pricerRetry)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return max(wait, time.Second)
+}
+
+// read reads one workspace's table and balance with its active key.
+func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *workspacePrices) *workspacePrices {
+	next := &workspacePrices{}
+	if old != nil {
+		*next = *old
+	}
+	now := time.Now()
+	next.tableAt, next.balanceAt = now, now
+	k := activeKey(ws.keys)
+	if k == nil {
+		next.tableErr, next.balanceErr = "no usable key", "no usable key"
+		return next
+	}
+	log := p.logger().With(zap.String("workspace", ws.name))
+	status, header, body, err := readWithKey(ctx, snap.upstream, snap.Upstream.Timeout, snap.store, k, pricingPath)
+	switch {
+	case err != nil:
+		next.tableErr = err.Error()
+	case status == http.StatusForbidden:
+		next.tableErr = "403: the key lacks pricing.read"
+	case status != http.StatusOK:
+		next.tableErr = "answered " + strconv.Itoa(status)
+	case header.Get("X-Sms-Gateway-Status") != "":
+		next.tableErr = "restlink's pricing cache is degraded (" + header.Get("X-Sms-Gateway-Status") + ")"
+	default:
+		table, perr := pricing.ParseTable(body)
+		if perr != nil {
+			next.tableErr = perr.Error()
+			break
+		}
+		if old == nil || old.table == nil || old.tableErr != "" {
+			log.Info("price table read", zap.Int("entries", table.Len()), zap.Int("skipped", table.Skipped))
+		}
+		next.table, next.tableErr = table, ""
+	}
+	if next.tableErr != "" && (old == nil || old.tableErr != next.tableErr) {
+		msg := "the price table could not be read; the last good one is kept"
+		if next.table == nil {
+			msg = "the price table could not be read, and none was ever read: budgeted sends of this workspace are refused with PRICE_UNKNOWN unless pricing.unknown_rate is set"
+		}
+		log.Warn(msg, zap.String("reason", next.tableErr))
+	}
+
+	status, _, body, err = readWithKey(ctx, snap.upstream, snap.Upstream.Timeout, snap.store, k, balancePath)
+	switch {
+	case err != nil:
+		next.balanceErr = err.Error()
+	case status != http.StatusOK:
+		next.balanceErr = "answered " + strconv.Itoa(status)
+	default:
+		b, berr := pricing.ParseBalance(body)
+		if berr != nil {
+			next.balanceErr = berr.Error()
+			break
+		}
+		if b.Currency != snap.money.currency && (old == nil || old.balance == nil || old.balance.Currency != b.Currency) {
+			log.Error("restlink reports the account's currency as " + strconv.Quote(b.Currency) + ", not ledger.currency " + strconv.Quote(snap.money.currency) +
+				": budgeted sends of this workspace are refused with PRICE_UNKNOWN until the two agree")
+		}
+		next.balance, next.balanceErr = &b, ""
+	}
+	return next
+}
+
+// readWithKey makes a GET to path with key k, signed if k signs, and
+// returns the answer, read whole up to maxPricingAnswer. A signed GET
+// claims its second in claims, as every signed request does.
+func readWithKey(ctx context.Context, up *upstream, timeout time.Duration, claims store.Store, k *key, path string) (int, http.Header, []byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	out := outbound{method: http.MethodGet, path: path, header: http.Header{"User-Agent": noUserAgent}}
+	if k.secret != nil {
+		ts, sig, err := signRequest(ctx, claims, k, out.method, out.path, nil, time.Now())
+		if err != nil {
+			return 0, nil, nil, errors.New("signing the request: " + err.Error())
+		}
+		out.header[headerTimestamp], out.header[headerSignature] = []string{ts}, []string{sig}
+	}
+	resp, err := out.send(ctx, up, k)
+	if err != nil {
+		return 0, nil, nil, errors.New("no answer: " + describeTransportError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxPricingAnswer+1))
+	if err != nil {
+		return 0, nil, nil, errors.New("reading the answer: " + describeTransportError(err))
+	}
+	if len(body) > maxPricingAnswer {
+		return 0, nil, nil, errors.New("the answer is larger than 16 MiB")
+	}
+	return resp.StatusCode, resp.Header, body, nil
+}
