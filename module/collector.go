@@ -31,7 +31,7 @@ var (
 	descDecisions       = metric.NewDesc("policy_decisions_total", "Sends the send policy refused (outcome refused) or would have refused in shadow mode (outcome would_refuse), by tenant and rule.", "tenant", "rule", "outcome")
 	descRecipients      = metric.NewDesc("sms_recipients_total", "Recipients of sends the upstream accepted, by tenant.", "tenant")
 	descSegments        = metric.NewDesc("sms_segments_total", "SMS segments of sends the upstream accepted, by tenant.", "tenant")
-	descCost            = metric.NewDesc("sms_cost_total", "Cost of sends the upstream accepted, from its summary.total_cost, by tenant and currency (account: the account's, unnamed).", "tenant", "currency")
+	descCost            = metric.NewDesc("sms_cost_total", "Cost of sends the upstream accepted, from its summary.total_cost, by tenant and currency (ledger.currency once set; account: the account's, unnamed).", "tenant", "currency")
 	descStoreUp         = metric.NewDesc("store_available", "1 while the shared store (Redis) answers, 0 while the sidecar serves from its memory (per on_error); absent without Redis.")
 	descStoreFailures   = metric.NewDesc("store_failures_total", "Calls to the shared store (Redis) that failed as unavailable, probes included.")
 	descStoreOutages    = metric.NewDesc("store_outages_total", "Outages of the shared store (Redis): failures less than a minute apart are one outage.")
@@ -64,6 +64,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 		descKeyFailovers, descKeyLoadFailures, descKeyAge, descKeyFileTime, descUsableKeys, descReloads, descRejections, descUpstreamErrors,
 		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost,
 		descStoreUp, descStoreFailures, descStoreOutages, descRecordsDropped} {
+		ch <- d
+	}
+	for _, d := range moneyDescs {
 		ch <- d
 	}
 }
@@ -106,6 +109,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for subject, ts := range snap.tenantStats {
 			emitTenant(ch, subject, ts)
 		}
+		emitMoney(ch, snap, now)
 		for i := range lc.stats.rejections {
 			sc.rejections[i] += lc.stats.rejections[i].Load()
 		}

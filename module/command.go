@@ -117,6 +117,7 @@ func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\tFINGERPRINT\tKIND\tSIGNED\tVERDICT\tUPSTREAM ANSWER")
 	invalid := 0
+	var warnings []string
 	for _, ws := range pl.workspaces {
 		for _, k := range keys.keys[ws.name] {
 			v := probeKey(ctx, up, pl.rotation, k, sign)
@@ -124,10 +125,20 @@ func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ
 				invalid++
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", ws.name, k.fp, k.kind, k.secret != nil, v.result, v.reason)
+			if v.result == verdictValid && pl.policy.Budgeted() {
+				status, _, _, err := readWithKey(ctx, up, pl.Upstream.Timeout, claims, k, pricingPath)
+				if err == nil && status == http.StatusForbidden {
+					warnings = append(warnings, "warning: key "+k.fp+" of workspace "+ws.name+
+						" cannot read prices (403 on "+pricingPath+": it lacks pricing.read); budgeted sends of this workspace are refused with PRICE_UNKNOWN unless pricing.unknown_rate is set")
+				}
+			}
 		}
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintln(out, w)
 	}
 	if invalid > 0 {
 		return fmt.Errorf("%d key(s) invalid", invalid)

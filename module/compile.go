@@ -25,7 +25,8 @@ type plan struct {
 	pacing      pacePlan
 	store       storePlan
 	webhooks    webhookPlan
-	strip       headerSet // request headers never forwarded
+	money       *moneyPlan // nil: no ledger, no budgets
+	strip       headerSet  // request headers never forwarded
 	workspaces  []workspacePlan
 }
 
@@ -52,6 +53,7 @@ func compileConfig(c *Config) (*plan, error) {
 	if pl.policy, err = policy.Compile(c.Policy, slices.Collect(maps.Keys(c.Tenants))); err != nil {
 		p.errs = append(p.errs, err)
 	}
+	pl.money = compileMoney(c, pl.policy.Budgeted(), &p)
 	pl.strip = strippedHeaders(pl.routing.tenantHeader, pl.routing.workspaceIDHeader)
 	if err := p.err(); err != nil {
 		return nil, err

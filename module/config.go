@@ -63,6 +63,16 @@ type Config struct {
 	// where events are spooled and delivered. Used by the workspaces that
 	// have webhook_secrets.
 	Webhooks WebhooksConfig `koanf:"webhooks"`
+
+	// The ledger: the durable record of every send under a send policy,
+	// its cost and its delivery reports. Required once any budget is set.
+	Ledger LedgerConfig `koanf:"ledger"`
+
+	// How prices are read from restlink, to estimate sends.
+	Pricing PricingConfig `koanf:"pricing"`
+
+	// Where spend alerts are sent, besides the log and metrics.
+	Alerts AlertsConfig `koanf:"alerts"`
 }
 
 // CallerConfig grants tenants to the processes of one uid or one gid.
@@ -485,6 +495,9 @@ var defaultConfig = map[string]any{
 	"webhooks.max_concurrent":            128,
 	"webhooks.max_unverified_per_client": 8,
 	"webhooks.body_timeout":              "3s",
+	"ledger.retention":                   "400d",
+	"ledger.timezone":                    "UTC",
+	"pricing.refresh":                    "1h",
 }
 
 // Validate checks the whole config and reports every problem it finds,
@@ -494,4 +507,52 @@ var defaultConfig = map[string]any{
 func (c *Config) Validate() error {
 	_, err := compileConfig(c)
 	return err
+}
+
+// LedgerConfig is the ledger section: where the sidecar records what its
+// tenants spend.
+//
+//	ledger:
+//	  dir: /var/lib/restlink/ledger
+//	  currency: EUR
+//	  timezone: Europe/Paris
+type LedgerConfig struct {
+	// The directory of the ledger's day files, created (0700) if missing.
+	// One sidecar writes a directory; give each sidecar of a fleet its
+	// own. Absent: no ledger, and no budget may be set.
+	Dir string `koanf:"dir"`
+
+	// How long records are kept, at least 32d. Default: 400d.
+	Retention time.Duration `koanf:"retention"`
+
+	// The account's currency, as restlink's balance answer names it
+	// (EUR). Budgets are in it; while restlink reports another, budgeted
+	// sends are refused. Required with dir.
+	Currency string `koanf:"currency"`
+
+	// The IANA timezone in which budget days and months begin, and in
+	// which the usage export's days are counted. Default: UTC.
+	Timezone string `koanf:"timezone"`
+}
+
+// PricingConfig is the pricing section: how the sidecar learns what a
+// send will cost.
+type PricingConfig struct {
+	// How often each workspace's price table (GET /user/pricing) and the
+	// account balance (GET /user/balance) are read again, at least 1m.
+	// Default: 1h.
+	Refresh time.Duration `koanf:"refresh"`
+
+	// The per-segment rate assumed for a recipient no price table
+	// covers (0.25 or "0.25"). Absent or "": such a budgeted send is
+	// refused with 503 PRICE_UNKNOWN.
+	UnknownRate any `koanf:"unknown_rate"`
+}
+
+// AlertsConfig is the alerts section.
+type AlertsConfig struct {
+	// Where each spend alert is POSTed as JSON, retried until a 2xx and
+	// kept on disk (in ledger.dir) until then. Absent: alerts are only
+	// logged and counted.
+	URL string `koanf:"url"`
 }

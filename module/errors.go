@@ -48,6 +48,9 @@ const (
 	CodeSendRateLimited        ErrorCode = policy.CodeSendRateLimited
 	CodeDailySegmentCap        ErrorCode = policy.CodeDailySegmentCap
 	CodeRecipientFlood         ErrorCode = policy.CodeRecipientFlood
+	CodeBudgetExceeded         ErrorCode = policy.CodeBudgetExceeded
+	CodePriceUnknown           ErrorCode = "PRICE_UNKNOWN"
+	CodeLedgerUnavailable      ErrorCode = "LEDGER_UNAVAILABLE"
 	// restlink's own codes, for sends restlink would refuse as malformed;
 	// the sidecar answers them itself when a send policy applies.
 	CodeInvalidBody       ErrorCode = policy.CodeInvalidBody
@@ -68,7 +71,7 @@ var ErrorCodes = [...]ErrorCode{
 	CodeReplayWindowFull, CodeStoreUnavailable, CodeUpstreamRateLimited, CodeInvalidIdempotencyKey,
 	CodeIdempotencyInProgress, CodeIdempotencyKeyReused, CodeSendOutcomeUnknown,
 	CodeDestinationNotAllowed, CodeSendRateLimited, CodeDailySegmentCap, CodeRecipientFlood,
-	CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
+	CodeBudgetExceeded, CodePriceUnknown, CodeLedgerUnavailable, CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
 }
 
 // Status is the HTTP status the sidecar answers with for the code.
@@ -97,7 +100,9 @@ func (c ErrorCode) Status() int {
 		return http.StatusMisdirectedRequest
 	case CodeBodyTooLarge:
 		return http.StatusRequestEntityTooLarge
-	case CodeCircuitOpen, CodeNoUsableKey, CodeSidecarOverloaded, CodeStoreUnavailable:
+	case CodeBudgetExceeded:
+		return http.StatusPaymentRequired
+	case CodeCircuitOpen, CodeNoUsableKey, CodeSidecarOverloaded, CodeStoreUnavailable, CodePriceUnknown, CodeLedgerUnavailable:
 		return http.StatusServiceUnavailable
 	case CodeReplayWindowFull:
 		return http.StatusTooManyRequests
@@ -118,8 +123,9 @@ const ErrorHeader = "X-Restlink-Sidecar-Error"
 type rejection struct {
 	code        ErrorCode
 	description string
-	retryAfter  int    // seconds; 0: no Retry-After
-	allow       string // the Allow header of a 405
+	retryAfter  int            // seconds; 0: no Retry-After
+	allow       string         // the Allow header of a 405
+	budget      *budgetRefusal // the fields of a 402 BUDGET_EXCEEDED
 }
 
 func reject(code ErrorCode, description string) *rejection {
@@ -132,11 +138,12 @@ type errorBody struct {
 	Status      bool      `json:"status"` // always false
 	ErrorCode   ErrorCode `json:"error_code"`
 	Description string    `json:"description"`
+	*budgetRefusal
 }
 
 // writeRejection is the one place that writes a sidecar error response.
 func writeRejection(w http.ResponseWriter, rj *rejection) {
-	body, err := json.Marshal(errorBody{ErrorCode: rj.code, Description: rj.description})
+	body, err := json.Marshal(errorBody{ErrorCode: rj.code, Description: rj.description, budgetRefusal: rj.budget})
 	if err != nil { // cannot happen for two strings; keep the answer well-formed anyway
 		body = []byte(`{"status":false,"error_code":"` + string(rj.code) + `","description":""}`)
 	}

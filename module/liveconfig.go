@@ -43,6 +43,12 @@ type liveConfig struct {
 	redisPassword atomic.Pointer[string]
 	prober        *prober
 	watcher       *watcher
+	pricer        *pricer
+	prices        priceBook // by workspace name, across snapshots
+	// seeded is set once budgets of the in-memory store were restored
+	// from a ledger: a ledger opened later (a changed ledger.dir) does
+	// not count its spend in again.
+	seeded bool
 
 	mu          sync.Mutex    // serialises reloads and notifications
 	subscribers []*subscriber // told of each snapshot published; guarded by mu
@@ -111,6 +117,8 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		reload := func() error { return lc.reload(caddy.Context{}) }
 		lc.prober = newProber(lc.current.Load, func() { _ = reload() }, lc.logger.Load)
 		lc.subscribe(func(*snapshot) { lc.prober.kick() })
+		lc.pricer = newPricer(lc.current.Load, &lc.prices, lc.logger.Load)
+		lc.subscribe(func(*snapshot) { lc.pricer.kick() })
 		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
 		lc.subscribe(func(s *snapshot) { lc.watcher.setFiles(lc.watchedFiles(s)) })
 		return lc, nil
@@ -138,9 +146,15 @@ func (lc *liveConfig) Destruct() error {
 	if lc.prober != nil {
 		lc.prober.close()
 	}
+	if lc.pricer != nil {
+		lc.pricer.close()
+	}
 	if s := lc.current.Load(); s != nil {
 		s.upstream.close()
 		_ = s.store.Close()
+		if s.accounts != nil {
+			s.accounts.close()
+		}
 	}
 	return nil
 }
@@ -196,6 +210,9 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 			// Requests in flight may still settle with the old store.
 			old := prev.store
 			time.AfterFunc(storeGrace, func() { _ = old.Close() })
+		}
+		if prev.accounts != nil && (next.accounts == nil || next.accounts.ledger != prev.accounts.ledger) {
+			prev.accounts.close() // a ledger whose directory is kept was closed before the new one opened
 		}
 	}
 	for _, sub := range lc.subscribers {
@@ -267,7 +284,43 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 	for _, err := range secrets.errs {
 		warnings = append(warnings, err.Error()+"; this source has no secret")
 	}
-	return buildSnapshot(pl, sum, keys, secrets, up, st, prev, liveState{lc.stats, lc.breakerChanged}, lc.now()), warnings, nil
+	acc, err := lc.openAccounts(pl, st, prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap := buildSnapshot(pl, sum, keys, secrets, up, st, prev, liveState{lc.stats, lc.breakerChanged}, lc.now())
+	snap.accounts, snap.prices = acc, &lc.prices
+	return snap, warnings, nil
+}
+
+// openAccounts returns the accounts of a plan: prev's when the plan keeps
+// its ledger and alerts settings, or newly opened. The budgets of the
+// in-memory store are restored from the first ledger opened, so that a
+// restart does not start them again from zero; with Redis, the shared
+// counters are the truth.
+func (lc *liveConfig) openAccounts(pl *plan, st store.Store, prev *snapshot) (*accounts, error) {
+	if pl.money == nil {
+		return nil, nil
+	}
+	var old *accounts
+	if prev != nil {
+		old = prev.accounts
+	}
+	if acc := old.reuse(pl.money); acc != nil {
+		return acc, nil
+	}
+	if old != nil && old.plan.dir == pl.money.dir {
+		old.close() // one process may hold a ledger directory once
+	}
+	var seed store.Store
+	if pl.store.redis == nil && !lc.seeded {
+		seed = st
+	}
+	acc, err := openAccounts(pl.money, seed, lc.logger.Load())
+	if err == nil && seed != nil {
+		lc.seeded = true
+	}
+	return acc, err
 }
 
 // watchedFiles lists the files a snapshot was built from: the config file,

@@ -168,8 +168,8 @@ func applyEnvOverrides(k *koanf.Koanf, environ Environ) error {
 	}), nil)
 }
 
-// durationHook decodes "15s"-style strings. A bare number is refused: it
-// would silently mean nanoseconds.
+// durationHook decodes "15s"-style strings, and whole days as "400d". A
+// bare number is refused: it would silently mean nanoseconds.
 func durationHook(from, to reflect.Type, data any) (any, error) {
 	if to != reflect.TypeFor[time.Duration]() {
 		return data, nil
@@ -178,9 +178,15 @@ func durationHook(from, to reflect.Type, data any) (any, error) {
 	if _, isNumber := strconv.ParseFloat(s, 64); !ok || isNumber == nil {
 		return nil, errors.New("a duration needs a unit, e.g. 15s or 500ms")
 	}
-	d, err := time.ParseDuration(strings.TrimSpace(s))
+	s = strings.TrimSpace(s)
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		if n, err := strconv.ParseUint(days, 10, 16); err == nil {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
 	if err != nil {
-		return nil, errors.New("not a duration, e.g. 15s or 500ms")
+		return nil, errors.New("not a duration, e.g. 15s, 500ms or 400d")
 	}
 	return d, nil
 }

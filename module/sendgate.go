@@ -20,6 +20,8 @@ import (
 // it goes upstream, and what must be settled once its outcome is known.
 type gate struct {
 	subject  string        // whose counters and records: the tenant, or "@" and the workspace
+	cost     *sendCost     // nil: the send is not recorded in a ledger
+	limits   []store.Limit // what the store admitted
 	store    store.Store   // the store that admitted it, which settles it
 	rules    *policy.Rules // nil: no send policy applies
 	send     *policy.Send  // the parsed send, when the policy applies
@@ -43,6 +45,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 	stats := snap.tenantStats[subject]
 	var limits []store.Limit
+	now := time.Now()
 	if g.rules != nil {
 		var refusal *policy.Refusal
 		if g.send, refusal = snap.policy.ParseSend(out.body); refusal == nil {
@@ -59,33 +62,42 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 			g.refusal, g.shadowed = refusal, true
 			stats.countDecision(refusal.Rule, true)
 			h.logRefusal(g, refusal, true, x)
-		} else {
-			limits = g.rules.Limits(subject, g.send)
+		}
+		limits = g.rules.Limits(subject, g.send)
+		if snap.accounts != nil {
+			if g.cost, rj = costSend(snap, sel, subject, g.rules, g.send, now); rj != nil {
+				return nil, false, rj
+			}
+			limits = g.cost.appendBudgetLimits(limits)
+		}
+		if g.shadowed {
+			limits = chargeAnyway(limits) // forwarded whatever the limits say: charged all the same
 		}
 	}
 
-	a := store.Admission{Scope: subject, Idempotency: claim, Limits: limits, Charge: g.rules == nil || !g.rules.DryRun(), Now: time.Now()}
+	a := store.Admission{Scope: subject, Idempotency: claim, Limits: limits, Charge: g.rules == nil || !g.rules.DryRun(),
+		SharedOnly: g.cost.budgeted(), Now: now}
 	d, err := g.store.Admit(r.Context(), a)
 	if err == nil && d.Verdict == store.Refused && g.rules.Shadow() {
-		refusal := g.rules.LimitRefusal(limits, d.Refused, d.Current, d.RetryAfter)
+		refusal, _ := h.limitRefusal(g, limits, d, now)
 		g.refusal, g.shadowed = refusal, true
 		stats.countDecision(refusal.Rule, true)
 		h.logRefusal(g, refusal, true, x)
-		a.Limits = nil // forwarded anyway: idempotency still applies
+		a.Limits = chargeAnyway(limits) // forwarded anyway: charged all the same
 		d, err = g.store.Admit(r.Context(), a)
 	}
 	if err != nil {
 		if !errors.Is(err, store.ErrUnavailable) { // an outage is logged once, with the requests it touched
 			h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
 		}
-		return nil, false, storeRejection(claim != nil, snap.idempotency.header)
+		return nil, false, storeRejection(claim != nil, g.cost.budgeted(), snap.idempotency.header)
 	}
 	switch d.Verdict {
 	case store.Refused:
-		refusal := g.rules.LimitRefusal(limits, d.Refused, d.Current, d.RetryAfter)
+		refusal, rj := h.limitRefusal(g, limits, d, now)
 		stats.countDecision(refusal.Rule, false)
 		h.logRefusal(g, refusal, false, x)
-		return nil, false, policyRejection(refusal)
+		return nil, false, rj
 	case store.Replay:
 		writeReplay(w, d.Record)
 		x.status, x.replayed = d.Record.Status, true
@@ -97,10 +109,18 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	case store.OutcomeUnknown:
 		return nil, false, reject(CodeSendOutcomeUnknown, "the request first sent with this "+snap.idempotency.header+" may or may not have been acted on; it is not sent again. Check its outcome (e.g. GET /api/v1/sms/messages) before sending anew with a new key")
 	}
-	g.ticket = &d.Ticket
+	g.ticket, g.limits = &d.Ticket, a.Limits
 	if g.rules != nil && g.rules.DryRun() {
 		h.answerDryRun(w, g, x)
 		return nil, true, nil
+	}
+	if g.cost != nil {
+		if err := g.cost.reserve(); err != nil {
+			h.logger.Error("the ledger could not record a send before it was forwarded; nothing was sent", zap.String("tenant", subject), zap.Error(err))
+			h.settleTicket(g, store.Settlement{Refund: true, Outcome: store.Release})
+			return nil, false, reject(CodeLedgerUnavailable, "the ledger of spend could not record this send, so it was not sent; the sidecar's log says why")
+		}
+		h.raiseAlerts(g.cost, d.Values)
 	}
 	return g, false, nil
 }
@@ -108,7 +128,11 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 // answerDryRun answers a send locally, in restlink's response shape, and
 // remembers the answer for its idempotency key.
 func (h *Handler) answerDryRun(w http.ResponseWriter, g *gate, x *exchange) {
-	body := policy.DryRunAnswer(g.send, time.Now())
+	var estimate money.Amount
+	if g.cost != nil {
+		estimate = g.cost.estimate
+	}
+	body := policy.DryRunAnswer(g.send, estimate, time.Now())
 	hdr := w.Header()
 	delete(hdr, "Server")
 	hdr.Set("Content-Type", "application/json")
@@ -121,16 +145,32 @@ func (h *Handler) answerDryRun(w http.ResponseWriter, g *gate, x *exchange) {
 
 // storeRejection is the sidecar error for a POST the store could not
 // decide; idempotent tells whether it carries an idempotency key (named
-// header).
-func storeRejection(idempotent bool, header string) *rejection {
+// header), budgeted whether the tenant has a budget.
+func storeRejection(idempotent, budgeted bool, header string) *rejection {
 	description := "the store of send limits could not be reached; nothing was sent. Retry after the time in Retry-After"
-	if idempotent {
+	switch {
+	case budgeted:
+		description = "the shared store of budgets could not be reached; a budget is never divided among sidecars, so nothing was sent. Retry after the time in Retry-After"
+	case idempotent:
 		description = "the store of idempotency records could not be reached; without it this sidecar cannot tell whether a request with this " +
 			header + " was already sent, so nothing was sent. Retry after the time in Retry-After"
 	}
 	rj := reject(CodeStoreUnavailable, description)
 	rj.retryAfter = 1
 	return rj
+}
+
+// limitRefusal turns a store refusal into the refusal to log and count
+// and the answer to the send: a budget's 402, or the policy's 429.
+func (h *Handler) limitRefusal(g *gate, limits []store.Limit, d store.Decision, now time.Time) (*policy.Refusal, *rejection) {
+	if b, ok := g.cost.budgetIndex(d.Refused); ok {
+		rj := g.cost.refusal(b, d.Current, now)
+		h.raiseExhausted(g.cost, b, d.Current)
+		return &policy.Refusal{Status: http.StatusPaymentRequired, Code: policy.CodeBudgetExceeded, Description: rj.description,
+			Rule: policy.RuleBudget, RetryAfter: time.Duration(rj.retryAfter) * time.Second}, rj
+	}
+	ref := g.rules.LimitRefusal(limits, d.Refused, d.Current, d.RetryAfter)
+	return ref, policyRejection(ref)
 }
 
 // policyRejection is the sidecar error for a policy refusal.
@@ -149,6 +189,7 @@ func policyRejection(ref *policy.Refusal) *rejection {
 func (h *Handler) settle(g *gate, cw *capturingWriter, rj *rejection, x *exchange) {
 	answer := cw.answer()
 	var s store.Settlement
+	accepted := false // restlink answered 2xx: the send was taken
 	switch {
 	case rj != nil && (x.failure == failLost || x.failure == failTimeout):
 		s = store.Settlement{Outcome: store.Unknown} // sent, no answer
@@ -162,13 +203,23 @@ func (h *Handler) settle(g *gate, cw *capturingWriter, rj *rejection, x *exchang
 		s = store.Settlement{Outcome: store.Unknown}
 	case answer == nil:
 		s = store.Settlement{Outcome: store.Release} // too large to remember
+		accepted = x.status >= 200 && x.status <= 299
 	default:
 		s = store.Settlement{Outcome: store.Completed, Record: record(answer)}
-		if g.send != nil && x.status >= 200 && x.status <= 299 {
+		accepted = x.status >= 200 && x.status <= 299
+		if g.send != nil && accepted {
 			g.countSent(h.live.current.Load().tenantStats[g.subject], answer.body)
 		}
 	}
-	h.settleTicket(g, s)
+	if g.cost == nil || !g.cost.reserved {
+		h.settleTicket(g, s)
+		return
+	}
+	var body []byte
+	if answer != nil {
+		body = answer.body
+	}
+	h.settleCost(g, &s, accepted, body)
 }
 
 // actedUpon reports whether the upstream may have acted on a request it
@@ -225,6 +276,9 @@ func (g *gate) countSent(stats *tenantStats, answer []byte) {
 	currency := a.Summary.Currency
 	if currency == "" {
 		currency = a.Currency
+	}
+	if currency == "" && g.cost != nil {
+		currency = g.cost.acc.plan.currency // the account's, as the ledger names it
 	}
 	cost, err := money.Parse(a.Summary.TotalCost.String())
 	if err != nil {

@@ -29,6 +29,10 @@ type snapshot struct {
 	// send policy (see policySubject).
 	tenantStats map[string]*tenantStats
 	builtAt     time.Time
+	// accounts are the ledger and alerts of the money plan; nil without
+	// a ledger. prices are the workspaces' price tables and balances.
+	accounts *accounts
+	prices   *priceBook
 }
 
 // liveState is what a snapshot shares with the live config it belongs to:

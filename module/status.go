@@ -62,6 +62,8 @@ type Status struct {
 	LastReload *reloadStatus     `json:"last_reload,omitempty"`
 	Workspaces []WorkspaceStatus `json:"workspaces"`
 	Store      StoreStatus       `json:"store"`
+	// Ledger is the ledger of spend; absent without one.
+	Ledger *MoneyStatus `json:"ledger,omitempty"`
 	// Tenants are the send policy's subjects that have sent, or been
 	// refused, since the sidecar started, with their use of their quotas.
 	Tenants []TenantStatus `json:"tenants,omitempty"`
@@ -127,14 +129,17 @@ func storeStatus(snap *snapshot) StoreStatus {
 
 // TenantStatus is a tenant's send policy at work.
 type TenantStatus struct {
-	Tenant      string        `json:"tenant"` // the tenant, or "@" and a workspace for requests naming none
-	Mode        string        `json:"mode"`   // enforce, shadow or dry_run
-	Quotas      []QuotaStatus `json:"quotas,omitempty"`
-	Refused     uint64        `json:"refused"`      // sends refused since start
-	WouldRefuse uint64        `json:"would_refuse"` // sends shadow mode forwarded that enforce would have refused
-	Recipients  uint64        `json:"recipients"`   // recipients of accepted sends since start
-	Segments    uint64        `json:"segments"`
-	Error       string        `json:"error,omitempty"` // the store could not be read
+	Tenant string        `json:"tenant"` // the tenant, or "@" and a workspace for requests naming none
+	Mode   string        `json:"mode"`   // enforce, shadow or dry_run
+	Quotas []QuotaStatus `json:"quotas,omitempty"`
+	// Budgets are the tenant's budgets and what it spent in each
+	// current period.
+	Budgets     []BudgetStatus `json:"budgets,omitempty"`
+	Refused     uint64         `json:"refused"`      // sends refused since start
+	WouldRefuse uint64         `json:"would_refuse"` // sends shadow mode forwarded that enforce would have refused
+	Recipients  uint64         `json:"recipients"`   // recipients of accepted sends since start
+	Segments    uint64         `json:"segments"`
+	Error       string         `json:"error,omitempty"` // the store could not be read
 }
 
 // QuotaStatus is a tenant-wide limit and its use now: the current rate's
@@ -158,6 +163,9 @@ type WorkspaceStatus struct {
 	// requests are answered 503 NO_USABLE_KEY.
 	KeyProblems []string      `json:"key_problems,omitempty"`
 	Breaker     BreakerStatus `json:"breaker"`
+	// Pricing is what the sidecar knows of the workspace's prices and
+	// balance; absent without a ledger.
+	Pricing *PricingStatus `json:"pricing,omitempty"`
 }
 
 // KeyStatus describes one key without showing it.
@@ -201,6 +209,7 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		LoadedAt:   snap.builtAt,
 		LastReload: lc.lastReload.Load(),
 		Store:      storeStatus(snap),
+		Ledger:     moneyStatus(snap),
 		Workspaces: make([]WorkspaceStatus, 0, len(snap.workspaces)),
 	}
 	tenants := make(map[string]int)
@@ -222,6 +231,7 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		state := ws.breaker.cb.State()
 		st.Workspaces = append(st.Workspaces, WorkspaceStatus{
 			Name: ws.name, ID: ws.id, Main: ws.main, Tenants: tenants[ws.name], Keys: keys, KeyProblems: snap.keys.unreadable[ws.name],
+			Pricing: pricingStatus(snap, ws),
 			Breaker: BreakerStatus{
 				State: state.String(), Requests: counts.Requests, TotalSuccesses: counts.TotalSuccesses,
 				TotalFailures: counts.TotalFailures, ConsecutiveFailures: counts.ConsecutiveFailures,
@@ -258,6 +268,11 @@ func tenantStatus(ctx context.Context, snap *snapshot, subject string, ts *tenan
 	for r := range ts.decisions {
 		out.Refused += ts.decisions[r][0].Load()
 		out.WouldRefuse += ts.decisions[r][1].Load()
+	}
+	if budgets, err := budgetUsage(ctx, snap, subject, rules.Budget(), time.Now()); err != nil {
+		out.Error = "the store could not be read"
+	} else {
+		out.Budgets = budgets
 	}
 	quotas := rules.Quotas(subject)
 	limits := make([]store.Limit, len(quotas))

@@ -16,7 +16,7 @@ const binaryName = "restlink-sidecar"
 
 // sidecarCommands are the sidecar's own commands, in the order its help
 // lists them; the modules register them with Caddy's command registry.
-var sidecarCommands = []string{"validate-config", "keys", "ready", "status", "webhooks"}
+var sidecarCommands = []string{"validate-config", "keys", "ready", "status", "webhooks", "usage"}
 
 // replacedCommands are Caddy's commands that would replace this build with
 // a stock Caddy: they refuse, and say how to build one with more modules.
@@ -29,7 +29,8 @@ REST API (restlink). Apps send their requests to it on loopback without a
 key; it picks each request's workspace, adds that workspace's key (signed
 when the key needs it), applies the tenant's send policy, and forwards it
 with a circuit breaker per workspace. It also receives restlink's signed
-webhooks for the apps. It is Caddy with the restlink modules.
+webhooks for the apps, keeps each tenant within its budget and records
+its spend in a ledger. It is Caddy with the restlink modules.
 
 Its own commands:
 
@@ -48,6 +49,8 @@ Its own commands:
                      restlink-sidecar webhooks list /etc/restlink/config.yaml
   webhooks replay  queues the dead letters for delivery again
                      restlink-sidecar webhooks replay /etc/restlink/config.yaml
+  usage            exports each tenant's sends and spend from the ledger
+                     restlink-sidecar usage /etc/restlink/config.yaml --by tenant,day
 
 Run it as Caddy is run, with the shipped Caddyfile:
 

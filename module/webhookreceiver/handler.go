@@ -27,6 +27,14 @@ func init() {
 	caddy.RegisterModule(Handler{})
 }
 
+// eventDelivery is restlink's delivery report event: its cost goes into
+// the ledger.
+const eventDelivery = "delivery"
+
+// reconcileTimeout bounds the store and ledger work of one delivery
+// report's reconciliation.
+const reconcileTimeout = 5 * time.Second
+
 // Handler receives restlink's webhooks, on the one site meant to be
 // reached from outside the host. It verifies each webhook's signature with
 // its workspace's webhook secret, writes the event to a spool on local disk
@@ -151,6 +159,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	w.WriteHeader(http.StatusOK)
 	h.logger.Info("webhook received", zap.String("workspace", name), zap.String("event", event),
 		zap.String("event_id", ev.ID), zap.String("outcome", outcome), zap.Duration("took", time.Since(start)))
+	if event == eventDelivery && !duplicate {
+		// Safely spooled and acknowledged: the ledger takes the
+		// report's cost now, beyond restlink's answer deadline.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), reconcileTimeout)
+		defer cancel()
+		h.Live().ReconcileDelivery(ctx, body)
+	}
 	return nil
 }
 
