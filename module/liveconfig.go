@@ -21,6 +21,10 @@ import (
 // breakers, counters, demoted keys and the connection pool survive them.
 var liveConfigs = caddy.NewUsagePool()
 
+// pricerStartWait bounds how long start-up waits for the first price
+// tables and balances.
+const pricerStartWait = 10 * time.Second
+
 // storeGrace is how long a store replaced by a reload stays open, for the
 // requests in flight that it admitted to settle with it.
 const storeGrace = time.Minute
@@ -119,6 +123,9 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		lc.subscribe(func(*snapshot) { lc.prober.kick() })
 		lc.pricer = newPricer(lc.current.Load, &lc.prices, lc.logger.Load)
 		lc.subscribe(func(*snapshot) { lc.pricer.kick() })
+		if lc.current.Load().money != nil {
+			lc.pricer.awaitFirstPass(pricerStartWait)
+		}
 		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
 		lc.subscribe(func(s *snapshot) { lc.watcher.setFiles(lc.watchedFiles(s)) })
 		return lc, nil

@@ -80,6 +80,9 @@ type pricer struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+	// firstPass is closed once the first pass is over, so that start-up
+	// can wait for the prices before it serves (see awaitFirstPass).
+	firstPass chan struct{}
 }
 
 // pricerRetry is how soon a failed read is tried again.
@@ -88,7 +91,7 @@ const pricerRetry = time.Minute
 // newPricer starts a pricer over the snapshots current returns.
 func newPricer(current func() *snapshot, book *priceBook, logger func() *zap.Logger) *pricer {
 	p := &pricer{current: current, book: book, logger: logger,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), firstPass: make(chan struct{})}
 	go p.run()
 	return p
 }
@@ -98,6 +101,18 @@ func (p *pricer) kick() {
 	select {
 	case p.wake <- struct{}{}:
 	default:
+	}
+}
+
+// awaitFirstPass waits until the first pass is over, or at most max: a
+// sidecar that starts serving before it knows its prices would refuse
+// its first budgeted sends with PRICE_UNKNOWN.
+func (p *pricer) awaitFirstPass(max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-p.firstPass:
+	case <-t.C:
 	}
 }
 
@@ -119,6 +134,11 @@ func (p *pricer) run() {
 		case <-timer.C:
 		}
 		wait := p.pass()
+		select {
+		case <-p.firstPass:
+		default:
+			close(p.firstPass)
+		}
 		if !timer.Stop() {
 			select {
 			case <-timer.C:

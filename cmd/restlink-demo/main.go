@@ -90,6 +90,9 @@ func run(sidecarBin string) error {
 	// restlink's portal: each workspace's delivery reports go to the
 	// sidecar's webhook site, signed with the workspace's secret.
 	fake.SetOptions(restlinktest.Options{SimulateDelivery: true, DeliveryDelay: 300 * time.Millisecond})
+	// Each workspace's product has its own price for +1 numbers.
+	fake.SetPrices(16, []restlinktest.Price{{Dialcode: "1", Country: "United States", Network: "demo", Rate: "0.0085"}})
+	fake.SetPrices(18, []restlinktest.Price{{Dialcode: "1", Country: "United States", Network: "demo", Rate: "0.0092"}})
 	fake.SetWebhooks(16, restlinktest.WebhookSettings{DeliveryURL: hooks + "/hooks/main/delivery", SigningSecret: keys["main-webhook"]})
 	fake.SetWebhooks(18, restlinktest.WebhookSettings{DeliveryURL: hooks + "/hooks/test-space/delivery", SigningSecret: keys["test-space-webhook"]})
 	files := map[string]string{
@@ -116,6 +119,14 @@ workspaces:
 tenants:
   acme: test-space
   globex: main
+policy:
+  default:
+    budget: {daily: 100}
+  tenants:
+    acme: {budget: {daily: 0.04}}
+ledger:
+  dir: %[2]s/ledger
+  currency: EUR
 `, fake.URL, dir, app.URL),
 		"Caddyfile": fmt.Sprintf("{\n\tadmin off\n\tservers {\n\t\tprotocols h1\n\t}\n}\n\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n\n"+
 			"http://:%d {\n\tbind 127.0.0.1\n\trestlink_webhook %s/config.yaml\n}\n", port, dir, hookPort, dir),
@@ -202,8 +213,10 @@ tenants:
 		}
 	}
 	fmt.Printf("\nThe upstream received the %d sends above, each with exactly its workspace's key (signed where the key requires it); the app's own key never left the sidecar.\n", sends)
-	fmt.Printf("Its %d other requests were the sidecar verifying each key when it started (rotation.probe).\n\n", probes)
-	failures = append(failures, showWebhooks(fake.Fake, app, hooks, 4)...)
+	fmt.Printf("Its %d other requests were the sidecar verifying each key when it started (rotation.probe) and reading each workspace's prices and balance.\n\n", probes)
+	failures = append(failures, showBudget(base)...)
+	failures = append(failures, showWebhooks(fake.Fake, app, hooks, len(fake.Charges()))...)
+	failures = append(failures, showUsage(sidecarBin, filepath.Join(dir, "config.yaml"))...)
 	if len(failures) > 0 {
 		return errors.New(strings.Join(failures, "; "))
 	}
