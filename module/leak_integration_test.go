@@ -53,9 +53,10 @@ func TestNoKeyLeaks(t *testing.T) {
 		hookNew    = "HOOKnewHOOKnewHOOKnewHOOK12"
 		hookForged = "FORGEDforgedFORGEDforged13"
 		hookValue  = "HOOKvalueHOOKvalueHOOKva14" // a literal webhook secret of workspace signed
+		alertToken = "ALERTtokenALERTtokenALER15" // in alerts.url's query: a receiver's credential
 	)
 	secrets := []string{keyMain, keyTestA, keyTestB, literalKey, appKey, keyMainNew, keySigned, secretOK, secretBad,
-		hookOld, hookNew, hookForged, hookValue}
+		hookOld, hookNew, hookForged, hookValue, alertToken}
 	app := appreceiver.New()
 	defer app.Close()
 
@@ -67,6 +68,10 @@ func TestNoKeyLeaks(t *testing.T) {
 	yaml = strings.Replace(yaml, "    main: true\n", "    main: true\n    webhook_secrets: [{file: {{dir}}/main.webhook}, {file: {{dir}}/main.webhook2}]\n", 1)
 	yaml = strings.Replace(yaml, "        secret: {file: {{dir}}/signed.secret}\n", "        secret: {file: {{dir}}/signed.secret}\n    webhook_secrets: [{value: "+hookValue+"}]\n", 1)
 	yaml += "webhooks:\n  spool_dir: {{dir}}/spool\n  deliver_to: " + app.URL + "\n"
+	// Budgets, whose alerts go to a receiver that never answers, with a
+	// token in its URL.
+	yaml += "policy:\n  default:\n    budget: {daily: 0.01}\nledger:\n  dir: {{dir}}/ledger\n  currency: EUR\npricing:\n  unknown_rate: 0.0085\n" +
+		"alerts:\n  url: http://127.0.0.1:1/alerts?token=" + alertToken + "\n"
 	workspaces := append(fixtureWorkspaces(), restlinktest.Workspace{ID: 30, Name: "literal", Keys: []string{literalKey}},
 		restlinktest.Workspace{ID: 31, Name: "signed", APIKeys: []restlinktest.Key{{Value: keySigned, Secret: secretOK}}})
 	keyFiles := map[string]string{"main.key": keyMain + "\n", "test-space.key": keyTestA, "test-space.previous.key": keyTestB,
@@ -168,6 +173,8 @@ func TestNoKeyLeaks(t *testing.T) {
 		out, err := runCommand(t, "webhooks", sub, filepath.Join(sc.dir, "config.yaml"))
 		fmt.Fprintln(&seen, out, err)
 	}
+	out, err := runCommand(t, "usage", filepath.Join(sc.dir, "config.yaml"), "--format", "json")
+	fmt.Fprintln(&seen, out, err)
 	record(sc.try(http.MethodGet, "/status", "")) // through the proxy site: a sidecar error
 	metricsOut := sc.doAt(opsURL, http.MethodGet, "/metrics", "")
 	statusOut := sc.doAt(opsURL, http.MethodGet, "/status", "")
@@ -182,8 +189,9 @@ func TestNoKeyLeaks(t *testing.T) {
 	}
 	if !strings.Contains(sources["caddy log (debug)"], `"level":"debug"`) || len(access) == 0 || !strings.Contains(sources["status"], `"fingerprint"`) ||
 		!strings.Contains(sources["caddy log (debug)"], "webhook received") || !strings.Contains(string(access), "/hooks/main/delivery") ||
-		!strings.Contains(sources["metrics"], "restlink_webhooks_refused_total") {
-		t.Fatal("the scenario did not produce debug logs, access logs and status output to search")
+		!strings.Contains(sources["metrics"], "restlink_webhooks_refused_total") || !strings.Contains(sources["caddy log (debug)"], `"alert":"budget_`) ||
+		!strings.Contains(sources["metrics"], "\nrestlink_alerts_pending ") || strings.Contains(sources["metrics"], "\nrestlink_alerts_pending 0\n") {
+		t.Fatal("the scenario did not produce debug logs, access logs, status output and undelivered alerts to search")
 	}
 	for name, text := range sources {
 		for _, secret := range secrets {
