@@ -14,6 +14,7 @@ const (
 	kindSidecarCaps   = "sidecar-caps"   // one workspace per tenant, HMAC signing, send policy, idempotency
 	kindSidecarPolicy = "sidecar-policy" // one workspace per tenant, send policy and idempotency
 	kindSidecarRedis  = "sidecar-redis"  // the same, with its store in Redis
+	kindSidecarMoney  = "sidecar-money"  // the same in memory, with a budget per tenant and the ledger
 	kindSidecarOpen   = "sidecar-open"   // an upstream that refuses connections: the breakers open
 	kindCaddy         = "caddy"          // stock Caddy: map + reverse_proxy with header_up
 	kindNginx         = "nginx"          // nginx: map + proxy_pass with proxy_set_header
@@ -36,7 +37,7 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		return "", nil, err
 	}
 	switch kind {
-	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarOpen:
+	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarOpen:
 		cfg, err := sidecarConfig(sub, kind, n, upPort)
 		if err != nil {
 			return "", nil, err
@@ -119,7 +120,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 	for i := range n {
 		fmt.Fprintf(&b, "  tenant-%d: ws-%d\n", i, i%workspaces)
 	}
-	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis {
+	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis || kind == kindSidecarMoney {
 		// Limits far above what a run sends, so that every send passes
 		// every check; one tenant is refused by its destinations. Every
 		// request is a new idempotent send: with restlink's 24h, the
@@ -135,7 +136,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
     rate: {recipients: 100000000, per: 1m}
     daily_segments: 1000000000
     per_recipient: {messages: 1000000000, per: 1h}
-  tenants:
+` + budgetLine(kind) + `  tenants:
     ` + policyRefusedName + `: {countries: [GB]}
 idempotency:
   ttl: 30s
@@ -144,7 +145,23 @@ idempotency:
 	if kind == kindSidecarRedis {
 		fmt.Fprintf(&b, "store:\n  redis:\n    url: %s\n    timeout: 1s\n", redisURL)
 	}
+	if kind == kindSidecarMoney {
+		// Each reservation is synced to disk before its send is
+		// forwarded. The upstream has no price table: every recipient is
+		// estimated at unknown_rate.
+		fmt.Fprintf(&b, "ledger:\n  dir: %s\n  currency: EUR\npricing:\n  unknown_rate: 0.0085\n", filepath.Join(sub, "ledger"))
+	}
 	return b.String(), nil
+}
+
+// budgetLine is the policy default's budget of a kind of sidecar: far
+// above what a run spends, so that every send is estimated, reserved and
+// settled and none refused.
+func budgetLine(kind string) string {
+	if kind != kindSidecarMoney {
+		return ""
+	}
+	return "    budget: {daily: 1000000000, monthly: 1000000000}\n"
 }
 
 // nginxConfig writes nginx's configuration and returns its command.

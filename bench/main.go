@@ -275,9 +275,13 @@ func run() error {
 			}
 		}
 	}
-	report(servers, results, startups, reload)
+	fsync, err := fsyncLatency(dir)
+	if err != nil {
+		return fmt.Errorf("measuring fsync: %w", err)
+	}
+	report(servers, results, startups, reload, fsync)
 	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC(), "results": results,
-		"startup": startups, "reload_under_load": reload}, "", "  ")
+		"startup": startups, "reload_under_load": reload, "fsync_us": fsync.Microseconds()}, "", "  ")
 	out := filepath.Join(dir, "results-"+time.Now().UTC().Format("20060102T150405Z")+".json")
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
 		return err
@@ -313,6 +317,10 @@ func plan() ([]*server, error) {
 				vs: []string{"sidecar, policy + idempotency, 10 ws"}, cpuVs: "sidecar, policy + idempotency, 10 ws"},
 			&server{name: "sidecar, policy, memory store, 1 conn", kind: kindSidecarPolicy, tenants: 10, distinct: true, conns: 1},
 			&server{name: "sidecar, policy, Redis store, 1 conn", kind: kindSidecarRedis, tenants: 10, distinct: true, conns: 1,
+				latVs: "sidecar, policy, memory store, 1 conn"},
+			&server{name: "sidecar, money on, 10 ws", kind: kindSidecarMoney, tenants: 10, distinct: true,
+				vs: []string{"sidecar, policy + idempotency, 10 ws"}, cpuVs: "sidecar, policy + idempotency, 10 ws"},
+			&server{name: "sidecar, money on, 1 conn", kind: kindSidecarMoney, tenants: 10, distinct: true, conns: 1,
 				latVs: "sidecar, policy, memory store, 1 conn"},
 			&server{name: floor, kind: kindCaddyRespond, tenants: 1, refuses: true},
 			// A refusal before the body is read closes the connection

@@ -16,7 +16,10 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	flag.Parse()
-	answer := []byte(`{"message_id":"msg_1","status":"queued","to":["+14155551234"]}`)
+	// restlink's answer to a send to one recipient, with its cost.
+	answer := []byte(`{"status":true,"messages":[{"dnis":"+14155551234","message_id":"api_42_1_0000000000000001","segment_num":1}],` +
+		`"results":[{"dnis":"+14155551234","message_id":"api_42_1_0000000000000001","segments":1,"status":"accepted"}],` +
+		`"summary":{"total_recipients":1,"total_segments":1,"total_cost":0.0085,"encoding":"GSM-7","accepted_count":1}}`)
 	length := strconv.Itoa(len(answer))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
