@@ -111,7 +111,7 @@ func printStatus(out io.Writer, url string, colour bool) error {
 	fmt.Fprintf(out, "%s  upstream %s  loaded %s\n\n", st.Config, st.Upstream, st.LoadedAt.UTC().Format(time.RFC3339))
 
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "WORKSPACE\tID\tTENANTS\tBREAKER\tFAILURES\tKEYS\tPROBLEMS")
+	fmt.Fprintln(tw, "WORKSPACE\tID\tTENANTS\tBREAKER\tFAILURES\tKEYS\tPRICES\tPROBLEMS")
 	for _, ws := range st.Workspaces {
 		name := ws.Name
 		if ws.Main {
@@ -124,8 +124,8 @@ func printStatus(out io.Writer, url string, colour bool) error {
 		if len(keys) == 0 {
 			keys = []string{paint("none: 503 NO_USABLE_KEY", "31")}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\n", name, ws.ID, ws.Tenants, paint(ws.Breaker.State, breakerColour(ws.Breaker.State)),
-			ws.Breaker.ConsecutiveFailures, strings.Join(keys, " "), strings.Join(ws.KeyProblems, "; "))
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%s\t%s\n", name, ws.ID, ws.Tenants, paint(ws.Breaker.State, breakerColour(ws.Breaker.State)),
+			ws.Breaker.ConsecutiveFailures, strings.Join(keys, " "), pricesCell(ws.Pricing, paint), strings.Join(ws.KeyProblems, "; "))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -133,11 +133,18 @@ func printStatus(out io.Writer, url string, colour bool) error {
 
 	if len(st.Tenants) > 0 {
 		fmt.Fprintln(out)
-		fmt.Fprintln(tw, "TENANT\tMODE\tREFUSED\tWOULD REFUSE\tRECIPIENTS\tSEGMENTS\tQUOTAS")
+		fmt.Fprintln(tw, "TENANT\tMODE\tREFUSED\tWOULD REFUSE\tRECIPIENTS\tSEGMENTS\tQUOTAS AND BUDGETS")
 		for _, t := range st.Tenants {
 			var quotas []string
 			for _, q := range t.Quotas {
 				quotas = append(quotas, fmt.Sprintf("%s %d/%d per %s", q.Rule, q.Used, q.Limit, q.Window))
+			}
+			for _, b := range t.Budgets {
+				cell := fmt.Sprintf("%s budget %s/%s %s, resets %s", b.Period, b.Spent, b.Budget, b.Currency, b.ResetsAt.UTC().Format(time.RFC3339))
+				if b.Remaining == 0 {
+					cell = paint(cell+" EXHAUSTED", "31")
+				}
+				quotas = append(quotas, cell)
 			}
 			if t.Error != "" {
 				quotas = append(quotas, paint(t.Error, "31"))
@@ -162,6 +169,13 @@ func printStatus(out io.Writer, url string, colour bool) error {
 		store += ", " + paint(state, code) + fmt.Sprintf(", %d outage(s)", st.Store.Outages)
 	}
 	fmt.Fprintln(out, store)
+	if l := st.Ledger; l != nil {
+		line := fmt.Sprintf("ledger: %s, %s, days in %s, %d alert(s) waiting for alerts.url", l.Ledger, l.Currency, l.Timezone, l.AlertsPending)
+		if l.Error != "" {
+			line += ", " + paint("NOT WRITING: "+l.Error, "31")
+		}
+		fmt.Fprintln(out, line)
+	}
 
 	if st.Webhooks != nil {
 		fmt.Fprintln(out)
@@ -227,4 +241,26 @@ func isTerminal(out io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// pricesCell describes a workspace's prices and balance in a cell: "-"
+// without a ledger.
+func pricesCell(p *PricingStatus, paint func(s, code string) string) string {
+	if p == nil {
+		return "-"
+	}
+	cell := fmt.Sprintf("%d rates", p.Entries)
+	if p.Entries == 0 {
+		cell = paint("no table", "31")
+	}
+	if p.Balance != nil {
+		cell += ", balance " + *p.Balance + " " + p.Currency
+	}
+	if p.CreditBlocked {
+		cell += " " + paint("CREDIT BLOCKED", "31")
+	}
+	if p.Problem != "" {
+		cell += " (" + paint(p.Problem, "33") + ")"
+	}
+	return cell
 }

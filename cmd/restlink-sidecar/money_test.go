@@ -408,6 +408,13 @@ func TestBudgetPricesPerWorkspace(t *testing.T) {
 	if n := len(mb.fake.Charges()); n != 2 {
 		t.Errorf("restlink saw %d messages, want 2: an unpriced send must not be sent", n)
 	}
+	// The terminal view shows the budgets, prices and the ledger.
+	out, err := sidecarCommand("status", "--url", mb.ops+"/status").CombinedOutput()
+	for _, want := range []string{"daily budget 0.09/10.00 EUR", "3 rates", "2 rates", "ledger: " + mb.dir + "/ledger, EUR"} {
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("status command (%v) lacks %q:\n%s", err, want, out)
+		}
+	}
 }
 
 // TestDeliveryReportsReconcile: delivery reports with cost 0 refund

@@ -25,8 +25,9 @@ const microsPerUnit = 1_000_000
 var ErrOverflow = errors.New("the amount does not fit in 64-bit micro-units")
 
 var (
-	_ fmt.Stringer   = Amount(0)
-	_ json.Marshaler = Amount(0)
+	_ fmt.Stringer     = Amount(0)
+	_ json.Marshaler   = Amount(0)
+	_ json.Unmarshaler = (*Amount)(nil)
 )
 
 // String writes the amount as a decimal: the integer part, then a
@@ -39,6 +40,21 @@ func (a Amount) String() string {
 // MarshalJSON writes the amount as a JSON number with the text of String.
 func (a Amount) MarshalJSON() ([]byte, error) {
 	return a.appendDecimal(make([]byte, 0, 24)), nil
+}
+
+// UnmarshalJSON reads an amount from a JSON number (or a string holding
+// one) exactly, as Parse does.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	text := string(b)
+	if len(text) >= 2 && text[0] == '"' && text[len(text)-1] == '"' {
+		text = text[1 : len(text)-1]
+	}
+	v, err := Parse(text)
+	if err != nil {
+		return err
+	}
+	*a = v
+	return nil
 }
 
 // appendDecimal appends the text of String to b.

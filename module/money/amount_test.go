@@ -95,3 +95,25 @@ func TestTimes(t *testing.T) {
 		})
 	}
 }
+
+func TestAmountJSONRoundTrip(t *testing.T) {
+	for _, text := range []string{"12.50", "0.0085", "-1.25", "0.00", "9223372036854.775807"} {
+		var a Amount
+		if err := json.Unmarshal([]byte(text), &a); err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		out, _ := json.Marshal(a)
+		if string(out) != text {
+			t.Errorf("%s read and written back as %s", text, out)
+		}
+	}
+	var a Amount
+	if err := json.Unmarshal([]byte(`"0.25"`), &a); err != nil || a != 250_000 {
+		t.Errorf(`"0.25" = %d, %v`, a, err)
+	}
+	for _, bad := range []string{`0.0000001`, `1e400`, `"x"`, `true`} {
+		if err := json.Unmarshal([]byte(bad), &a); err == nil {
+			t.Errorf("%s was read as an amount", bad)
+		}
+	}
+}
