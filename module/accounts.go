@@ -2,6 +2,7 @@ package restlink
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -45,7 +46,11 @@ type accounts struct {
 // are set from the ledger, so that no budget starts again from zero after
 // a restart.
 func openAccounts(mp *moneyPlan, seed store.Store, log *zap.Logger) (*accounts, error) {
-	l, err := ledger.Open(mp.dir, ledger.Options{Timezone: mp.tz, Retention: mp.retention})
+	opts := ledger.Options{Timezone: mp.tz, Retention: mp.retention}
+	if seed != nil {
+		opts.RecallMessages = attributionTTL
+	}
+	l, err := ledger.Open(mp.dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("ledger.dir: %w", err)
 	}
@@ -76,8 +81,21 @@ func openAccounts(mp *moneyPlan, seed store.Store, log *zap.Logger) (*accounts, 
 	return a, nil
 }
 
-// seed sets the budget counters of st from the ledger's spend.
+// seed sets the budget counters of st from the ledger's spend, and
+// attributes again the messages of the last days, so that their delivery
+// reports still reconcile after a restart.
 func (a *accounts) seed(st store.Store) error {
+	msgs := a.ledger.RecalledMessages()
+	atts := make([]store.Attribution, 0, len(msgs))
+	for _, m := range msgs {
+		data, _ := json.Marshal(attribution{Tenant: m.Tenant, Workspace: m.Workspace, Country: m.Country, Day: m.Day, Currency: m.Currency})
+		atts = append(atts, store.Attribution{MessageID: m.ID, Data: data, Cost: m.CostMicros})
+	}
+	if len(atts) > 0 {
+		if err := st.Attribute(context.Background(), atts, attributionTTL); err != nil {
+			return fmt.Errorf("restoring the attributions of %d messages from the ledger: %w", len(atts), err)
+		}
+	}
 	spent := a.ledger.Spent()
 	now := time.Now()
 	day, month := budgetPeriods(now, a.plan.tz)

@@ -245,6 +245,14 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 			log.Error("restlink reports the account's currency as " + strconv.Quote(b.Currency) + ", not ledger.currency " + strconv.Quote(snap.money.currency) +
 				": budgeted sends of this workspace are refused with PRICE_UNKNOWN until the two agree")
 		}
+		if b.Unavailable {
+			// restlink's cache is degraded: its 0 is not the balance.
+			if old == nil || old.balance == nil {
+				next.balanceErr = "restlink's balance answer is degraded (unavailable: " + b.Reason + ")"
+				break
+			}
+			b.Amount, b.CreditBlocked = old.balance.Amount, old.balance.CreditBlocked
+		}
 		next.balance, next.balanceErr = &b, ""
 	}
 	return next

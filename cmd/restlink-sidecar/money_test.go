@@ -798,3 +798,38 @@ func TestAlertReceiverDown(t *testing.T) {
 	}
 	t.Logf("%d attempts, %d refused, one id %v", len(seen), len(seen)-1, id)
 }
+
+// TestReportsReconcileAfterRestart: with the in-memory store, delivery
+// reports that arrive after a restart still reconcile the messages sent
+// before it (their attributions are restored from the ledger).
+func TestReportsReconcileAfterRestart(t *testing.T) {
+	mb := startMoneyBox(t, "", restlinktest.Options{DeliveryStatus: func(string) string { return "UNDELIV" }})
+	var ids []string
+	for range 3 {
+		s := mb.sendAs("acme", "hi", numberFR)
+		for _, r := range s.parse(t).Results {
+			ids = append(ids, r.MessageID)
+		}
+	}
+	mb.kill9()
+	mb.start()
+	mb.waitForPrices()
+	for _, id := range ids {
+		if err := mb.fake.Deliver(id, "UNDELIV"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := mb.fake.WaitWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "the reports reconciled", func() bool {
+		return mb.metric(`restlink_reconciliations_total{outcome="reconciled"}`) == "3"
+	})
+	rows := mb.usage("--by", "tenant")
+	if len(rows) != 1 || micros(t, numberText(rows[0]["delivered_cost"])) != 0 || mustInt(t, rows[0]["undelivered"]) != 3 {
+		t.Errorf("usage after the reports: %v", rows)
+	}
+	if held := ledgerSpend(t, mb.dir+"/ledger", "acme"); held != 0 {
+		t.Errorf("the ledger holds %s spent after every message was refunded", moneyText(held))
+	}
+}

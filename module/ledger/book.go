@@ -19,9 +19,11 @@ type book struct {
 
 // openSend is what settling a reservation needs to know of it.
 type openSend struct {
-	tenant   string
-	day      string
-	estimate int64
+	tenant    string
+	workspace string
+	currency  string
+	day       string
+	estimate  int64
 }
 
 // reportKey identifies a delivery report: a message id and status,
@@ -51,7 +53,7 @@ func (b *book) canReserve(id string) error {
 
 // reserve adds a reservation: it is open, and its estimate is spent.
 func (b *book) reserve(r *Reservation) {
-	b.open[r.ID] = openSend{tenant: r.Tenant, day: r.Day, estimate: r.EstimateMicros}
+	b.open[r.ID] = openSend{tenant: r.Tenant, workspace: r.Workspace, currency: r.Currency, day: r.Day, estimate: r.EstimateMicros}
 	b.add(r.Tenant, r.Day, r.EstimateMicros)
 }
 

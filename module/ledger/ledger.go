@@ -32,6 +32,13 @@ type Options struct {
 	// other process that has the ledger open. Default: 5 s.
 	OpenTimeout time.Duration
 
+	// RecallMessages makes Open remember the messages of the charged
+	// sends it replays from the last RecallMessages of days, with their
+	// cost as now recognized, for Messages: what a sidecar that keeps
+	// message attributions in memory restores after a restart. Zero:
+	// none.
+	RecallMessages time.Duration
+
 	// Now is the ledger's clock. Default: time.Now.
 	Now func() time.Time
 }
@@ -132,6 +139,32 @@ type Ledger struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// recalled are the messages replay recalls (Options.RecallMessages),
+	// by id, from the sends of days from recallSince on; nil: none.
+	recalled    map[string]MessageCost
+	recallSince string
+}
+
+// MessageCost is a message of a charged send, as Open recalled it: whose
+// it is, where it counts, and its cost as now recognized (its share of
+// its send's charge, or its latest delivery report's cost).
+type MessageCost struct {
+	ID, Tenant, Workspace, Country, Day, Currency string
+	CostMicros                                    int64
+}
+
+// RecalledMessages returns the messages Open recalled
+// (Options.RecallMessages), in no order, and forgets them.
+func (l *Ledger) RecalledMessages() []MessageCost {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]MessageCost, 0, len(l.recalled))
+	for _, m := range l.recalled {
+		out = append(out, m)
+	}
+	l.recalled = nil
+	return out
 }
 
 // Open opens the ledger in dir, creating dir (mode 0700) if needed, and
@@ -178,6 +211,10 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	}
 	now := l.now()
 	today, _ := periods(now, l.tz)
+	if opts.RecallMessages > 0 {
+		l.recalled = make(map[string]MessageCost)
+		l.recallSince = addDays(today, -int((opts.RecallMessages+24*time.Hour-1)/(24*time.Hour)))
+	}
 	kept := ""
 	if opts.Retention > 0 {
 		if err := removeExpired(dir, now, l.tz, opts.Retention); err != nil {

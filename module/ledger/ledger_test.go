@@ -351,3 +351,53 @@ func TestOpenRefusesOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestRecalledMessages: Open recalls the messages of the charged sends of
+// the last days, with their latest reported cost, and only when asked.
+func TestRecalledMessages(t *testing.T) {
+	dir := t.TempDir()
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Reservation{ID: "s1", Tenant: "acme", Workspace: "main", Currency: "EUR", EstimateMicros: 100,
+		Recipients: []Recipient{{Country: "GB", Segments: 1, EstimateMicros: 50}, {Country: "FR", Segments: 1, EstimateMicros: 50}}}
+	if err := l.Reserve(r); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Settle(Settlement{ID: "s1", Outcome: Charged, ChargedMicros: 90, Messages: []Message{
+		{ID: "m1", Country: "GB", Segments: 1, ShareMicros: 45}, {ID: "m2", Country: "FR", Segments: 1, ShareMicros: 45}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Adjust(Adjustment{MessageID: "m2", Status: "UNDELIV", CostMicros: 0, DeltaMicros: -45,
+		Tenant: "acme", Workspace: "main", Country: "FR", Day: r.Day, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.RecalledMessages(); len(got) != 0 {
+		t.Errorf("recalled %v without RecallMessages", got)
+	}
+	plain.Close()
+	l, err = Open(dir, Options{RecallMessages: 5 * 24 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	got := map[string]MessageCost{}
+	for _, m := range l.RecalledMessages() {
+		got[m.ID] = m
+	}
+	want := map[string]MessageCost{
+		"m1": {ID: "m1", Tenant: "acme", Workspace: "main", Country: "GB", Day: r.Day, Currency: "EUR", CostMicros: 45},
+		"m2": {ID: "m2", Tenant: "acme", Workspace: "main", Country: "FR", Day: r.Day, Currency: "EUR", CostMicros: 0},
+	}
+	if len(got) != 2 || got["m1"] != want["m1"] || got["m2"] != want["m2"] {
+		t.Errorf("recalled %v, want %v", got, want)
+	}
+}

@@ -63,11 +63,16 @@ func (l *Ledger) replayLine(day string, line []byte) error {
 		// reserved before the replayed days: it no longer counts.
 		if o, err := l.book.reserved(rec.ID); err == nil {
 			l.book.settle(o, rec)
+			l.recallSettled(o, rec)
 		}
 	case *Adjustment:
 		k := reportKeyOf(rec.MessageID, rec.Status)
 		if !l.book.taken(k, addDays(day, -l.dupDays)) {
 			l.book.adjust(rec, k, day)
+		}
+		if m, ok := l.recalled[rec.MessageID]; ok {
+			m.CostMicros = rec.CostMicros
+			l.recalled[rec.MessageID] = m
 		}
 	}
 	return nil
@@ -87,4 +92,16 @@ func truncateSynced(path string, size int64) error {
 		err = cerr
 	}
 	return err
+}
+
+// recallSettled remembers, when Options.RecallMessages asks for it, the
+// messages of a charged send replayed from a day from RecallSince on.
+func (l *Ledger) recallSettled(o openSend, s *Settlement) {
+	if l.recalled == nil || s.Outcome != Charged || o.day < l.recallSince {
+		return
+	}
+	for _, m := range s.Messages {
+		l.recalled[m.ID] = MessageCost{ID: m.ID, Tenant: o.tenant, Workspace: o.workspace, Country: m.Country,
+			Day: o.day, Currency: o.currency, CostMicros: m.ShareMicros}
+	}
 }
