@@ -833,3 +833,26 @@ func TestReportsReconcileAfterRestart(t *testing.T) {
 		t.Errorf("the ledger holds %s spent after every message was refunded", moneyText(held))
 	}
 }
+
+// TestKeysVerifyWarnsWithoutPricing: with budgets set, keys verify warns
+// about a valid key that cannot read its workspace's prices.
+func TestKeysVerifyWarnsWithoutPricing(t *testing.T) {
+	fake := newMoneyFake(t, restlinktest.Options{})
+	const noPricing = "sk_prod_NOPRICEnopriceNOPR03"
+	fake.AddAPIKey(17, restlinktest.Key{Value: noPricing, Permissions: []string{"sms.send", "balance.read"}})
+	dir := t.TempDir()
+	files := map[string]string{"main.key": moneyMainKey, "premium.key": noPricing, "main.webhook": webhookSecret,
+		"config.yaml": strings.NewReplacer("{{upstream}}", fake.URL, "{{dir}}", dir, "{{app}}", "http://127.0.0.1:1").Replace(moneyYAML)}
+	for name, content := range files {
+		if err := os.WriteFile(dir+"/"+name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := sidecarCommand("keys", "verify", dir+"/config.yaml").CombinedOutput()
+	if err != nil || strings.Count(string(out), " valid ") != 2 {
+		t.Fatalf("keys verify: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "of workspace premium cannot read prices") || strings.Contains(string(out), "of workspace main cannot") {
+		t.Errorf("keys verify does not warn about premium's key alone:\n%s", out)
+	}
+}
