@@ -124,7 +124,7 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		lc.pricer = newPricer(lc.current.Load, &lc.prices, lc.logger.Load)
 		lc.subscribe(func(*snapshot) { lc.pricer.kick() })
 		if lc.current.Load().money != nil {
-			lc.pricer.awaitFirstPass(pricerStartWait)
+			lc.pricer.awaitFirst(pricerStartWait)
 		}
 		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
 		lc.subscribe(func(s *snapshot) { lc.watcher.setFiles(lc.watchedFiles(s)) })

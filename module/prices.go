@@ -77,12 +77,7 @@ type pricer struct {
 	current func() *snapshot
 	book    *priceBook
 	logger  func() *zap.Logger
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
-	// firstPass is closed once the first pass is over, so that start-up
-	// can wait for the prices before it serves (see awaitFirstPass).
-	firstPass chan struct{}
+	*passes
 }
 
 // pricerRetry is how soon a failed read is tried again.
@@ -90,75 +85,22 @@ const pricerRetry = time.Minute
 
 // newPricer starts a pricer over the snapshots current returns.
 func newPricer(current func() *snapshot, book *priceBook, logger func() *zap.Logger) *pricer {
-	p := &pricer{current: current, book: book, logger: logger,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), firstPass: make(chan struct{})}
-	go p.run()
+	p := &pricer{current: current, book: book, logger: logger}
+	p.passes = startPasses(p.pass)
 	return p
 }
 
-// kick asks for a pass at once (after a reload).
-func (p *pricer) kick() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-// awaitFirstPass waits until the first pass is over, or at most max: a
-// sidecar that starts serving before it knows its prices would refuse
-// its first budgeted sends with PRICE_UNKNOWN.
-func (p *pricer) awaitFirstPass(max time.Duration) {
-	t := time.NewTimer(max)
-	defer t.Stop()
-	select {
-	case <-p.firstPass:
-	case <-t.C:
-	}
-}
-
-// close stops the pricer and waits for a read in flight.
-func (p *pricer) close() {
-	close(p.stop)
-	<-p.done
-}
-
-func (p *pricer) run() {
-	defer close(p.done)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-p.wake:
-		case <-timer.C:
-		}
-		wait := p.pass()
-		select {
-		case <-p.firstPass:
-		default:
-			close(p.firstPass)
-		}
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(wait)
-	}
-}
-
-// pass reads what is due and returns how long to sleep.
-func (p *pricer) pass() time.Duration {
+// pass reads what is due and returns when the next read is (zero:
+// nothing to read without a ledger). It stops early once stop is closed.
+func (p *pricer) pass(stop <-chan struct{}) time.Time {
 	snap := p.current()
 	if snap == nil || snap.money == nil {
-		return time.Hour
+		return time.Time{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		select {
-		case <-p.stop:
+		case <-stop:
 			cancel()
 		case <-ctx.Done():
 		}
@@ -183,7 +125,7 @@ func (p *pricer) pass() time.Duration {
 			break
 		}
 	}
-	return max(wait, time.Second)
+	return time.Now().Add(max(wait, time.Second))
 }
 
 // read reads one workspace's table and balance with its active key.

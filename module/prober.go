@@ -21,55 +21,21 @@ type prober struct {
 	current func() *snapshot   // the snapshot serving now
 	promote func()             // reloads, to promote candidates found valid
 	logger  func() *zap.Logger // the live config's logger
-	wake    chan struct{}
-	stop    chan struct{}
-	done    chan struct{}
+	*passes
 }
 
 // newProber starts a prober over the snapshots current returns; it calls
 // promote when a candidate proved valid.
 func newProber(current func() *snapshot, promote func(), logger func() *zap.Logger) *prober {
-	p := &prober{current: current, promote: promote, logger: logger,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
-	go p.run()
+	p := &prober{current: current, promote: promote, logger: logger}
+	p.passes = startPasses(p.pass)
 	return p
 }
 
-// kick asks for a pass over the keys (after a reload).
-func (p *prober) kick() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
-	}
-}
-
-// close stops probing and waits for a probe in flight.
-func (p *prober) close() {
-	close(p.stop)
-	<-p.done
-}
-
-func (p *prober) run() {
-	defer close(p.done)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	for {
-		select {
-		case <-p.stop:
-			return
-		case <-p.wake:
-		case <-timer.C:
-		}
-		retry := p.pass()
-		if !retry.IsZero() {
-			timer.Reset(max(time.Until(retry), proberSpacing))
-		}
-	}
-}
-
 // pass probes every key that is due, candidates first, and returns when
-// the next retry is due (zero: none pending).
-func (p *prober) pass() (nextRetry time.Time) {
+// the next retry is due (zero: none pending). It stops early once stop
+// is closed.
+func (p *prober) pass(stop <-chan struct{}) (nextRetry time.Time) {
 	snap := p.current()
 	if !snap.rotation.verify {
 		return time.Time{}
@@ -99,7 +65,7 @@ func (p *prober) pass() (nextRetry time.Time) {
 			nextRetry = earliest(nextRetry, wk.key.nextProbe())
 		}
 		select {
-		case <-p.stop:
+		case <-stop:
 			return time.Time{}
 		case <-time.After(proberSpacing):
 		}
