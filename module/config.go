@@ -495,9 +495,12 @@ var defaultConfig = map[string]any{
 	"webhooks.max_concurrent":            128,
 	"webhooks.max_unverified_per_client": 8,
 	"webhooks.body_timeout":              "3s",
+	"ledger.dir":                         "",
+	"ledger.currency":                    "",
 	"ledger.retention":                   "400d",
 	"ledger.timezone":                    "UTC",
 	"pricing.refresh":                    "1h",
+	"alerts.url":                         "",
 }
 
 // Validate checks the whole config and reports every problem it finds,

@@ -90,9 +90,7 @@ func run(sidecarBin string) error {
 	// restlink's portal: each workspace's delivery reports go to the
 	// sidecar's webhook site, signed with the workspace's secret.
 	fake.SetOptions(restlinktest.Options{SimulateDelivery: true, DeliveryDelay: 300 * time.Millisecond})
-	// Each workspace's product has its own price for +1 numbers.
-	fake.SetPrices(16, []restlinktest.Price{{Dialcode: "1", Country: "United States", Network: "demo", Rate: "0.0085"}})
-	fake.SetPrices(18, []restlinktest.Price{{Dialcode: "1", Country: "United States", Network: "demo", Rate: "0.0092"}})
+	setPrices(fake.Fake)
 	fake.SetWebhooks(16, restlinktest.WebhookSettings{DeliveryURL: hooks + "/hooks/main/delivery", SigningSecret: keys["main-webhook"]})
 	fake.SetWebhooks(18, restlinktest.WebhookSettings{DeliveryURL: hooks + "/hooks/test-space/delivery", SigningSecret: keys["test-space-webhook"]})
 	files := map[string]string{

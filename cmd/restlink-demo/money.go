@@ -6,7 +6,24 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+
+	"github.com/23telecom/restlink-sidecar/module/restlinktest"
 )
+
+// setPrices gives each simulated workspace its product's price table:
+// main's and test-space's products charge differently.
+func setPrices(fake *restlinktest.Fake) {
+	for ws, rates := range map[int64]map[string]string{
+		16: {"1": "0.0085", "44": "0.035", "33": "0.065"},
+		18: {"1": "0.0092", "44": "0.04", "33": "0.07"},
+	} {
+		var prices []restlinktest.Price
+		for dialcode, rate := range rates {
+			prices = append(prices, restlinktest.Price{Dialcode: dialcode, Country: "+" + dialcode, Network: "simulated", Rate: rate})
+		}
+		fake.SetPrices(ws, prices)
+	}
+}
 
 // showBudget sends as tenant acme, whose daily budget is 0.04 EUR, until
 // the sidecar refuses a send with 402 BUDGET_EXCEEDED, and prints what

@@ -51,6 +51,7 @@ func try(sidecarBin, dir string) error {
 	)
 	defer fake.Close()
 	fake.SetOptions(restlinktest.Options{SimulateDelivery: true, DeliveryDelay: time.Second})
+	setPrices(fake)
 	fake.SetWebhooks(16, restlinktest.WebhookSettings{DeliveryURL: "http://" + tryHooks + "/hooks/main/delivery", SigningSecret: tryKeys["RESTLINK_TRY_WEBHOOK_MAIN"]})
 	fake.SetWebhooks(18, restlinktest.WebhookSettings{DeliveryURL: "http://" + tryHooks + "/hooks/test-space/delivery", SigningSecret: tryKeys["RESTLINK_TRY_WEBHOOK_TEST_SPACE"]})
 	stopSimulator, err := serveOn(trySimulator, fake)
@@ -74,7 +75,8 @@ func try(sidecarBin, dir string) error {
 		return err
 	}
 	cmd := exec.Command(sidecarBin, "run", "--config", filepath.Join(dir, "Caddyfile"), "--adapter", "caddyfile")
-	cmd.Env = append(os.Environ(), "RESTLINK_CONFIG="+config, "RESTLINK__WEBHOOKS__SPOOL_DIR="+spool)
+	cmd.Env = append(os.Environ(), "RESTLINK_CONFIG="+config, "RESTLINK__WEBHOOKS__SPOOL_DIR="+spool,
+		"RESTLINK__LEDGER__DIR="+filepath.Join(spool, "ledger"))
 	for name, value := range tryKeys {
 		cmd.Env = append(cmd.Env, name+"="+value)
 	}
