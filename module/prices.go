@@ -30,9 +30,16 @@ const maxPricingAnswer = 16 << 20
 // workspacePrices is what the pricer last learned of one workspace. It
 // is immutable: the pricer replaces it whole.
 type workspacePrices struct {
-	table     *pricing.Table // the last good table; nil: never had one
-	tableAt   time.Time      // when table was read
-	tableErr  string         // why the last read did not replace it; "": it did
+	table *pricing.Table // the last good table; nil: never had one
+	// tableAt is when table was read. A failed read leaves it, so that
+	// its age (restlink_price_table_age_seconds) says how old the prices
+	// in use are.
+	tableAt  time.Time
+	tableErr string // why the last read did not replace it; "": it did
+	// triedAt is when the table was last read, whether or not the read
+	// replaced it: the next read is due pricing.refresh after it, or
+	// pricerRetry after a failed one.
+	triedAt   time.Time
 	balance   *pricing.Balance
 	balanceAt time.Time
 	// balanceErr is why the last balance read failed; "": it did not.
@@ -110,10 +117,14 @@ func (p *pricer) pass(stop <-chan struct{}) time.Time {
 	now := time.Now()
 	for _, ws := range snap.workspaces {
 		old := p.book.get(ws.name)
-		due := old == nil || now.Sub(old.tableAt) >= snap.money.refresh ||
-			old.tableErr != "" && now.Sub(old.tableAt) >= pricerRetry && now.Sub(old.balanceAt) >= pricerRetry
+		due := old == nil || now.Sub(old.triedAt) >= snap.money.refresh ||
+			old.tableErr != "" && now.Sub(old.triedAt) >= pricerRetry && now.Sub(old.balanceAt) >= pricerRetry
 		if !due {
-			wait = min(wait, snap.money.refresh-now.Sub(old.tableAt))
+			until := snap.money.refresh - now.Sub(old.triedAt)
+			if old.tableErr != "" { // a pass kicked by a reload must not put off the retry
+				until = min(until, pricerRetry-now.Sub(old.triedAt))
+			}
+			wait = min(wait, until)
 			continue
 		}
 		next := p.read(ctx, snap, ws, old)
@@ -135,7 +146,7 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 		*next = *old
 	}
 	now := time.Now()
-	next.tableAt, next.balanceAt = now, now
+	next.triedAt, next.balanceAt = now, now
 	k := activeKey(ws.keys)
 	if k == nil {
 		next.tableErr, next.balanceErr = "no usable key", "no usable key"
@@ -161,7 +172,7 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 		if old == nil || old.table == nil || old.tableErr != "" {
 			log.Info("price table read", zap.Int("entries", table.Len()), zap.Int("skipped", table.Skipped))
 		}
-		next.table, next.tableErr = table, ""
+		next.table, next.tableAt, next.tableErr = table, now, ""
 	}
 	if next.tableErr != "" && (old == nil || old.tableErr != next.tableErr) {
 		msg := "the price table could not be read; the last good one is kept"

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +16,9 @@ import (
 )
 
 // monitoringYAML is a sidecar with every part that exports metrics: a
-// send policy, a Redis store, webhooks, and a second workspace whose
-// breaker the test opens. {{redis}} and {{app}} are replaced.
+// send policy with a budget, a ledger, spend alerts, a Redis store,
+// webhooks, and a second workspace whose breaker the test opens.
+// {{redis}}, {{app}} and {{alerts}} are replaced.
 const monitoringYAML = `
 upstream:
   url: {{upstream}}
@@ -39,6 +41,12 @@ breaker:
 policy:
   default:
     countries: [GB]
+    budget: {daily: 1.00, soft_at: 0.01}  # the first send crosses soft_at
+ledger:
+  dir: {{dir}}/ledger
+  currency: EUR
+alerts:
+  url: {{alerts}}/alerts
 store:
   redis:
     url: {{redis}}
@@ -50,9 +58,10 @@ webhooks:
 
 // TestMonitoringUsesExportedMetrics: every metric the alert rules and the
 // dashboard in deploy/ use is one a running sidecar exports. The sidecar
-// runs with a policy, Redis and webhooks, and is sent what creates the
-// series that appear only once something happened (a forwarded send, a
-// refused one, a breaker that opened, a webhook delivered to the app);
+// runs with a policy, a budget and its ledger, Redis and webhooks, and is
+// sent what creates the series that appear only once something happened
+// (a forwarded send that crosses its budget's soft_at, a refused one, a
+// breaker that opened, a webhook delivered to the app);
 // then its operators' /metrics is scraped.
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	rules, _, dash, err := monitoring.Load("../..")
@@ -66,7 +75,10 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 		restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{goodKey}},
 		restlinktest.Workspace{ID: 17, Name: "flaky", Keys: []string{goodKey + "2"}})
 	t.Cleanup(fake.Close)
-	yaml := strings.NewReplacer("{{redis}}", redis.URL, "{{app}}", app.URL).Replace(monitoringYAML)
+	fake.SetPrices(16, []restlinktest.Price{{Dialcode: "44", Rate: "0.04", Country: "c44", Network: "n"}})
+	alerts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(alerts.Close)
+	yaml := strings.NewReplacer("{{redis}}", redis.URL, "{{app}}", app.URL, "{{alerts}}", alerts.URL).Replace(monitoringYAML)
 	bb := startBlackBoxWith(t, yaml, boxOptions{upstream: fake.URL, webhooks: true, files: map[string]string{"main.webhook": webhookSecret}})
 
 	if a := bb.post("/api/v1/sms/send", sendTo("hi", "+447400123456"), "X-Tenant: acme"); a.status != http.StatusOK {
