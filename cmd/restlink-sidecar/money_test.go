@@ -141,23 +141,37 @@ func startMoneySidecar(t *testing.T, fake *restlinktest.Server, extraYAML string
 	return mb
 }
 
-// waitForPrices waits until the sidecar has read both price tables.
+// waitForPrices waits until the sidecar has read both price tables. The
+// operators' site may start listening a moment after the apps' site: a
+// refused connection is polled again.
 func (mb *moneyBox) waitForPrices() {
 	mb.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		ready := 0
-		for _, ws := range mb.status()["workspaces"].([]any) {
+	read := func() (ready int, st map[string]any) {
+		resp, err := http.Get(mb.ops + "/status")
+		if err != nil {
+			return 0, nil
+		}
+		defer resp.Body.Close()
+		if json.NewDecoder(resp.Body).Decode(&st) != nil {
+			return 0, nil
+		}
+		workspaces, _ := st["workspaces"].([]any)
+		for _, ws := range workspaces {
 			if p, ok := ws.(map[string]any)["pricing"].(map[string]any); ok && p["entries"] != nil && p["entries"].(float64) > 0 {
 				ready++
 			}
 		}
-		if ready == 2 {
+		return ready, st
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if ready, _ := read(); ready == 2 {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	mb.t.Fatalf("the price tables were not read: %v", mb.status()["workspaces"])
+	_, st := read()
+	mb.t.Fatalf("the price tables were not read: %v", st["workspaces"])
 }
 
 // sent is a send the sidecar answered, as the test saw it.
