@@ -86,6 +86,7 @@ type blackBox struct {
 	hooks       string // base URL of the webhook site; "" without one
 	appAddr     string // host:port of the apps' site
 	appPort     int
+	opsPort     int
 	cmd         *exec.Cmd
 	up          *recorder
 	upstreamURL string // what {{upstream}} stands for
@@ -155,7 +156,7 @@ func startBlackBoxWith(t *testing.T, yaml string, opts boxOptions) *blackBox {
 	}
 	bb.upstreamURL = opts.upstream
 	bb.write("config.yaml", bb.expand(yaml))
-	bb.appPort = ports[0]
+	bb.appPort, bb.opsPort = ports[0], ports[1]
 	bb.appAddr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	bb.app, bb.ops = "http://"+bb.appAddr, fmt.Sprintf("http://127.0.0.1:%d", ports[1])
 	bb.logPath = filepath.Join(bb.dir, "sidecar.log")
@@ -196,8 +197,12 @@ func (bb *blackBox) start() {
 		}
 	})
 	bb.exited = done
-	if err := loopback.WaitForPort(bb.appPort, 20*time.Second); err != nil {
-		t.Fatalf("the sidecar did not start: %v\n%s", err, bb.logs())
+	// Caddy starts its sites one after another: wait for the operators'
+	// site too, which the tests read the status and metrics from.
+	for _, port := range []int{bb.appPort, bb.opsPort} {
+		if err := loopback.WaitForPort(port, 20*time.Second); err != nil {
+			t.Fatalf("the sidecar did not start: %v\n%s", err, bb.logs())
+		}
 	}
 }
 
