@@ -13,6 +13,7 @@ import "time"
 //	    deny_prefixes: ["+882", "+883"]
 //	    rate: {recipients: 600, per: 1m}
 //	    daily_segments: 50000
+//	    senders: [MyApp, "+447700900123"]
 //	  tenants:
 //	    acme: {countries: [GB], daily_segments: 2000}
 //	    staging-app: {dry_run: true}
@@ -73,6 +74,15 @@ type RulesConfig struct {
 	// sliding window, against floods of a single recipient (a form
 	// abused to pump SMS to one number). Absent: no limit.
 	PerRecipient *PerRecipientConfig `koanf:"per_recipient"`
+
+	// The sender_id values the tenant may send with. An alphanumeric
+	// sender is compared exactly, letter case included; a numeric one
+	// ("+" and 8 to 15 digits, quoted in YAML) by the numbering plan's
+	// E.164 form of its number, so that +44 07700 900123 written with its
+	// trunk 0 is +44 7700 900123. A tenant entry that sets it replaces the
+	// inherited list whole. An empty list allows no sender: every send is
+	// refused. Absent: any sender.
+	Senders []string `koanf:"senders"`
 
 	// Spend limits in the account's currency. A tenant entry that sets
 	// it replaces the inherited one whole. Absent: no budget.

@@ -5,8 +5,9 @@ import "time"
 // Refusal is a send the policy does not let through: the caller answers it
 // with restlink's error shape, {"status": false, "error_code": Code,
 // "description": Description}, and status Status. Descriptions are written
-// for the app's developer and never quote a phone number, a sender or the
-// message.
+// for the app's developer and never quote a phone number (a numeric
+// sender_id included) or the message: a sender refusal names an
+// alphanumeric sender_id.
 type Refusal struct {
 	// Status is the HTTP status to answer with: 400, 403 or 429.
 	Status int
@@ -37,6 +38,7 @@ const (
 	CodeDailySegmentCap       = "DAILY_SEGMENT_CAP"
 	CodeRecipientFlood        = "RECIPIENT_FLOOD"
 	CodeBudgetExceeded        = "BUDGET_EXCEEDED"
+	CodeSenderNotAllowed      = "SENDER_NOT_ALLOWED"
 )
 
 // Rule labels, as in Refusal.Rule. They name the config field that
@@ -50,6 +52,7 @@ const (
 	RuleDailySegments = "daily_segments"
 	RulePerRecipient  = "per_recipient"
 	RuleBudget        = "budget"
+	RuleSenders       = "senders"
 )
 
 // bodyRefusal is a 400 refusal of a malformed send.

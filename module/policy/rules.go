@@ -27,6 +27,9 @@ type Rules struct {
 	dailySegments int64
 	perRecipient  *window
 	budget        *Budget // nil: none
+	// senders allowed, numeric ones in their E.164 form; nil: any (an
+	// empty set allows none).
+	senders senderSet
 }
 
 // regionSet is a set of regions, indexed by regionIndex.
