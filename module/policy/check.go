@@ -16,11 +16,15 @@ import (
 //     never the numbers. Rule is countries if any recipient is outside
 //     them, else deny_prefixes;
 //   - a sender_id not in senders: 403 SENDER_NOT_ALLOWED, naming an
-//     alphanumeric sender, never a number.
+//     alphanumeric sender, never a number;
+//   - a link in the message to a domain outside links.allow, to an IP
+//     address, or to no domain: 403 LINK_NOT_ALLOWED, naming the domains
+//     and nothing else of the text.
 //
-// A send is atomic: one recipient refused refuses the whole send, as
-// restlink's own batches are all or nothing. It returns nil if the send
-// passes. A send that passes costs no allocation.
+// A send is atomic: one recipient or link refused refuses the whole send,
+// as restlink's own batches are all or nothing. It returns nil if the
+// send passes. Without a links policy, a send that passes costs no
+// allocation.
 func (r *Rules) Check(s *Send) *Refusal {
 	if n := len(s.Recipients); n > r.maxRecipients {
 		return &Refusal{
@@ -32,7 +36,10 @@ func (r *Rules) Check(s *Send) *Refusal {
 	if refusal := r.checkDestinations(s); refusal != nil {
 		return refusal
 	}
-	return r.checkSender(s)
+	if refusal := r.checkSender(s); refusal != nil {
+		return refusal
+	}
+	return r.checkLinks(s)
 }
 
 // checkDestinations refuses a send with a recipient outside countries or

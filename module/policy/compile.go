@@ -104,6 +104,9 @@ func compileRules(c RulesConfig, base Rules, path string, p *problems) *Rules {
 	if c.Senders != nil {
 		r.senders = compileSenders(c.Senders, path+".senders", p)
 	}
+	if c.Links != nil {
+		r.links = compileLinks(*c.Links, path+".links", p)
+	}
 	if c.Budget != nil {
 		r.budget = compileBudget(*c.Budget, path+".budget", p)
 	}

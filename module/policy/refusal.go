@@ -7,7 +7,8 @@ import "time"
 // "description": Description}, and status Status. Descriptions are written
 // for the app's developer and never quote a phone number (a numeric
 // sender_id included) or the message: a sender refusal names an
-// alphanumeric sender_id.
+// alphanumeric sender_id, and a link refusal the domains of the links it
+// refuses, nothing else of the text.
 type Refusal struct {
 	// Status is the HTTP status to answer with: 400, 403 or 429.
 	Status int
@@ -39,6 +40,7 @@ const (
 	CodeRecipientFlood        = "RECIPIENT_FLOOD"
 	CodeBudgetExceeded        = "BUDGET_EXCEEDED"
 	CodeSenderNotAllowed      = "SENDER_NOT_ALLOWED"
+	CodeLinkNotAllowed        = "LINK_NOT_ALLOWED"
 )
 
 // Rule labels, as in Refusal.Rule. They name the config field that
@@ -53,6 +55,7 @@ const (
 	RulePerRecipient  = "per_recipient"
 	RuleBudget        = "budget"
 	RuleSenders       = "senders"
+	RuleLinks         = "links"
 )
 
 // bodyRefusal is a 400 refusal of a malformed send.

@@ -89,12 +89,16 @@ func TestCheckSenders(t *testing.T) {
 	}
 }
 
-// TestCheckOrder: a send that breaks several rules is refused by the
-// first, in Check's documented order.
+// TestCheckOrder: a send that breaks several rules is
+// refused by the first, in Check's documented order.
 func TestCheckOrder(t *testing.T) {
-	r := mustRules(t, RulesConfig{Countries: []string{"IE"}, Senders: []string{"Other"}})
-	if ref := r.Check(sendFrom(t, "MyApp", "hi")); ref == nil || ref.Rule != RuleCountries {
-		t.Errorf("countries and senders broken: %+v, want countries first", ref)
+	r := mustRules(t, RulesConfig{Countries: []string{"IE"}, Senders: []string{"Other"}, Links: &LinksConfig{Allow: []string{}}})
+	if ref := r.Check(sendFrom(t, "MyApp", "see evil.com")); ref == nil || ref.Rule != RuleCountries {
+		t.Errorf("countries, senders and links broken: %+v, want countries first", ref)
+	}
+	r = mustRules(t, RulesConfig{Senders: []string{"Other"}, Links: &LinksConfig{Allow: []string{}}})
+	if ref := r.Check(sendFrom(t, "MyApp", "see evil.com")); ref == nil || ref.Rule != RuleSenders {
+		t.Errorf("senders and links broken: %+v, want senders first", ref)
 	}
 }
 
@@ -129,13 +133,13 @@ func TestCompileSenders(t *testing.T) {
 	}
 }
 
-// TestSendersInheritance: a tenant entry that sets senders replaces the
-// default's whole; one that does not inherits it.
-func TestSendersInheritance(t *testing.T) {
+// TestSendersAndLinksInheritance: a tenant entry that sets senders or
+// links replaces the default's whole; one that does not inherits it.
+func TestSendersAndLinksInheritance(t *testing.T) {
 	p, err := Compile(Config{
-		Default: &RulesConfig{Senders: []string{"MyApp", "Other"}},
+		Default: &RulesConfig{Senders: []string{"MyApp", "Other"}, Links: &LinksConfig{Allow: []string{"example.com", "*.example.org"}}},
 		Tenants: map[string]RulesConfig{
-			"acme":        {Senders: []string{"Acme"}},
+			"acme":        {Senders: []string{"Acme"}, Links: &LinksConfig{Allow: []string{"acme.example"}}},
 			"staging-app": {Countries: []string{"GB"}},
 		},
 	}, definedTenants)
@@ -143,16 +147,24 @@ func TestSendersInheritance(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		tenant, sender string
-		refused        bool
+		tenant, sender, message string
+		rule                    string // "": passes
 	}{
-		{"staging-app", "MyApp", false},
-		{"staging-app", "Acme", true},
-		{"acme", "Acme", false},
-		{"acme", "MyApp", true}, // not merged with the default's list
+		{"staging-app", "MyApp", "see https://example.com and a.example.org", ""},
+		{"staging-app", "Acme", "hi", RuleSenders},
+		{"acme", "Acme", "see https://acme.example/x", ""},
+		{"acme", "MyApp", "hi", RuleSenders},                     // not merged with the default's list
+		{"acme", "Acme", "see https://example.com", RuleLinks},   // nor the links
+		{"acme", "Acme", "see https://a.example.org", RuleLinks}, // wildcards included
 	} {
-		if ref := p.For(tc.tenant).Check(sendFrom(t, tc.sender, "hi")); (ref != nil) != tc.refused {
-			t.Errorf("%s, %s: %+v, want refused %v", tc.tenant, tc.sender, ref, tc.refused)
+		ref := p.For(tc.tenant).Check(sendFrom(t, tc.sender, tc.message))
+		if got := ""; ref != nil {
+			got = ref.Rule
+			if got != tc.rule {
+				t.Errorf("%s, %s, %q: refused by %s, want %q", tc.tenant, tc.sender, tc.message, got, tc.rule)
+			}
+		} else if tc.rule != "" {
+			t.Errorf("%s, %s, %q: passes, want refused by %s", tc.tenant, tc.sender, tc.message, tc.rule)
 		}
 	}
 }
