@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+
+	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
 const minimalYAML = `
@@ -76,6 +78,49 @@ security:
 	}
 	if cfg.Routing.WorkspaceIDHeader != "X-Workspace-ID" {
 		t.Errorf("unset field lost its default: %q", cfg.Routing.WorkspaceIDHeader)
+	}
+}
+
+// TestPolicySendersAndLinksDecode: the YAML of senders and links reaches
+// the policy as written: a quoted number keeps its +, and empty lists
+// allow nothing rather than everything.
+func TestPolicySendersAndLinksDecode(t *testing.T) {
+	pl, err := parseConfig([]byte(minimalYAML+`tenants:
+  acme: main
+  none: main
+  nolinks: main
+policy:
+  default:
+    senders: [MyApp, "+447700900123"]
+    links: {allow: [example.com, "*.example.org"]}
+  tenants:
+    none: {senders: []}
+    nolinks: {links: {allow: []}}
+`), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		tenant, sender, message, rule string
+	}{
+		{"acme", "MyApp", "see https://example.com and a.example.org", ""},
+		{"acme", "+447700900123", "hi", ""},
+		{"acme", "Other", "hi", policy.RuleSenders},
+		{"acme", "MyApp", "see evil.com", policy.RuleLinks},
+		{"none", "MyApp", "hi", policy.RuleSenders},
+		{"nolinks", "MyApp", "hi", ""},
+		{"nolinks", "MyApp", "see https://example.com", policy.RuleLinks},
+	} {
+		s, ref := pl.policy.ParseSend([]byte(`{"to":["+447400123456"],"message":"` + tc.message + `","sender_id":"` + tc.sender + `"}`))
+		if ref == nil {
+			ref = pl.policy.For(tc.tenant).Check(s)
+		}
+		if got := ""; ref != nil && ref.Rule != tc.rule || ref == nil && tc.rule != "" {
+			if ref != nil {
+				got = ref.Rule
+			}
+			t.Errorf("%s, %s…, %q: refused by %q, want %q", tc.tenant, tc.sender[:3], tc.message, got, tc.rule)
+		}
 	}
 }
 
@@ -181,6 +226,11 @@ func TestBadConfigs(t *testing.T) {
 		{"idempotency ttl zero", ws + "idempotency:\n  ttl: 0s\n", "idempotency.ttl: must be positive"},
 		{"policy for an unknown tenant", ws + "policy:\n  tenants:\n    nobody: {dry_run: true}\n", "policy.tenants.nobody"},
 		{"policy country", ws + "policy:\n  default: {countries: [XX]}\n", `policy.default.countries[0]`},
+		{"policy sender unquoted", ws + "policy:\n  default: {senders: [+447700900123]}\n", `policy.default.senders[0]: a number without its "+"`},
+		{"policy sender invalid", ws + "policy:\n  default: {senders: [My App]}\n", `policy.default.senders[0]: not a sender_id restlink accepts`},
+		{"policy links without allow", ws + "policy:\n  default: {links: {}}\n", "policy.default.links.allow: is required"},
+		{"policy links unknown field", ws + "policy:\n  default: {links: {allowed: [example.com]}}\n", "unknown field(s): allowed"},
+		{"policy links public suffix", ws + "policy:\n  default: {links: {allow: [\"*.co.uk\"]}}\n", `policy.default.links.allow[0]: "*.co.uk" is a public suffix`},
 		{"probe not a GET", ws + "rotation:\n  probe: POST /api/v1/sms/send\n", `rotation.probe: must be "GET <path>"`},
 		{"probe with a fragment", ws + "rotation:\n  probe: GET /api/v1/sms/stats?period=today#x\n", "rotation.probe: the query has a raw #"},
 		{"environment", ws + "  other:\n    id: 17\n    environment: prod\n    keys:\n      - file: /o\n", `workspaces.other.environment: must be "live", "test" or "any"`},

@@ -49,6 +49,8 @@ const (
 	CodeDailySegmentCap        ErrorCode = policy.CodeDailySegmentCap
 	CodeRecipientFlood         ErrorCode = policy.CodeRecipientFlood
 	CodeBudgetExceeded         ErrorCode = policy.CodeBudgetExceeded
+	CodeSenderNotAllowed       ErrorCode = policy.CodeSenderNotAllowed
+	CodeLinkNotAllowed         ErrorCode = policy.CodeLinkNotAllowed
 	CodePriceUnknown           ErrorCode = "PRICE_UNKNOWN"
 	CodeLedgerUnavailable      ErrorCode = "LEDGER_UNAVAILABLE"
 	// restlink's own codes, for sends restlink would refuse as malformed;
@@ -71,7 +73,7 @@ var ErrorCodes = [...]ErrorCode{
 	CodeReplayWindowFull, CodeStoreUnavailable, CodeUpstreamRateLimited, CodeInvalidIdempotencyKey,
 	CodeIdempotencyInProgress, CodeIdempotencyKeyReused, CodeSendOutcomeUnknown,
 	CodeDestinationNotAllowed, CodeSendRateLimited, CodeDailySegmentCap, CodeRecipientFlood,
-	CodeBudgetExceeded, CodePriceUnknown, CodeLedgerUnavailable, CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
+	CodeBudgetExceeded, CodeSenderNotAllowed, CodeLinkNotAllowed, CodePriceUnknown, CodeLedgerUnavailable, CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
 }
 
 // Status is the HTTP status the sidecar answers with for the code.
@@ -94,7 +96,8 @@ func (c ErrorCode) Status() int {
 	case CodeRequestBodyTimeout:
 		return http.StatusRequestTimeout
 	case CodeCrossTenantWorkspace, CodeNoMainWorkspace, CodeUnknownTenant,
-		CodeRouteNotAllowed, CodeClientNotTrusted, CodeCallerNotAllowed, CodeBrowserRequestRejected, CodeDestinationNotAllowed:
+		CodeRouteNotAllowed, CodeClientNotTrusted, CodeCallerNotAllowed, CodeBrowserRequestRejected, CodeDestinationNotAllowed,
+		CodeSenderNotAllowed, CodeLinkNotAllowed:
 		return http.StatusForbidden
 	case CodeMisdirectedHost:
 		return http.StatusMisdirectedRequest

@@ -1,7 +1,11 @@
 package restlink
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -101,5 +105,47 @@ func TestMetricsTableNamesEveryMetric(t *testing.T) {
 	}
 	if len(names) < 20 {
 		t.Fatalf("the collector describes only %d metrics", len(names))
+	}
+}
+
+// TestPolicyRulesAreCounted: every rule label the policy engine can
+// refuse with (its Rule constants) is counted in
+// restlink_policy_decisions_total, and docs/policy.md lists it there.
+func TestPolicyRulesAreCounted(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), "policy/refusal.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []string
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if strings.HasPrefix(name.Name, "Rule") {
+					rules = append(rules, strings.Trim(vs.Values[i].(*ast.BasicLit).Value, `"`))
+				}
+			}
+		}
+	}
+	if len(rules) < 10 {
+		t.Fatalf("found %d Rule constants in policy/refusal.go: %q", len(rules), rules)
+	}
+	doc, err := os.ReadFile("../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, watch, _ := strings.Cut(string(doc), "- `restlink_policy_decisions_total")
+	watch, _, _ = strings.Cut(watch, "\n- ")
+	for _, rule := range rules {
+		if !slices.Contains(policyRules[:], rule) {
+			t.Errorf("policy rule %q is not in policyRules: its refusals are not counted", rule)
+		}
+		if !strings.Contains(watch, "`"+rule+"`") {
+			t.Errorf("docs/policy.md does not list the rule %q under restlink_policy_decisions_total", rule)
+		}
 	}
 }

@@ -86,3 +86,25 @@ func BenchmarkHotPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckLinks measures the senders and links rules on messages
+// of one segment: without a word that could be a link (a byte scan), and
+// with one allowed link (the link finder on that word).
+func BenchmarkCheckLinks(b *testing.B) {
+	r := mustRules(b, RulesConfig{Senders: []string{"Acme"}, Links: &LinksConfig{Allow: []string{"example.com", "*.example.org"}}})
+	for _, c := range []struct{ name, message string }{
+		{"no-link", "Your order 12345 has shipped. It costs £12.50 and arrives by 10:30 tomorrow. Reply STOP to opt out."},
+		{"one-link", "Your order 12345 has shipped. Track it at https://track.example.org/t/AbC123 Reply STOP to opt out."},
+		{"two-links", "Order 12345 shipped: https://track.example.org/t/AbC123 or example.com/help. Reply STOP to opt out."},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := sendFrom(b, "Acme", c.message)
+			b.ReportAllocs()
+			for b.Loop() {
+				if ref := r.Check(s); ref != nil {
+					b.Fatal(ref)
+				}
+			}
+		})
+	}
+}

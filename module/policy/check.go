@@ -7,18 +7,24 @@ import (
 	"strings"
 )
 
-// Check applies the static rules to a send:
+// Check applies the static rules to a send, in this order:
 //
 //   - more recipients than max_recipients: 400 TOO_MANY_RECIPIENTS;
 //   - a recipient outside countries, or under a denied prefix: 403
 //     DESTINATION_NOT_ALLOWED. The description names the countries and
 //     prefixes concerned (a recipient in no country as "no country"),
 //     never the numbers. Rule is countries if any recipient is outside
-//     them, else deny_prefixes.
+//     them, else deny_prefixes;
+//   - a sender_id not in senders: 403 SENDER_NOT_ALLOWED, naming an
+//     alphanumeric sender, never a number;
+//   - a link in the message to a domain outside links.allow, to an IP
+//     address, or to no domain: 403 LINK_NOT_ALLOWED, naming the domains
+//     and nothing else of the text.
 //
-// A send is atomic: one recipient refused refuses the whole send, as
-// restlink's own batches are all or nothing. It returns nil if the send
-// passes.
+// A send is atomic: one recipient or link refused refuses the whole send,
+// as restlink's own batches are all or nothing. It returns nil if the
+// send passes. Without a links policy, a send that passes costs no
+// allocation.
 func (r *Rules) Check(s *Send) *Refusal {
 	if n := len(s.Recipients); n > r.maxRecipients {
 		return &Refusal{
@@ -27,6 +33,18 @@ func (r *Rules) Check(s *Send) *Refusal {
 				strconv.Itoa(r.maxRecipients) + " per send",
 		}
 	}
+	if refusal := r.checkDestinations(s); refusal != nil {
+		return refusal
+	}
+	if refusal := r.checkSender(s); refusal != nil {
+		return refusal
+	}
+	return r.checkLinks(s)
+}
+
+// checkDestinations refuses a send with a recipient outside countries or
+// under a denied prefix.
+func (r *Rules) checkDestinations(s *Send) *Refusal {
 	if r.countries == nil && len(r.denyPrefixes) == 0 {
 		return nil
 	}

@@ -236,3 +236,20 @@ func TestDenyPrefixesSeeTheE164Form(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNoAllocationsWithSendersAndLinks: a listed sender, and a
+// message without a word that could be a link, cost no allocation either.
+func TestCheckNoAllocationsWithSendersAndLinks(t *testing.T) {
+	r := mustRules(t, RulesConfig{Countries: []string{"GB"}, Senders: []string{"Acme", "+447700900123"},
+		Links: &LinksConfig{Allow: []string{"example.com"}}})
+	for _, sender := range []string{"Acme", "+447700900123"} {
+		s := sendFrom(t, sender, "Your code is 123456. It costs £12.50 and expires at 10:30. Thanks!")
+		if n := testing.AllocsPerRun(100, func() {
+			if ref := r.Check(s); ref != nil {
+				t.Fatal(ref)
+			}
+		}); n != 0 {
+			t.Errorf("sender %s…: Check allocates %v times per passing send, want 0", sender[:3], n)
+		}
+	}
+}

@@ -101,6 +101,12 @@ func compileRules(c RulesConfig, base Rules, path string, p *problems) *Rules {
 	if c.PerRecipient != nil {
 		r.perRecipient = compileWindow(c.PerRecipient.Messages, c.PerRecipient.Per, "recipient/", path+".per_recipient", "messages", p)
 	}
+	if c.Senders != nil {
+		r.senders = compileSenders(c.Senders, path+".senders", p)
+	}
+	if c.Links != nil {
+		r.links = compileLinks(*c.Links, path+".links", p)
+	}
 	if c.Budget != nil {
 		r.budget = compileBudget(*c.Budget, path+".budget", p)
 	}

@@ -13,6 +13,8 @@ import "time"
 //	    deny_prefixes: ["+882", "+883"]
 //	    rate: {recipients: 600, per: 1m}
 //	    daily_segments: 50000
+//	    senders: [MyApp, "+447700900123"]
+//	    links: {allow: [example.com, "*.example.org"]}
 //	  tenants:
 //	    acme: {countries: [GB], daily_segments: 2000}
 //	    staging-app: {dry_run: true}
@@ -74,6 +76,21 @@ type RulesConfig struct {
 	// abused to pump SMS to one number). Absent: no limit.
 	PerRecipient *PerRecipientConfig `koanf:"per_recipient"`
 
+	// The sender_id values the tenant may send with. An alphanumeric
+	// sender is compared exactly, letter case included; a numeric one
+	// ("+" and 8 to 15 digits, quoted in YAML) by the numbering plan's
+	// E.164 form of its number, so that +44 07700 900123 written with its
+	// trunk 0 is +44 7700 900123. A tenant entry that sets it replaces the
+	// inherited list whole. An empty list allows no sender: every send is
+	// refused. Absent: any sender.
+	Senders []string `koanf:"senders"`
+
+	// The domains that links in the message may lead to. Anything a phone
+	// would render as a link counts, with or without a scheme. A tenant
+	// entry that sets it replaces the inherited one whole. Absent: links
+	// to any domain.
+	Links *LinksConfig `koanf:"links"`
+
 	// Spend limits in the account's currency. A tenant entry that sets
 	// it replaces the inherited one whole. Absent: no budget.
 	Budget *BudgetConfig `koanf:"budget"`
@@ -125,4 +142,18 @@ type BudgetConfig struct {
 	// Fraction of a budget, above 0 and below 1, at which a budget_soft
 	// alert is raised, once per period. Default: 0.8.
 	SoftAt *float64 `koanf:"soft_at"`
+}
+
+// LinksConfig is the link policy: every link in a message must lead to an
+// allowed domain, or the send is refused with 403 LINK_NOT_ALLOWED. Hosts
+// are compared as lower-case punycode, whatever case or script the
+// message and the config write them in; a link to an IP address is never
+// allowed.
+type LinksConfig struct {
+	// Domains allowed: example.com allows that host only (with any port,
+	// path or query); "*.example.org" allows every subdomain of
+	// example.org, but not example.org itself (list both for both). An
+	// internationalized name may be written in Unicode or punycode. An
+	// empty list allows no link at all. Required.
+	Allow []string `koanf:"allow"`
 }

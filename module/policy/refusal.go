@@ -5,8 +5,10 @@ import "time"
 // Refusal is a send the policy does not let through: the caller answers it
 // with restlink's error shape, {"status": false, "error_code": Code,
 // "description": Description}, and status Status. Descriptions are written
-// for the app's developer and never quote a phone number, a sender or the
-// message.
+// for the app's developer and never quote a phone number (a numeric
+// sender_id included) or the message: a sender refusal names an
+// alphanumeric sender_id, and a link refusal the domains of the links it
+// refuses, nothing else of the text.
 type Refusal struct {
 	// Status is the HTTP status to answer with: 400, 403 or 429.
 	Status int
@@ -37,6 +39,8 @@ const (
 	CodeDailySegmentCap       = "DAILY_SEGMENT_CAP"
 	CodeRecipientFlood        = "RECIPIENT_FLOOD"
 	CodeBudgetExceeded        = "BUDGET_EXCEEDED"
+	CodeSenderNotAllowed      = "SENDER_NOT_ALLOWED"
+	CodeLinkNotAllowed        = "LINK_NOT_ALLOWED"
 )
 
 // Rule labels, as in Refusal.Rule. They name the config field that
@@ -50,6 +54,8 @@ const (
 	RuleDailySegments = "daily_segments"
 	RulePerRecipient  = "per_recipient"
 	RuleBudget        = "budget"
+	RuleSenders       = "senders"
+	RuleLinks         = "links"
 )
 
 // bodyRefusal is a 400 refusal of a malformed send.

@@ -27,6 +27,11 @@ type Rules struct {
 	dailySegments int64
 	perRecipient  *window
 	budget        *Budget // nil: none
+	// senders allowed, numeric ones in their E.164 form; nil: any (an
+	// empty set allows none).
+	senders senderSet
+	// links is the link policy; nil: links to anywhere.
+	links *linkPolicy
 }
 
 // regionSet is a set of regions, indexed by regionIndex.

@@ -21,6 +21,9 @@ type Send struct {
 	Segments int
 	// Sender is the sender_id: an alphanumeric sender or an E.164 number.
 	Sender string
+	// Message is the message text, unescaped. It is read by the link
+	// policy and never written anywhere.
+	Message string
 }
 
 // Recipient is one destination of a send.
@@ -91,7 +94,7 @@ func parseSend(body []byte, res *resolver) (*Send, *Refusal) {
 		return nil, bodyRefusal(CodeInvalidSender, reason)
 	}
 
-	s := &Send{Recipients: make([]Recipient, 0, n), Count: sms.Measure(message), Sender: sender}
+	s := &Send{Recipients: make([]Recipient, 0, n), Count: sms.Measure(message), Sender: sender, Message: message}
 	r.elements(f.to, func(_ int, v jsonSpan) bool {
 		number := r.stringAt(v)
 		s.Recipients = append(s.Recipients, Recipient{Number: number, Region: res.region(number)})
