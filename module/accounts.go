@@ -111,16 +111,39 @@ func (a *accounts) seed(st store.Store) error {
 	return nil
 }
 
-// reuse returns the accounts of a reloaded plan: these, if it keeps the
-// ledger and the alerts settings (the other settings are read from the
-// plan on each send), else nil.
-func (a *accounts) reuse(mp *moneyPlan) *accounts {
-	if a == nil || mp == nil || !a.plan.sameLedger(mp) {
-		return nil
+// reuse returns the accounts of a reloaded plan that keeps ledger.dir:
+// these, with the ledger still open (requests in flight settle with it).
+// A changed alerts.url gets a new outbox (alerts pending stay on disk).
+// ledger.timezone and ledger.retention are the ledger's own and take
+// effect at the next start: the reloaded plan keeps the running ones, and
+// a warning says so. It returns nil when the plan has no ledger or
+// another directory.
+func (a *accounts) reuse(mp *moneyPlan, log *zap.Logger) (*accounts, error) {
+	if a == nil || mp == nil || a.plan.dir != mp.dir {
+		return nil, nil
+	}
+	eff := *mp
+	if eff.tz.String() != a.plan.tz.String() || eff.retention != a.plan.retention {
+		log.Warn("ledger.timezone and ledger.retention take effect when the sidecar next starts; the ledger keeps its running ones until then",
+			zap.String("timezone", a.plan.tz.String()), zap.Duration("retention", a.plan.retention))
+		eff.tz, eff.retention = a.plan.tz, a.plan.retention
 	}
 	next := *a
-	next.plan = mp
-	return &next
+	next.plan = &eff
+	if mp.alertsURL != a.plan.alertsURL {
+		if a.outbox != nil {
+			_ = a.outbox.Close() // what it holds stays on disk, for the new one
+		}
+		next.outbox = nil
+		if mp.alertsURL != "" {
+			outbox, err := alerts.Open(filepath.Join(mp.dir, alertsSubdir), alerts.Options{URL: mp.alertsURL})
+			if err != nil {
+				return nil, fmt.Errorf("alerts: %w", err)
+			}
+			next.outbox = outbox
+		}
+	}
+	return &next, nil
 }
 
 // close closes the outbox and the ledger, which syncs what it holds.

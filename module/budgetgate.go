@@ -53,15 +53,16 @@ type budgetRefusal struct {
 // tenant's budget. It refuses a budgeted send that cannot be priced
 // (503 PRICE_UNKNOWN): a recipient no price table covers while
 // pricing.unknown_rate is unset, or an account whose currency is not
-// ledger.currency. An unbudgeted send is recorded whatever its price:
-// an unknown rate counts 0 in its estimate.
+// ledger.currency. An unbudgeted send, and one in shadow mode, is
+// recorded whatever its price: an unknown rate counts 0 in its estimate.
 func costSend(snap *snapshot, sel selection, subject string, rules *policy.Rules, s *policy.Send, now time.Time) (*sendCost, *rejection) {
 	acc := snap.accounts
 	mp := acc.plan
 	c := &sendCost{acc: acc, id: newSendID(), tenant: subject, workspace: sel.ws.name, at: now, budget: rules.Budget(),
 		recipients: make([]ledger.Recipient, len(s.Recipients))}
 	prices := snap.prices.get(sel.ws.name)
-	if c.budget != nil && prices != nil && prices.balance != nil && prices.balance.Currency != mp.currency {
+	refuse := c.budget != nil && !rules.Shadow()
+	if refuse && prices != nil && prices.balance != nil && prices.balance.Currency != mp.currency {
 		return nil, reject(CodePriceUnknown, "restlink reports the account's currency as "+prices.balance.Currency+
 			", not "+mp.currency+" (ledger.currency): this tenant's budget cannot be kept, so nothing was sent")
 	}
@@ -77,7 +78,7 @@ func costSend(snap *snapshot, sel selection, subject string, rules *policy.Rules
 			est, err = mp.unknownRate.Times(s.Count.Segments)
 			ok = err == nil
 		}
-		if !ok && c.budget != nil {
+		if !ok && refuse {
 			why := "no price table of workspace " + sel.ws.name + " has a current rate for a recipient in " + r.Country
 			if table == nil {
 				why = "restlink's price table of workspace " + sel.ws.name + " could not be read yet"
@@ -164,6 +165,9 @@ type sendAnswer struct {
 	Summary struct {
 		TotalCost json.Number `json:"total_cost"` // read exactly, from its text
 	} `json:"summary"`
+	// Sandbox marks a sandbox key's answer: its total_cost is a preview,
+	// and restlink bills nothing.
+	Sandbox bool `json:"sandbox"`
 }
 
 // charged reads what restlink charged for a send it accepted, and the
@@ -178,6 +182,9 @@ func (c *sendCost) charged(body []byte) (total money.Amount, msgs []ledger.Messa
 	total, err := money.Parse(a.Summary.TotalCost.String())
 	if err != nil || total < 0 {
 		return 0, nil, false
+	}
+	if a.Sandbox {
+		total = 0
 	}
 	weights := make([]int, 0, len(a.Results))
 	for i, r := range a.Results {
@@ -232,6 +239,10 @@ func newSendID() string {
 
 // budgeted reports whether the send is reserved against a budget.
 func (c *sendCost) budgeted() bool { return c != nil && c.budget != nil }
+
+// sharedOnly reports whether the store must decide the send alone: a
+// budget kept in enforce mode is never divided among sidecars.
+func (c *sendCost) sharedOnly(rules *policy.Rules) bool { return c.budgeted() && !rules.Shadow() }
 
 // maxCharge is the most a store counter holds exactly (Redis counts in
 // doubles): the Max of a limit whose charge must not be refused.

@@ -218,8 +218,9 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 			old := prev.store
 			time.AfterFunc(storeGrace, func() { _ = old.Close() })
 		}
-		if prev.accounts != nil && (next.accounts == nil || next.accounts.ledger != prev.accounts.ledger) {
-			prev.accounts.close() // a ledger whose directory is kept was closed before the new one opened
+		if old := prev.accounts; old != nil && (next.accounts == nil || next.accounts.ledger != old.ledger) {
+			// Requests in flight may still settle with the old ledger.
+			time.AfterFunc(storeGrace, old.close)
 		}
 	}
 	for _, sub := range lc.subscribers {
@@ -301,7 +302,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 }
 
 // openAccounts returns the accounts of a plan: prev's when the plan keeps
-// its ledger and alerts settings, or newly opened. The budgets of the
+// its ledger directory, or newly opened. The budgets of the
 // in-memory store are restored from the first ledger opened, so that a
 // restart does not start them again from zero; with Redis, the shared
 // counters are the truth.
@@ -313,11 +314,8 @@ func (lc *liveConfig) openAccounts(pl *plan, st store.Store, prev *snapshot) (*a
 	if prev != nil {
 		old = prev.accounts
 	}
-	if acc := old.reuse(pl.money); acc != nil {
-		return acc, nil
-	}
-	if old != nil && old.plan.dir == pl.money.dir {
-		old.close() // one process may hold a ledger directory once
+	if acc, err := old.reuse(pl.money, lc.logger.Load()); acc != nil || err != nil {
+		return acc, err
 	}
 	var seed store.Store
 	if pl.store.redis == nil && !lc.seeded {

@@ -97,13 +97,6 @@ func isCurrencyCode(s string) bool {
 	return true
 }
 
-// same reports whether two plans keep the same ledger: its directory and
-// the way it dates records.
-func (mp *moneyPlan) sameLedger(other *moneyPlan) bool {
-	return mp != nil && other != nil && mp.dir == other.dir && mp.tz.String() == other.tz.String() &&
-		mp.retention == other.retention && mp.alertsURL == other.alertsURL
-}
-
 // checkAlertsURL checks alerts.url without ever quoting it: it may carry
 // a token.
 func checkAlertsURL(raw string) (*url.URL, error) {

@@ -194,17 +194,18 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 			next.balanceErr = berr.Error()
 			break
 		}
-		if b.Currency != snap.money.currency && (old == nil || old.balance == nil || old.balance.Currency != b.Currency) {
-			log.Error("restlink reports the account's currency as " + strconv.Quote(b.Currency) + ", not ledger.currency " + strconv.Quote(snap.money.currency) +
-				": budgeted sends of this workspace are refused with PRICE_UNKNOWN until the two agree")
-		}
 		if b.Unavailable {
-			// restlink's cache is degraded: its 0 is not the balance.
+			// restlink's cache is degraded: its answer says nothing of
+			// the balance, nor of the currency.
 			if old == nil || old.balance == nil {
 				next.balanceErr = "restlink's balance answer is degraded (unavailable: " + b.Reason + ")"
 				break
 			}
-			b.Amount, b.CreditBlocked = old.balance.Amount, old.balance.CreditBlocked
+			b.Amount, b.Currency, b.CreditBlocked = old.balance.Amount, old.balance.Currency, old.balance.CreditBlocked
+		}
+		if b.Currency != snap.money.currency && (old == nil || old.balance == nil || old.balance.Currency != b.Currency) {
+			log.Error("restlink reports the account's currency as " + strconv.Quote(b.Currency) + ", not ledger.currency " + strconv.Quote(snap.money.currency) +
+				": budgeted sends of this workspace are refused with PRICE_UNKNOWN until the two agree")
 		}
 		next.balance, next.balanceErr = &b, ""
 	}

@@ -27,9 +27,11 @@ type deliveryReport struct {
 // the message counted for until now (its share of its send's
 // total_cost, or an earlier report's cost), and its tenant's spend moves
 // by the difference. A report for a message no sidecar attributed is
-// counted and otherwise ignored. It never fails the caller: problems are
-// logged and counted. Without a ledger it does nothing.
-func (l Live) ReconcileDelivery(ctx context.Context, body []byte) {
+// counted and otherwise ignored, and so is one received for another
+// workspace than the message was sent through (workspace: the webhook
+// site's). It never fails the caller: problems are logged and counted.
+// Without a ledger it does nothing.
+func (l Live) ReconcileDelivery(ctx context.Context, workspace string, body []byte) {
 	snap := l.lc.current.Load()
 	acc := snap.accounts
 	if acc == nil {
@@ -40,6 +42,14 @@ func (l Live) ReconcileDelivery(ctx context.Context, body []byte) {
 	if err := json.Unmarshal(body, &rep); err != nil || rep.MessageID == "" {
 		acc.stats.countReconcile(reconcileFailed)
 		log.Warn("a delivery report without a message_id could not be reconciled")
+		return
+	}
+	switch rep.Status {
+	case "DELIVRD", "UNDELIV", "REJECTD", "EXPIRED", "UNKNOWN":
+	default:
+		acc.stats.countReconcile(reconcileFailed)
+		log.Warn("a delivery report without a final status could not be reconciled (is status among the workspace's delivery_fields?)",
+			zap.String("message_id", rep.MessageID))
 		return
 	}
 	cost, err := money.Parse(rep.Cost.String())
@@ -61,17 +71,30 @@ func (l Live) ReconcileDelivery(ctx context.Context, body []byte) {
 		acc.stats.countReconcile(unknownMessage)
 		return
 	}
+	// restore gives the message back the cost it had: the report is
+	// not taken, and its retry or replay may be.
+	restore := func() { _, _, _, _ = snap.store.Reconcile(context.WithoutCancel(ctx), rep.MessageID, previous) }
 	var att attribution
 	if err := json.Unmarshal(data, &att); err != nil {
 		acc.stats.countReconcile(reconcileFailed)
 		log.Error("the store holds an attribution this sidecar cannot read", zap.String("message_id", rep.MessageID), zap.Error(err))
 		return
 	}
+	if att.Workspace != workspace {
+		restore()
+		acc.stats.countReconcile(unknownMessage)
+		log.Warn("a delivery report arrived for another workspace than its message was sent through; it is not reconciled",
+			zap.String("message_id", rep.MessageID), zap.String("received_for", workspace), zap.String("sent_through", att.Workspace))
+		return
+	}
 	delta := int64(cost) - previous
 	duplicate, err := acc.ledger.Adjust(ledger.Adjustment{MessageID: rep.MessageID, Status: rep.Status, CostMicros: int64(cost),
 		DeltaMicros: delta, Tenant: att.Tenant, Workspace: att.Workspace, Country: att.Country, Day: att.Day, Currency: att.Currency})
 	if err != nil {
-		log.Error("the ledger could not record a delivery report", zap.String("message_id", rep.MessageID), zap.Error(err))
+		restore()
+		acc.stats.countReconcile(reconcileFailed)
+		log.Error("the ledger could not record a delivery report; the message keeps the cost it had", zap.String("message_id", rep.MessageID), zap.Error(err))
+		return
 	}
 	if !duplicate {
 		acc.stats.reported(att.Tenant, int64(cost))

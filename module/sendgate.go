@@ -69,6 +69,9 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 				return nil, false, rj
 			}
 			limits = g.cost.appendBudgetLimits(limits)
+			// The ledger reads restlink's answer: it must come as JSON,
+			// not compressed in an encoding the app asked for.
+			delete(out.header, "Accept-Encoding")
 		}
 		if g.shadowed {
 			limits = chargeAnyway(limits) // forwarded whatever the limits say: charged all the same
@@ -76,7 +79,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 
 	a := store.Admission{Scope: subject, Idempotency: claim, Limits: limits, Charge: g.rules == nil || !g.rules.DryRun(),
-		SharedOnly: g.cost.budgeted(), Now: now}
+		SharedOnly: g.cost.sharedOnly(g.rules), Now: now}
 	d, err := g.store.Admit(r.Context(), a)
 	if err == nil && d.Verdict == store.Refused && g.rules.Shadow() {
 		refusal, _ := h.limitRefusal(g, limits, d, now)
@@ -90,7 +93,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		if !errors.Is(err, store.ErrUnavailable) { // an outage is logged once, with the requests it touched
 			h.logger.Error("the store could not decide a send", zap.String("tenant", subject), zap.Error(err))
 		}
-		return nil, false, storeRejection(claim != nil, g.cost.budgeted(), snap.idempotency.header)
+		return nil, false, storeRejection(claim != nil, g.cost.sharedOnly(g.rules), snap.idempotency.header)
 	}
 	switch d.Verdict {
 	case store.Refused:

@@ -68,8 +68,14 @@ func (h *Handler) raiseAlerts(c *sendCost, values []int64) {
 }
 
 // raiseExhausted raises the budget_exhausted alert of a send its budget
-// refused: the tenant can spend no more in the period.
+// refused once the tenant's spend is past the budget's soft threshold:
+// what is left of the budget no longer covers its sends. A large send
+// refused early in the period (10 of 50 spent, a send of 45) is only
+// refused: the tenant can still send.
 func (h *Handler) raiseExhausted(c *sendCost, b policy.BudgetLimit, current int64) {
+	if money.Amount(current) < c.budget.Soft(b.Max) {
+		return
+	}
 	c.acc.raise(h.live.current.Load().store, h.logger, alertExhausted, c.tenant, b, c.period(b.Period), current)
 }
 

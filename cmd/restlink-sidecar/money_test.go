@@ -45,11 +45,13 @@ tenants:
   acme: main
   beta: main
   gamma: premium
+  shade: premium
 policy:
   default:
     budget: {daily: 10.00, soft_at: 0.5}
   tenants:
     beta: {budget: {monthly: 1000}}
+    shade: {mode: shadow, budget: {daily: 0.10}}
 ledger:
   dir: {{dir}}/ledger
   currency: EUR
@@ -887,5 +889,46 @@ func TestKeysVerifyWarnsWithoutPricing(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "of workspace premium cannot read prices") || strings.Contains(string(out), "of workspace main cannot") {
 		t.Errorf("keys verify does not warn about premium's key alone:\n%s", out)
+	}
+}
+
+// TestBudgetShadowAndReload: a tenant in shadow mode is forwarded where
+// enforce would refuse (no price known, over its budget) and charged all
+// the same; a reload that changes alerts.url keeps the ledger open, and
+// sends go on being recorded.
+func TestBudgetShadowAndReload(t *testing.T) {
+	mb := startMoneyBox(t, "", restlinktest.Options{})
+	if r := mb.sendAs("shade", "hi", numberIE); r.answer.status != http.StatusOK { // premium has no rate for +353
+		t.Errorf("shadow, no price known: %d %s, want forwarded", r.answer.status, r.answer.body)
+	}
+	for range 3 { // 3 x 0.05 EUR against a 0.10 budget
+		if r := mb.sendAs("shade", "hi", numberGB); r.answer.status != http.StatusOK {
+			t.Errorf("shadow, over budget: %d %s, want forwarded", r.answer.status, r.answer.body)
+		}
+	}
+	// 0.0085 (restlink's default price, unestimated), then 0.0585; the
+	// next two sends would go over 0.10.
+	if got := mb.metric(`restlink_policy_decisions_total{outcome="would_refuse",rule="budget",tenant="shade"}`); got != "2" {
+		t.Errorf("shadow budget refusals counted: %q, want 2", got)
+	}
+	if spent, _, _ := mb.tenantBudget("shade", "daily"); spent != 158_500 {
+		t.Errorf("shadow spend %s: forwarded sends must be charged", moneyText(spent))
+	}
+
+	alerts := newAlertReceiver(t, false)
+	config, _ := os.ReadFile(mb.dir + "/config.yaml")
+	mb.write("config.yaml", string(config)+"alerts:\n  url: "+alerts.URL+"/alerts\n")
+	eventually(t, 10*time.Second, "the reload", func() bool { return strings.Count(mb.logs(), "config reloaded") > 0 })
+	before := len(mb.usage())
+	if r := mb.sendAs("gamma", "hi", numberGB); r.answer.status != http.StatusOK {
+		t.Fatalf("a send after the reload: %d %s", r.answer.status, r.answer.body)
+	}
+	rows := mb.usage("--by", "tenant")
+	found := false
+	for _, r := range rows {
+		found = found || r["tenant"] == "gamma"
+	}
+	if !found || len(rows) < before {
+		t.Errorf("the send after the reload is not in the ledger: %v", rows)
 	}
 }

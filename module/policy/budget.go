@@ -13,6 +13,10 @@ const (
 	PeriodMonthly = "monthly"
 )
 
+// MaxBudget is the largest budget: the store counts spend exactly up to
+// 2^53-1 micro-units (about 9 billion units of the currency).
+const MaxBudget = money.Amount(1<<53 - 1)
+
 // DefaultSoftAt is the fraction of a budget at which a budget_soft alert
 // is raised when soft_at is absent, in millionths (0.8).
 const DefaultSoftAt = 800_000
@@ -64,6 +68,10 @@ func compileBudget(c BudgetConfig, field string, p *problems) *Budget {
 		max, err := money.FromConfig(period.value)
 		if err != nil {
 			p.add(field+"."+period.key, "%v", err)
+			continue
+		}
+		if max > MaxBudget {
+			p.add(field+"."+period.key, "%s is over the largest budget the store keeps exactly, %s", max, MaxBudget)
 			continue
 		}
 		b.Limits = append(b.Limits, BudgetLimit{Period: period.name, Max: max})

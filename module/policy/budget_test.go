@@ -58,6 +58,7 @@ func TestCompileBudgetProblems(t *testing.T) {
 		{"negative", BudgetConfig{Daily: -1}, "policy.default.budget.daily:"},
 		{"too precise", BudgetConfig{Monthly: "0.0000001"}, "policy.default.budget.monthly:"},
 		{"not a number", BudgetConfig{Daily: true}, "policy.default.budget.daily:"},
+		{"too large to count exactly", BudgetConfig{Monthly: "9007199255"}, "policy.default.budget.monthly: 9007199255.00 is over the largest budget"},
 		{"soft_at of 1", BudgetConfig{Daily: 5, SoftAt: ptr(1.0)}, "policy.default.budget.soft_at: must be a fraction above 0 and below 1"},
 		{"soft_at of 0", BudgetConfig{Daily: 5, SoftAt: ptr(0.0)}, "policy.default.budget.soft_at:"},
 	} {

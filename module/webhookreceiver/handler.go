@@ -160,11 +160,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request, _ caddyhttp.
 	h.logger.Info("webhook received", zap.String("workspace", name), zap.String("event", event),
 		zap.String("event_id", ev.ID), zap.String("outcome", outcome), zap.Duration("took", time.Since(start)))
 	if event == eventDelivery && !duplicate {
-		// Safely spooled and acknowledged: the ledger takes the
-		// report's cost now, beyond restlink's answer deadline.
+		// Safely spooled and acknowledged (the answer flushed, so that
+		// restlink's 5 s deadline does not wait for it): the ledger
+		// takes the report's cost now.
+		_ = http.NewResponseController(w).Flush()
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), reconcileTimeout)
 		defer cancel()
-		h.Live().ReconcileDelivery(ctx, body)
+		h.Live().ReconcileDelivery(ctx, name, body)
 	}
 	return nil
 }
