@@ -158,6 +158,7 @@ func (c *sendCost) reserve() error {
 // sendAnswer is what the ledger reads of restlink's answer to a send.
 type sendAnswer struct {
 	Results []struct {
+		DNIS      string `json:"dnis"`
 		MessageID string `json:"message_id"`
 		Segments  int    `json:"segments"`
 		Status    string `json:"status"`
@@ -174,7 +175,7 @@ type sendAnswer struct {
 // send's messages with their shares of it: split by segments, exactly.
 // ok is false when the answer does not say (the estimate then stays
 // charged, as for an unknown outcome).
-func (c *sendCost) charged(body []byte) (total money.Amount, msgs []ledger.Message, ok bool) {
+func (c *sendCost) charged(body []byte, sent []policy.Recipient) (total money.Amount, msgs []ledger.Message, ok bool) {
 	var a sendAnswer
 	if json.Unmarshal(body, &a) != nil {
 		return 0, nil, false
@@ -191,11 +192,7 @@ func (c *sendCost) charged(body []byte) (total money.Amount, msgs []ledger.Messa
 		if r.MessageID == "" || r.Status != "" && r.Status != "accepted" {
 			continue
 		}
-		country := unpricedCountry
-		if i < len(c.recipients) {
-			country = c.recipients[i].Country
-		}
-		msgs = append(msgs, ledger.Message{ID: r.MessageID, Country: country, Segments: r.Segments})
+		msgs = append(msgs, ledger.Message{ID: r.MessageID, Country: c.countryOf(r.DNIS, i, sent), Segments: r.Segments})
 		weights = append(weights, r.Segments)
 	}
 	if len(msgs) == 0 && total != 0 {
@@ -205,6 +202,21 @@ func (c *sendCost) charged(body []byte) (total money.Amount, msgs []ledger.Messa
 		msgs[i].ShareMicros = int64(share)
 	}
 	return total, msgs, true
+}
+
+// countryOf is the country of the recipient restlink answered for as
+// dnis at index i of its results: the recipient sent with that number,
+// else the one at the same position. Numbers are compared in memory only.
+func (c *sendCost) countryOf(dnis string, i int, sent []policy.Recipient) string {
+	for j, rc := range sent {
+		if rc.Number == dnis && j < len(c.recipients) {
+			return c.recipients[j].Country
+		}
+	}
+	if i < len(c.recipients) {
+		return c.recipients[i].Country
+	}
+	return unpricedCountry
 }
 
 // costs is the final amount of each of a ticket's charges once a send
@@ -272,7 +284,7 @@ func (h *Handler) settleCost(g *gate, s *store.Settlement, accepted bool, body [
 	case s.Refund:
 		settlement.Outcome = ledger.Released
 	case accepted:
-		if total, m, ok := c.charged(body); ok {
+		if total, m, ok := c.charged(body, g.send.Recipients); ok {
 			settlement.Outcome, settlement.ChargedMicros, settlement.Messages = ledger.Charged, int64(total), m
 			s.Costs = c.costs(g.limits, g.ticket, total)
 			msgs = m
