@@ -30,11 +30,9 @@ type moneyStats struct {
 
 // tenantSpend is what one tenant spent since start, in micro-units.
 type tenantSpend struct {
-	charged    int64 // what restlink answered for accepted sends
-	reported   int64 // what delivery reports said messages cost
-	unknown    int64 // estimates kept for sends whose outcome is unknown
-	sends      uint64
-	unknownOut uint64
+	charged  int64 // what restlink answered for accepted sends
+	reported int64 // what delivery reports said messages cost
+	unknown  int64 // estimates kept for sends whose outcome is unknown
 }
 
 // alertCount names an alert counter.
@@ -58,13 +56,11 @@ func (s *moneyStats) settled(c *sendCost, st ledger.Settlement) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.tenant(c.tenant)
-	t.sends++
 	switch st.Outcome {
 	case ledger.Charged:
 		t.charged += st.ChargedMicros
 	case ledger.Unknown:
 		t.unknown += int64(c.estimate)
-		t.unknownOut++
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,34 +46,22 @@ type workspacePrices struct {
 }
 
 // priceBook holds the workspaces' prices of a live config, by workspace
-// name; they outlast reloads. Reads are lock-free.
+// name; they outlast reloads. Reads are lock-free, and a write replaces
+// one workspace's entry without copying the others'.
 type priceBook struct {
-	mu   sync.Mutex // serialises writers
-	byWS atomic.Pointer[map[string]*workspacePrices]
+	byWS sync.Map // workspace name -> *workspacePrices
 }
 
 // get returns a workspace's prices; nil: none read yet.
 func (b *priceBook) get(workspace string) *workspacePrices {
-	if m := b.byWS.Load(); m != nil {
-		return (*m)[workspace]
+	if wp, ok := b.byWS.Load(workspace); ok {
+		return wp.(*workspacePrices)
 	}
 	return nil
 }
 
 // set replaces a workspace's prices.
-func (b *priceBook) set(workspace string, wp *workspacePrices) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	old := b.byWS.Load()
-	next := make(map[string]*workspacePrices, 8)
-	if old != nil {
-		for k, v := range *old {
-			next[k] = v
-		}
-	}
-	next[workspace] = wp
-	b.byWS.Store(&next)
-}
+func (b *priceBook) set(workspace string, wp *workspacePrices) { b.byWS.Store(workspace, wp) }
 
 // pricer reads every workspace's price table and the balance its key
 // sees, at start, after each reload and every pricing.refresh, one
