@@ -270,6 +270,60 @@ func (r *Redis) run(ctx context.Context, s *redis.Script, keys []string, args ..
 	return s.Run(cctx, r.client, keys, args...).Result()
 }
 
+// scriptCall is one run of a script in runEach.
+type scriptCall struct {
+	keys []string
+	args []any
+}
+
+// runEach runs s once per call, pipelined within Timeout: one round trip
+// (one per node, with a Cluster client, which sends each call to the node
+// of its keys). Each run is atomic by itself, not with the others; runs on
+// the same keys run in order. The runs that found the script not cached
+// on the server (restarted or flushed) did not run, and are sent again
+// with EVAL. It returns each run's reply, in order, or the first error.
+func (r *Redis) runEach(ctx context.Context, s *redis.Script, calls []scriptCall) ([]any, error) {
+	cctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	out := make([]any, len(calls))
+	run := func(todo []int, eval bool) ([]int, error) {
+		pipe := r.client.Pipeline()
+		cmds := make([]*redis.Cmd, len(todo))
+		for j, i := range todo {
+			if eval {
+				cmds[j] = s.Eval(cctx, pipe, calls[i].keys, calls[i].args...)
+			} else {
+				cmds[j] = s.EvalSha(cctx, pipe, calls[i].keys, calls[i].args...)
+			}
+		}
+		_, _ = pipe.Exec(cctx) // each command's error is its own
+		var again []int
+		for j, cmd := range cmds {
+			switch err := cmd.Err(); {
+			case err == nil:
+				out[todo[j]] = cmd.Val()
+			case !eval && redis.HasErrorPrefix(err, "NOSCRIPT"):
+				again = append(again, todo[j])
+			default:
+				return nil, err
+			}
+		}
+		return again, nil
+	}
+	all := make([]int, len(calls))
+	for i := range all {
+		all[i] = i
+	}
+	again, err := run(all, false)
+	if err == nil && len(again) > 0 {
+		_, err = run(again, true)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // scoped is the start of the keys of scope: the prefix and the scope's
 // hash tag.
 func (r *Redis) scoped(scope string) string {

@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// Attribute runs the attribution script for each attribution, pipelined:
-// one key per message (each in its own slot, which a Cluster client sends
-// to its node), written and given its TTL atomically. Scripts the server
-// did not have cached are sent again with EVAL (they did not run).
+// Attribute runs the attribution script for each attribution, pipelined
+// (runEach): one key per message (each in its own slot), written and
+// given its TTL atomically.
 func (r *Redis) Attribute(ctx context.Context, attributions []Attribution, ttl time.Duration) error {
 	if err := validateAttributions(attributions, ttl); err != nil {
 		return err
@@ -20,43 +17,13 @@ func (r *Redis) Attribute(ctx context.Context, attributions []Attribution, ttl t
 	if len(attributions) == 0 {
 		return nil
 	}
-	cctx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
 	ms := ceilMillis(ttl)
-	run := func(todo []int, eval bool) ([]int, error) {
-		pipe := r.client.Pipeline()
-		cmds := make([]*redis.Cmd, len(todo))
-		for j, i := range todo {
-			a := &attributions[i]
-			keys := []string{r.prefix + "att:" + a.MessageID}
-			if eval {
-				cmds[j] = r.attribute.Eval(cctx, pipe, keys, a.Data, a.Cost, ms)
-			} else {
-				cmds[j] = r.attribute.EvalSha(cctx, pipe, keys, a.Data, a.Cost, ms)
-			}
-		}
-		_, _ = pipe.Exec(cctx) // each command's error is its own
-		var again []int
-		for j, cmd := range cmds {
-			switch err := cmd.Err(); {
-			case err == nil:
-			case !eval && redis.HasErrorPrefix(err, "NOSCRIPT"):
-				again = append(again, todo[j])
-			default:
-				return nil, err
-			}
-		}
-		return again, nil
+	calls := make([]scriptCall, len(attributions))
+	for i := range attributions {
+		a := &attributions[i]
+		calls[i] = scriptCall{keys: []string{r.prefix + "att:" + a.MessageID}, args: []any{a.Data, a.Cost, ms}}
 	}
-	all := make([]int, len(attributions))
-	for i := range all {
-		all[i] = i
-	}
-	again, err := run(all, false)
-	if err == nil && len(again) > 0 {
-		_, err = run(again, true)
-	}
-	if err != nil {
+	if _, err := r.runEach(ctx, r.attribute, calls); err != nil {
 		return r.fail(ctx, "attributing", err)
 	}
 	return nil
