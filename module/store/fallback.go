@@ -101,11 +101,11 @@ type FallbackStatus struct {
 // requests this process admitted through the shared store: kept in the
 // local store from their admission until the shared store has their
 // outcome, and kept with their outcome when it could not be told (see
-// Settle). Other admissions follow Mode; Usage, Reserve and ClaimSecond
-// always use the local store, and markers use it in mode local and fail
-// in mode refuse. Adjust, Attribute and Reconcile use the shared store
-// only, and fail with an error wrapping ErrUnavailable while it is down,
-// whatever the Mode.
+// Settle). Other admissions follow Mode; Usage, Reserve, ClaimSecond,
+// tallies and holds always use the local store, and markers use it in
+// mode local and fail in mode refuse. Adjust, Attribute and Reconcile use
+// the shared store only, and fail with an error wrapping ErrUnavailable
+// while it is down, whatever the Mode.
 //
 // A Ticket is settled by the store that issued it: a ticket of the shared
 // store, while it is down, cannot be settled there, and Settle returns an

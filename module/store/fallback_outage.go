@@ -32,10 +32,10 @@ type Outage struct {
 	// took the store to answer again for the last time (to the close, if
 	// it had not). Affected counts the calls decided without the shared
 	// store: admissions, settlements, adjustments, pacing slots, signing
-	// seconds, markers, attributions and reconciliations, served from the
-	// local store or refused for want of the shared one (reads of Usage
-	// are not counted). Failures counts the
-	// shared-store calls and probes that failed.
+	// seconds, markers, attributions, reconciliations, tallies, and holds
+	// placed or lifted, served from the local store or refused for want
+	// of the shared one (reads of Usage and Holds are not counted).
+	// Failures counts the shared-store calls and probes that failed.
 	Lasted             time.Duration
 	Affected, Failures int64
 }

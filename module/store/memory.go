@@ -20,18 +20,19 @@ const defaultSweepInterval = 30 * time.Second
 // MemoryOptions tunes a Memory store. The zero value is ready to use.
 type MemoryOptions struct {
 	// SweepInterval is how often each part of the store drops expired
-	// counters, records, buckets, claims, markers and attributions. The
-	// sweep runs inside a call that finds it due, so an idle store costs
-	// nothing. Default: 30s.
+	// counters, records, buckets, claims, markers, attributions and
+	// tallies. The sweep runs inside a call that finds it due, so an idle
+	// store costs nothing. Default: 30s.
 	SweepInterval time.Duration
 }
 
 // Memory is a Store kept in this process: limits are per sidecar. It is
-// split into shards by scope (and by key for pacing, signing and
-// markers), each under its own mutex, so an admission is atomic across
-// its limits while tenants proceed in parallel. Only non-empty window
-// steps are kept and expired entries are swept, so memory stays bounded
-// by what is live.
+// split into shards by scope (and by key for pacing, signing, markers,
+// attributions and tallies), each under its own mutex, so an admission is
+// atomic across its limits while tenants proceed in parallel; the few
+// holds share one map and one mutex. Only non-empty window steps are kept
+// and expired entries are swept (ended holds when a hold is placed), so
+// memory stays bounded by what is live.
 type Memory struct {
 	seed   maphash.Seed
 	every  int64 // sweep interval, ns
@@ -41,8 +42,13 @@ type Memory struct {
 	clock  func() time.Time
 	shards [memoryShards]memoryShard
 	bound  recordBound // on the idempotency records
-	// maxAttributions bounds the attributions kept (see Attribute).
+	// maxAttributions bounds the attributions kept (see Attribute), and
+	// maxTallies the tally keys (see Tally).
 	maxAttributions int
+	maxTallies      int
+	// holds are few (a fleet's quarantines): one map, under one lock.
+	holdsMu sync.Mutex
+	holds   map[string]memoryHold
 }
 
 var _ Store = (*Memory)(nil)
@@ -71,9 +77,12 @@ type memoryShard struct {
 	// in the order they were made.
 	attributions   map[string]memoryAttribution
 	attributionSeq uint64
+	// tallies are kept by key; tallySeq numbers their calls in order.
+	tallies  map[string]*memoryTally
+	tallySeq uint64
 	// sweepAt is when (on the callers' clock) the shard is next swept;
-	// clockSweepAt is the same for markers and attributions, on the
-	// store's clock.
+	// clockSweepAt is the same for markers, attributions and tallies, on
+	// the store's clock.
 	sweepAt      int64
 	clockSweepAt int64
 	_            [64]byte // keeps neighbouring shards' locks on separate cache lines
@@ -85,7 +94,11 @@ func NewMemory(opts MemoryOptions) *Memory {
 	if every <= 0 {
 		every = defaultSweepInterval
 	}
-	m := &Memory{seed: maphash.MakeSeed(), every: int64(every), clock: time.Now, maxAttributions: defaultMaxAttributions}
+	m := &Memory{
+		seed: maphash.MakeSeed(), every: int64(every), clock: time.Now,
+		maxAttributions: defaultMaxAttributions, maxTallies: defaultMaxTallies,
+		holds: make(map[string]memoryHold),
+	}
 	m.bound.order = list.New()
 	for i := range m.shards {
 		s := &m.shards[i]
@@ -97,6 +110,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 		s.seconds = make(map[string]*secondClaims)
 		s.markers = make(map[string]memoryMarker)
 		s.attributions = make(map[string]memoryAttribution)
+		s.tallies = make(map[string]*memoryTally)
 	}
 	return m
 }
@@ -110,9 +124,10 @@ func (m *Memory) shard(key string) *memoryShard {
 // is safe to keep using the store after Close.
 func (m *Memory) Close() error { return nil }
 
-// sweepIfDue drops the shard's expired entries (all but markers and
-// attributions) when its sweep is due at now (Unix ns), or when the clock
-// went back by more than two intervals. The caller holds the lock.
+// sweepIfDue drops the shard's expired entries (all but markers,
+// attributions and tallies) when its sweep is due at now (Unix ns), or
+// when the clock went back by more than two intervals. The caller holds
+// the lock.
 func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	every := m.every
 	if now < s.sweepAt && now >= s.sweepAt-2*every {
@@ -154,8 +169,8 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 	}
 }
 
-// sweepClockedIfDue is sweepIfDue for markers and attributions, whose
-// times come from the store's clock rather than the caller's.
+// sweepClockedIfDue is sweepIfDue for markers, attributions and tallies,
+// whose times come from the store's clock rather than the caller's.
 func (m *Memory) sweepClockedIfDue(s *memoryShard, now int64) {
 	every := m.every
 	if now < s.clockSweepAt && now >= s.clockSweepAt-2*every {
@@ -172,6 +187,11 @@ func (m *Memory) sweepClockedIfDue(s *memoryShard, now int64) {
 			delete(s.attributions, k)
 		}
 	}
+	for k, c := range s.tallies {
+		if c.expires <= now {
+			delete(s.tallies, k)
+		}
+	}
 }
 
 // size counts the shard's entries, for tests of boundedness.
@@ -179,12 +199,15 @@ func (s *memoryShard) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := len(s.windows) + len(s.days) + len(s.periods) + len(s.records) + len(s.paces) + len(s.seconds) +
-		len(s.markers) + len(s.attributions)
+		len(s.markers) + len(s.attributions) + len(s.tallies)
 	for _, w := range s.windows {
 		n += len(w.steps)
 	}
 	for _, c := range s.seconds {
 		n += len(c.secs)
+	}
+	for _, c := range s.tallies {
+		n += len(c.slots)
 	}
 	return n
 }

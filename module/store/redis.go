@@ -68,7 +68,8 @@ type RedisOptions struct {
 //
 // Keys are KeyPrefix, a hash tag and a kind: a whole admission lives in
 // the slot of its scope's tag, so that a Redis Cluster can run it as one
-// script (an attribution, always alone, has its own slot):
+// script (an attribution or a tally, always alone, has its own slot; the
+// holds, few, share one key):
 //
 //	restlink:{<scope>}:w:<limit key>              sliding-window counter (hash of step → count)
 //	restlink:{<scope>}:d:<yyyymmdd>:<limit key>   UTC-day counter
@@ -78,6 +79,8 @@ type RedisOptions struct {
 //	restlink:{s:<signing key>}                    signing seconds claimed (sorted set)
 //	restlink:{m:<marker key>}                     webhook marker ("p" pending, "d" done)
 //	restlink:att:<message id>                     message attribution (hash: data, cost)
+//	restlink:{t:<tally key>}                      tally (hash of slot → count)
+//	restlink:{h:holds}                            every hold (hash of key → "<until, Unix ms>:<data>")
 //
 // Commands, for a least-privilege ACL. The client logs in with HELLO
 // (falling back to AUTH on servers without it), which Redis allows
@@ -115,6 +118,9 @@ type Redis struct {
 	attribute, reconcile    *redis.Script
 	reserve, claimSecond    *redis.Script
 	claimMarker, releaseMkr *redis.Script
+	tally                   *redis.Script
+	placeHold, listHolds    *redis.Script
+	liftHold                *redis.Script
 }
 
 var _ SharedStore = (*Redis)(nil)
@@ -204,6 +210,10 @@ func NewRedis(opts RedisOptions) (*Redis, error) {
 		claimSecond: redis.NewScript(claimSecondScript),
 		claimMarker: redis.NewScript(claimMarkerScript),
 		releaseMkr:  redis.NewScript(releaseMarkerScript),
+		tally:       redis.NewScript(tallyScript),
+		placeHold:   redis.NewScript(placeHoldScript),
+		listHolds:   redis.NewScript(listHoldsScript),
+		liftHold:    redis.NewScript(liftHoldScript),
 	}, nil
 }
 

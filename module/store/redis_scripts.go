@@ -326,3 +326,112 @@ const releaseMarkerScript = `
 if redis.call('GET', KEYS[1]) == 'p' then return redis.call('DEL', KEYS[1]) end
 return 0
 `
+
+// tallyScript applies a tally: the key is a hash from slot number to
+// count.
+//
+//	KEYS: the tally.
+//	ARGV: from (the lowest slot kept), ttl (ms), then per add: slot,
+//	      count (at least 1; Go leaves out adds of 0 and below from).
+//
+// It returns the key's slots after it, flat: {slot, count, ...}, in no
+// order. The slots below from are deleted 1,000 at a time (unpack has a
+// limit). A key left without slots is gone; one with slots lives for the
+// ttl from now, refreshed by every call.
+const tallyScript = `
+for i = 3, #ARGV, 2 do
+  redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+local from = tonumber(ARGV[1])
+local flat = redis.call('HGETALL', KEYS[1])
+local out = {}
+local old = {}
+for i = 1, #flat, 2 do
+  if tonumber(flat[i]) < from then
+    old[#old + 1] = flat[i]
+  else
+    out[#out + 1] = flat[i]
+    out[#out + 1] = flat[i + 1]
+  end
+end
+for i = 1, #old, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(old, i, math.min(i + 999, #old)))
+end
+if #out > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return out
+`
+
+// The holds are one hash from a hold's key to its value: when it ends
+// (Unix ms), a colon, and its data. A value without a colon reads as
+// ended. The hash expires holdLinger after the last of its holds ends:
+// its TTL is set from the caller's now, so that a caller's clock that is
+// ahead of or behind Redis's keeps the holds for as long, and the linger
+// covers the differences between callers.
+//
+// holdUntilLua is the scripts' function that reads when a value ends.
+const holdUntilLua = `
+local function ends(v)
+  local c = string.find(v, ':', 1, true)
+  if not c then return 0 end
+  return tonumber(string.sub(v, 1, c - 1)) or 0
+end
+`
+
+// placeHoldScript places a hold unless a live one has its key.
+//
+//	KEYS: the holds.
+//	ARGV: key, now (ms), until (ms), data, linger (ms).
+//
+// It returns 1 if it placed it, 0 if not.
+const placeHoldScript = holdUntilLua + `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v and ends(v) > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ':' .. ARGV[4])
+local last = tonumber(ARGV[3])
+local flat = redis.call('HGETALL', KEYS[1])
+for i = 2, #flat, 2 do
+  local u = ends(flat[i])
+  if u > last then last = u end
+end
+redis.call('PEXPIRE', KEYS[1], string.format('%d', last - tonumber(ARGV[2]) + tonumber(ARGV[5])))
+return 1
+`
+
+// listHoldsScript returns the live holds and deletes those that ended.
+//
+//	KEYS: the holds.
+//	ARGV: now (ms).
+//
+// It returns the live holds, flat: {key, value, ...}, in no order.
+const listHoldsScript = holdUntilLua + `
+local now = tonumber(ARGV[1])
+local flat = redis.call('HGETALL', KEYS[1])
+local out = {}
+local ended = {}
+for i = 1, #flat, 2 do
+  if ends(flat[i + 1]) > now then
+    out[#out + 1] = flat[i]
+    out[#out + 1] = flat[i + 1]
+  else
+    ended[#ended + 1] = flat[i]
+  end
+end
+for i = 1, #ended, 1000 do
+  redis.call('HDEL', KEYS[1], unpack(ended, i, math.min(i + 999, #ended)))
+end
+return out
+`
+
+// liftHoldScript deletes a hold.
+//
+//	KEYS: the holds.
+//	ARGV: key, now (ms).
+//
+// It returns 1 if the hold was live, 0 if not (ended, or none).
+const liftHoldScript = holdUntilLua + `
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+if ends(v) > tonumber(ARGV[2]) then return 1 end
+return 0
+`

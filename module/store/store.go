@@ -1,8 +1,9 @@
 // Package store keeps the state that the sidecar's limits share: send
 // policy counters, money budgets' period counters, idempotency records,
 // the account pacing bucket, the signing replay guard, webhook
-// de-duplication markers and the attributions of messages sent. Memory
-// keeps it in one process; Redis shares it across a fleet of sidecars.
+// de-duplication markers, the attributions of messages sent, and the
+// fraud signals' tallies and holds. Memory keeps it in one process; Redis
+// shares it across a fleet of sidecars.
 // Every operation is atomic: racing requests, in one process or across a
 // fleet, can never pass a limit together.
 package store
@@ -67,6 +68,8 @@ type Store interface {
 	Reconcile(ctx context.Context, messageID string, cost int64) (data []byte, previous int64, found bool, err error)
 
 	Markers
+	Tallies
+	Holds
 
 	// Close releases the store's resources.
 	Close() error
