@@ -31,6 +31,8 @@ func TestSuite(t *testing.T) {
 	t.Run("pacing", func(t *testing.T) { testPacing(t, hs) })
 	t.Run("signing_seconds", func(t *testing.T) { testSigningSeconds(t, hs) })
 	t.Run("markers", func(t *testing.T) { testMarkers(t, hs) })
+	t.Run("tallies", func(t *testing.T) { testTallies(t, hs) })
+	t.Run("holds", func(t *testing.T) { testHolds(t, hs) })
 	t.Run("invalid", func(t *testing.T) { testInvalid(t, hs) })
 }
 
