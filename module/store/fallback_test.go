@@ -90,6 +90,34 @@ func (f *flakyShared) ClaimMarker(ctx context.Context, key string, ttl time.Dura
 	return f.Store.ClaimMarker(ctx, key, ttl)
 }
 
+func (f *flakyShared) Tally(ctx context.Context, tallies []Tally) ([][]SlotCount, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Store.Tally(ctx, tallies)
+}
+
+func (f *flakyShared) PlaceHold(ctx context.Context, key string, data []byte, now, until time.Time) (bool, error) {
+	if err := f.fail(); err != nil {
+		return false, err
+	}
+	return f.Store.PlaceHold(ctx, key, data, now, until)
+}
+
+func (f *flakyShared) Holds(ctx context.Context, now time.Time) ([]Hold, error) {
+	if err := f.fail(); err != nil {
+		return nil, err
+	}
+	return f.Store.Holds(ctx, now)
+}
+
+func (f *flakyShared) LiftHold(ctx context.Context, key string, now time.Time) (bool, error) {
+	if err := f.fail(); err != nil {
+		return false, err
+	}
+	return f.Store.LiftHold(ctx, key, now)
+}
+
 // outages records OnOutage calls.
 type outages struct {
 	mu   sync.Mutex
@@ -458,7 +486,7 @@ func TestFallbackOutageClosed(t *testing.T) {
 
 // TestFallbackRedisOutage kills Redis under load: in mode local no
 // error reaches the callers (but for settling shared tickets and
-// admitting idempotent requests), OnOutage is called once for its start,
+// admitting idempotent requests; tallies and holds included), OnOutage is called once for its start,
 // and the shared store is used again within 2 s of Redis's return.
 func TestFallbackRedisOutage(t *testing.T) {
 	srv := redistest.Start(t)
@@ -512,6 +540,19 @@ func TestFallbackRedisOutage(t *testing.T) {
 				}
 				if err := f.ConfirmMarker(ctx, key, time.Minute); err != nil {
 					report(fmt.Errorf("ConfirmMarker: %w", err))
+				}
+				if _, err := f.Tally(ctx, []Tally{{Key: "dlr:acme:NG", Add: []SlotCount{{int64(i), 1}}, From: int64(i - 60), TTL: time.Minute}}); err != nil {
+					report(fmt.Errorf("Tally: %w", err))
+				}
+				hold := "acme:" + strconv.Itoa(w)
+				if _, err := f.PlaceHold(ctx, hold, nil, now, now.Add(time.Minute)); err != nil {
+					report(fmt.Errorf("PlaceHold: %w", err))
+				}
+				if _, err := f.Holds(ctx, now); err != nil {
+					report(fmt.Errorf("Holds: %w", err))
+				}
+				if _, err := f.LiftHold(ctx, hold, now); err != nil {
+					report(fmt.Errorf("LiftHold: %w", err))
 				}
 				calls.Add(1)
 				time.Sleep(time.Millisecond)

@@ -13,7 +13,9 @@ func memorySize(m *Memory) int {
 	for i := range m.shards {
 		n += m.shards[i].size()
 	}
-	return n
+	m.holdsMu.Lock()
+	defer m.holdsMu.Unlock()
+	return n + len(m.holds)
 }
 
 // TestMemoryStaysBounded fills a store with entries of every kind, lets

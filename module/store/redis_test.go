@@ -42,6 +42,8 @@ func TestRedisCluster(t *testing.T) {
 	t.Run("costs", func(t *testing.T) { testCosts(t, hs) })
 	t.Run("adjust", func(t *testing.T) { testAdjust(t, hs) })
 	t.Run("attributions", func(t *testing.T) { testAttributions(t, hs) })
+	t.Run("tallies", func(t *testing.T) { testTallies(t, hs) })
+	t.Run("holds", func(t *testing.T) { testHolds(t, hs) })
 }
 
 // TestRedisTTLs checks the TTL each kind of key gets.
@@ -102,6 +104,28 @@ func TestRedisTTLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	pttl("restlink:att:api_1", 4*24*time.Hour-time.Minute, 4*24*time.Hour)
+
+	// A tally lives for its ttl from its last call, a read included.
+	tl := Tally{Key: "dlr:acme:NG", Add: []SlotCount{{1, 1}}, TTL: 10 * time.Minute}
+	if _, err := r.Tally(ctx, []Tally{tl}); err != nil {
+		t.Fatal(err)
+	}
+	pttl("restlink:{t:dlr:acme:NG}", 10*time.Minute-time.Minute, 10*time.Minute)
+	tl.Add, tl.TTL = nil, 2*time.Hour
+	if _, err := r.Tally(ctx, []Tally{tl}); err != nil {
+		t.Fatal(err)
+	}
+	pttl("restlink:{t:dlr:acme:NG}", 2*time.Hour-time.Minute, 2*time.Hour)
+
+	// The holds live until the last of them ends, and a minute more,
+	// counted from the caller's now (here behind Redis's clock).
+	if _, err := r.PlaceHold(ctx, "acme:NG", nil, now, now.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.PlaceHold(ctx, "acme:GH", nil, now.Add(time.Hour), now.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	pttl("restlink:{h:holds}", 2*time.Hour+time.Minute-time.Minute, 2*time.Hour+time.Minute)
 
 	// A period counter expires a day after its period's end, on Redis's
 	// clock.
@@ -408,6 +432,20 @@ func TestRedisACL(t *testing.T) {
 	}
 	if _, _, found, err := r.Reconcile(ctx, "api_1", 2); err != nil || !found {
 		t.Error(found, err)
+	}
+	if _, err := r.Tally(ctx, []Tally{{Key: "dlr:acme:NG", Add: []SlotCount{{1, 1}, {2, 1}}, From: 2, TTL: time.Hour}}); err != nil {
+		t.Error(err)
+	}
+	for _, key := range []string{"acme:NG", "acme:GH"} {
+		if _, err := r.PlaceHold(ctx, key, []byte("d"), time.Now(), time.Now().Add(time.Hour)); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := r.Holds(ctx, time.Now().Add(2*time.Hour)); err != nil {
+		t.Error(err)
+	}
+	if _, err := r.LiftHold(ctx, "acme:NG", time.Now()); err != nil {
+		t.Error(err)
 	}
 }
 
