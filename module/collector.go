@@ -69,6 +69,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range moneyDescs {
 		ch <- d
 	}
+	for _, d := range signalDescs {
+		ch <- d
+	}
 }
 
 // Collect implements prometheus.Collector. Workspaces of the same name in
@@ -110,6 +113,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			emitTenant(ch, subject, ts)
 		}
 		emitMoney(ch, snap, now)
+		emitSignals(ch, lc.signals, snap, now)
 		for i := range lc.stats.rejections {
 			sc.rejections[i] += lc.stats.rejections[i].Load()
 		}

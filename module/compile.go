@@ -53,7 +53,7 @@ func compileConfig(c *Config) (*plan, error) {
 	if pl.policy, err = policy.Compile(c.Policy, slices.Collect(maps.Keys(c.Tenants))); err != nil {
 		p.errs = append(p.errs, err)
 	}
-	pl.money = compileMoney(c, pl.policy.Budgeted(), &p)
+	pl.money = compileMoney(c, pl.policy.Budgeted(), pl.policy.Watched(), &p)
 	pl.strip = strippedHeaders(pl.routing.tenantHeader, pl.routing.workspaceIDHeader)
 	if err := p.err(); err != nil {
 		return nil, err

@@ -51,6 +51,7 @@ const (
 	CodeBudgetExceeded         ErrorCode = policy.CodeBudgetExceeded
 	CodeSenderNotAllowed       ErrorCode = policy.CodeSenderNotAllowed
 	CodeLinkNotAllowed         ErrorCode = policy.CodeLinkNotAllowed
+	CodeDestinationQuarantined ErrorCode = policy.CodeDestinationQuarantined
 	CodePriceUnknown           ErrorCode = "PRICE_UNKNOWN"
 	CodeLedgerUnavailable      ErrorCode = "LEDGER_UNAVAILABLE"
 	// restlink's own codes, for sends restlink would refuse as malformed;
@@ -73,7 +74,7 @@ var ErrorCodes = [...]ErrorCode{
 	CodeReplayWindowFull, CodeStoreUnavailable, CodeUpstreamRateLimited, CodeInvalidIdempotencyKey,
 	CodeIdempotencyInProgress, CodeIdempotencyKeyReused, CodeSendOutcomeUnknown,
 	CodeDestinationNotAllowed, CodeSendRateLimited, CodeDailySegmentCap, CodeRecipientFlood,
-	CodeBudgetExceeded, CodeSenderNotAllowed, CodeLinkNotAllowed, CodePriceUnknown, CodeLedgerUnavailable, CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
+	CodeBudgetExceeded, CodeSenderNotAllowed, CodeLinkNotAllowed, CodeDestinationQuarantined, CodePriceUnknown, CodeLedgerUnavailable, CodeInvalidBody, CodeInvalidTo, CodeTooManyRecipients, CodeInvalidMessage, CodeInvalidSender,
 }
 
 // Status is the HTTP status the sidecar answers with for the code.
@@ -97,7 +98,7 @@ func (c ErrorCode) Status() int {
 		return http.StatusRequestTimeout
 	case CodeCrossTenantWorkspace, CodeNoMainWorkspace, CodeUnknownTenant,
 		CodeRouteNotAllowed, CodeClientNotTrusted, CodeCallerNotAllowed, CodeBrowserRequestRejected, CodeDestinationNotAllowed,
-		CodeSenderNotAllowed, CodeLinkNotAllowed:
+		CodeSenderNotAllowed, CodeLinkNotAllowed, CodeDestinationQuarantined:
 		return http.StatusForbidden
 	case CodeMisdirectedHost:
 		return http.StatusMisdirectedRequest

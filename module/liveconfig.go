@@ -49,6 +49,7 @@ type liveConfig struct {
 	watcher       *watcher
 	pricer        *pricer
 	prices        priceBook // by workspace name, across snapshots
+	signals       *signalWatch
 	// seeded is set once budgets of the in-memory store were restored
 	// from a ledger: a ledger opened later (a changed ledger.dir) does
 	// not count its spend in again.
@@ -126,6 +127,7 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		if lc.current.Load().money != nil {
 			lc.pricer.awaitFirst(pricerStartWait)
 		}
+		lc.signals = newSignalWatch(lc.current.Load, lc.logger.Load)
 		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
 		lc.subscribe(func(s *snapshot) { lc.watcher.setFiles(lc.watchedFiles(s)) })
 		return lc, nil
@@ -155,6 +157,9 @@ func (lc *liveConfig) Destruct() error {
 	}
 	if lc.pricer != nil {
 		lc.pricer.close()
+	}
+	if lc.signals != nil {
+		lc.signals.close()
 	}
 	if s := lc.current.Load(); s != nil {
 		s.upstream.close()
@@ -267,7 +272,12 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 		prevSecrets = prev.webhookView.secrets
 	}
 	secrets := loadWebhookSecrets(pl.workspaces, lc.environ.lookup(), prevSecrets)
-	if prev != nil && pl == prev.plan && keys.same(&prevKeys.sourceLoad) && secrets.same(&prevSecrets.sourceLoad) {
+	var prevTrusted *trustedLoad
+	if prev != nil {
+		prevTrusted = prev.trusted
+	}
+	trusted := loadTrusted(pl.policy.TrustedFiles(), prevTrusted)
+	if prev != nil && pl == prev.plan && keys.same(&prevKeys.sourceLoad) && secrets.same(&prevSecrets.sourceLoad) && trusted.same(prevTrusted) {
 		return nil, nil, nil
 	}
 	var st store.Store
@@ -289,6 +299,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 		warnings = append(warnings, err.Error()+"; this source has no key")
 	}
 	warnings = append(warnings, secrets.warnings...)
+	warnings = append(warnings, trusted.warnings...)
 	for _, err := range secrets.errs {
 		warnings = append(warnings, err.Error()+"; this source has no secret")
 	}
@@ -297,7 +308,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 		return nil, nil, err
 	}
 	snap := buildSnapshot(pl, sum, keys, secrets, up, st, prev, liveState{lc.stats, lc.breakerChanged}, lc.now())
-	snap.accounts, snap.prices = acc, &lc.prices
+	snap.accounts, snap.prices, snap.trusted = acc, &lc.prices, trusted
 	return snap, warnings, nil
 }
 
@@ -329,7 +340,7 @@ func (lc *liveConfig) openAccounts(pl *plan, st store.Store, prev *snapshot) (*a
 }
 
 // watchedFiles lists the files a snapshot was built from: the config file,
-// the key and secret files and the CA files.
+// the key and secret files, the CA files and the trusted-numbers files.
 func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 	files := []string{lc.path}
 	for _, ws := range s.plan.workspaces {
@@ -350,6 +361,7 @@ func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 	if s.Upstream.CAFile != "" {
 		files = append(files, s.Upstream.CAFile)
 	}
+	files = append(files, s.plan.policy.TrustedFiles()...)
 	if rp := s.plan.store.redis; rp != nil {
 		for _, f := range []string{rp.passwordFile, rp.caFile} {
 			if f != "" {

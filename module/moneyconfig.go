@@ -30,12 +30,16 @@ type moneyPlan struct {
 }
 
 // compileMoney checks the ledger, pricing and alerts sections. budgeted
-// tells whether any tenant has a budget.
-func compileMoney(c *Config, budgeted bool, p *problems) *moneyPlan {
+// tells whether any tenant has a budget, watched whether any has fraud
+// signals.
+func compileMoney(c *Config, budgeted, watched bool, p *problems) *moneyPlan {
 	l := c.Ledger
 	if l.Dir == "" {
 		if budgeted {
 			p.add("ledger.dir", "is required once a budget is set: budgets are kept in the ledger")
+		}
+		if watched {
+			p.add("ledger.dir", "is required once policy sets anomaly: delivery reports are attributed to tenants through the ledger, and quarantines kept there")
 		}
 		if l.Currency != "" {
 			p.add("ledger.dir", "is required with ledger.currency")

@@ -98,6 +98,7 @@ func (l Live) ReconcileDelivery(ctx context.Context, workspace string, body []by
 	}
 	if !duplicate {
 		acc.stats.reported(att.Tenant, int64(cost))
+		l.lc.signals.report(ctx, snap, att.Tenant, att.Country, rep.Status, time.Now())
 	}
 	acc.stats.countReconcile(reconciled)
 	if delta != 0 {

@@ -62,6 +62,14 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 			g.refusal, g.shadowed = refusal, true
 			stats.countDecision(refusal.Rule, true)
 			h.logRefusal(g, refusal, true, x)
+		} else if q := h.live.quarantineRefusal(snap, subject, g.rules, g.send, now); q != nil {
+			refuses := g.rules.QuarantineRefuses()
+			stats.countDecision(q.Rule, !refuses)
+			h.logRefusal(g, q, !refuses, x)
+			if refuses {
+				return nil, false, policyRejection(q)
+			}
+			// Shadow: the send is forwarded, and charged like any other.
 		}
 		limits = g.rules.Limits(subject, g.send)
 		if snap.accounts != nil {
@@ -212,6 +220,9 @@ func (h *Handler) settle(g *gate, cw *capturingWriter, rj *rejection, x *exchang
 		accepted = x.status >= 200 && x.status <= 299
 		if g.send != nil && accepted {
 			g.countSent(h.live.current.Load().tenantStats[g.subject], answer.body)
+			if a := g.rules.Anomaly(); a != nil {
+				h.live.signals.sent(g.subject, a, g.send, time.Now())
+			}
 		}
 	}
 	if g.cost == nil || !g.cost.reserved {

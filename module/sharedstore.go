@@ -128,6 +128,18 @@ func openStore(sp storePlan, memory *store.Memory, password func() *string, logg
 	if rp == nil {
 		return memory, nil
 	}
+	shared, err := openRedis(rp, password, logger)
+	if err != nil {
+		return nil, err
+	}
+	store.RouteClientLog(func(l store.ClientLog) { redisClientLogged(logger(), l) })
+	return store.NewFallback(shared, memory, store.FallbackOptions{
+		Mode: rp.onError, FleetSize: rp.fleetSize, OnOutage: func(o store.Outage) { storeOutage(logger(), o) },
+	}), nil
+}
+
+// openRedis opens the shared store of a store.redis section.
+func openRedis(rp *redisPlan, password func() *string, logger func() *zap.Logger) (*store.Redis, error) {
 	opts := store.RedisOptions{
 		URL: rp.url, MasterName: rp.masterName, Cluster: rp.cluster, Username: rp.username,
 		KeyPrefix: rp.keyPrefix, Timeout: rp.timeout,
@@ -156,14 +168,7 @@ func openStore(sp storePlan, memory *store.Memory, password func() *string, logg
 			logger().Warn("store.redis.url holds a password; keep it in store.redis.password_file instead, which is watched and rotated")
 		}
 	}
-	shared, err := store.NewRedis(opts)
-	if err != nil {
-		return nil, err
-	}
-	store.RouteClientLog(func(l store.ClientLog) { redisClientLogged(logger(), l) })
-	return store.NewFallback(shared, memory, store.FallbackOptions{
-		Mode: rp.onError, FleetSize: rp.fleetSize, OnOutage: func(o store.Outage) { storeOutage(logger(), o) },
-	}), nil
+	return store.NewRedis(opts)
 }
 
 // storeOutage logs an outage of the shared store: once when it starts and

@@ -33,6 +33,8 @@ type snapshot struct {
 	// a ledger. prices are the workspaces' price tables and balances.
 	accounts *accounts
 	prices   *priceBook
+	// trusted are the trusted numbers of the policy's tenants.
+	trusted *trustedLoad
 }
 
 // liveState is what a snapshot shares with the live config it belongs to:

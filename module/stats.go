@@ -80,7 +80,7 @@ type tenantStats struct {
 // policyRules are the rules a decision can name, in the order of
 // tenantStats.decisions.
 var policyRules = [...]string{policy.RuleBody, policy.RuleMaxRecipients, policy.RuleCountries, policy.RuleDenyPrefixes,
-	policy.RuleRate, policy.RuleDailySegments, policy.RulePerRecipient, policy.RuleBudget, policy.RuleSenders, policy.RuleLinks}
+	policy.RuleRate, policy.RuleDailySegments, policy.RulePerRecipient, policy.RuleBudget, policy.RuleSenders, policy.RuleLinks, policy.RuleQuarantine}
 
 // countDecision counts a refusal (or, shadow, a would-be refusal) by rule.
 func (s *tenantStats) countDecision(rule string, shadow bool) {

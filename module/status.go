@@ -64,6 +64,8 @@ type Status struct {
 	Store      StoreStatus       `json:"store"`
 	// Ledger is the ledger of spend; absent without one.
 	Ledger *MoneyStatus `json:"ledger,omitempty"`
+	// Signals are the fraud signals and quarantines; absent without any.
+	Signals *SignalsStatus `json:"signals,omitempty"`
 	// Tenants are the send policy's subjects that have sent, or been
 	// refused, since the sidecar started, with their use of their quotas.
 	Tenants []TenantStatus `json:"tenants,omitempty"`
@@ -210,6 +212,7 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		LastReload: lc.lastReload.Load(),
 		Store:      storeStatus(snap),
 		Ledger:     moneyStatus(snap),
+		Signals:    lc.signals.status(snap, lc.now()),
 		Workspaces: make([]WorkspaceStatus, 0, len(snap.workspaces)),
 	}
 	tenants := make(map[string]int)

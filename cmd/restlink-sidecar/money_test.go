@@ -133,11 +133,21 @@ func newMoneyFake(t *testing.T, opts restlinktest.Options) *restlinktest.Server 
 // fake, and waits until it has read the price tables.
 func startMoneySidecar(t *testing.T, fake *restlinktest.Server, extraYAML string) *moneyBox {
 	t.Helper()
+	return startSidecarWith(t, fake, moneyYAML+extraYAML, nil)
+}
+
+// startSidecarWith starts a sidecar with yaml (the money fixture's
+// workspaces; {{app}} is the app's receiver) and files in front of fake,
+// and waits until it has read the price tables.
+func startSidecarWith(t *testing.T, fake *restlinktest.Server, yaml string, files map[string]string) *moneyBox {
+	t.Helper()
 	app := appreceiver.New()
 	t.Cleanup(app.Close)
-	yaml := strings.ReplaceAll(moneyYAML, "{{app}}", app.URL) + extraYAML
-	bb := startBlackBoxWith(t, yaml, boxOptions{upstream: fake.URL, webhooks: true, files: map[string]string{
-		"main.key": moneyMainKey, "premium.key": moneyPremiumKey, "main.webhook": webhookSecret}})
+	all := map[string]string{"main.key": moneyMainKey, "premium.key": moneyPremiumKey, "main.webhook": webhookSecret}
+	for name, content := range files {
+		all[name] = content
+	}
+	bb := startBlackBoxWith(t, strings.ReplaceAll(yaml, "{{app}}", app.URL), boxOptions{upstream: fake.URL, webhooks: true, files: all})
 	mb := &moneyBox{blackBox: bb, fake: fake, receiver: app}
 	mb.waitForPrices()
 	return mb

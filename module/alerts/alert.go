@@ -9,15 +9,19 @@ import (
 	"github.com/23telecom/restlink-sidecar/module/money"
 )
 
-// Alert is one spend alert, as it is POSTed to the alert receiver: a
-// JSON object with the names of the tags.
+// Alert is one alert, as it is POSTed to the alert receiver: a JSON
+// object with the names of the tags. A spend alert (TypeSoft,
+// TypeExhausted) has the fields id, type, tenant, period, budget, spent,
+// currency and at; a signal alert (TypeQuarantine, TypeSignalShadow) has
+// id, type, tenant, country, signal, value, threshold, count and at.
 type Alert struct {
 	// ID names the alert across a fleet: one per tenant, period and
 	// threshold (see the function ID), so that receivers de-duplicate on
 	// it. 1 to 128 of A-Z, a-z, 0-9, '_' and '-'; ID's ids are 32 hex
 	// digits.
 	ID string `json:"id"`
-	// Type is TypeSoft or TypeExhausted.
+	// Type is TypeSoft, TypeExhausted, TypeQuarantine or
+	// TypeSignalShadow.
 	Type string `json:"type"`
 	// Tenant is the tenant whose spend the alert is about. Required.
 	Tenant string `json:"tenant"`
@@ -33,7 +37,44 @@ type Alert struct {
 	// At is when the threshold was crossed, written in RFC 3339 in UTC.
 	// Add sets a zero At to the time of the Add.
 	At time.Time `json:"at"`
+
+	// Country (ISO 3166-1 alpha-2, or ZZ) and Signal ("delivery_ratio"
+	// or "volume") are what a signal alert is about; Value, Threshold
+	// and Count what the signal measured (see the signals package).
+	Country   string  `json:"country,omitempty"`
+	Signal    string  `json:"signal,omitempty"`
+	Value     float64 `json:"value,omitempty"`
+	Threshold float64 `json:"threshold,omitempty"`
+	Count     int64   `json:"count,omitempty"`
 }
+
+// signalAlert is the JSON of a signal alert.
+type signalAlert struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Tenant    string    `json:"tenant"`
+	Country   string    `json:"country"`
+	Signal    string    `json:"signal"`
+	Value     float64   `json:"value"`
+	Threshold float64   `json:"threshold"`
+	Count     int64     `json:"count"`
+	At        time.Time `json:"at"`
+}
+
+// spendAlert is the JSON of a spend alert.
+type spendAlert struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"`
+	Tenant   string       `json:"tenant"`
+	Period   string       `json:"period"`
+	Budget   money.Amount `json:"budget"`
+	Spent    money.Amount `json:"spent"`
+	Currency string       `json:"currency"`
+	At       time.Time    `json:"at"`
+}
+
+// isSignal reports whether typ is the type of a signal alert.
+func isSignal(typ string) bool { return typ == TypeQuarantine || typ == TypeSignalShadow }
 
 // The types of alert.
 const (
@@ -42,6 +83,12 @@ const (
 	TypeSoft = "budget_soft"
 	// TypeExhausted: the tenant's spend in the period reached its budget.
 	TypeExhausted = "budget_exhausted"
+	// TypeQuarantine: a signal fired and the tenant's sends to the
+	// country are refused for a while.
+	TypeQuarantine = "quarantine"
+	// TypeSignalShadow: a signal fired in shadow mode; nothing is
+	// refused.
+	TypeSignalShadow = "signal_shadow"
 )
 
 // The periods an alert is about.
@@ -67,14 +114,20 @@ func (a *Alert) check() error {
 	if err := checkID(a.ID); err != nil {
 		return err
 	}
+	if a.Tenant == "" {
+		return fmt.Errorf("%w: no tenant", ErrInvalid)
+	}
+	if isSignal(a.Type) {
+		if a.Country == "" || a.Signal == "" {
+			return fmt.Errorf("%w: a signal alert needs a country and a signal", ErrInvalid)
+		}
+		return nil
+	}
 	if a.Type != TypeSoft && a.Type != TypeExhausted {
-		return fmt.Errorf("%w: type %q is not %q or %q", ErrInvalid, a.Type, TypeSoft, TypeExhausted)
+		return fmt.Errorf("%w: type %q is not %q, %q, %q or %q", ErrInvalid, a.Type, TypeSoft, TypeExhausted, TypeQuarantine, TypeSignalShadow)
 	}
 	if a.Period != PeriodDaily && a.Period != PeriodMonthly {
 		return fmt.Errorf("%w: period %q is not %q or %q", ErrInvalid, a.Period, PeriodDaily, PeriodMonthly)
-	}
-	if a.Tenant == "" {
-		return fmt.Errorf("%w: no tenant", ErrInvalid)
 	}
 	return nil
 }
@@ -101,8 +154,12 @@ func checkID(id string) error {
 // encode returns the JSON body of a, with At in UTC. It is written once,
 // at Add, and every attempt posts these very bytes.
 func (a Alert) encode() ([]byte, error) {
-	a.At = a.At.UTC()
-	body, err := json.Marshal(a)
+	var wire any = spendAlert{ID: a.ID, Type: a.Type, Tenant: a.Tenant, Period: a.Period, Budget: a.Budget, Spent: a.Spent, Currency: a.Currency, At: a.At.UTC()}
+	if isSignal(a.Type) {
+		wire = signalAlert{ID: a.ID, Type: a.Type, Tenant: a.Tenant, Country: a.Country, Signal: a.Signal, Value: a.Value,
+			Threshold: a.Threshold, Count: a.Count, At: a.At.UTC()}
+	}
+	body, err := json.Marshal(wire)
 	if err != nil {
 		return nil, err
 	}
@@ -124,6 +181,12 @@ type wireAlert struct {
 	Spent    json.Number `json:"spent"`
 	Currency string      `json:"currency"`
 	At       time.Time   `json:"at"`
+
+	Country   string  `json:"country"`
+	Signal    string  `json:"signal"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	Count     int64   `json:"count"`
 }
 
 // decode reads an alert from the body encode wrote, and checks it as Add
@@ -133,6 +196,11 @@ func decode(body []byte) (Alert, error) {
 	var w wireAlert
 	if err := json.Unmarshal(body, &w); err != nil {
 		return Alert{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if isSignal(w.Type) {
+		a := Alert{ID: w.ID, Type: w.Type, Tenant: w.Tenant, Country: w.Country, Signal: w.Signal, Value: w.Value,
+			Threshold: w.Threshold, Count: w.Count, At: w.At}
+		return a, a.check()
 	}
 	budget, err := money.Parse(w.Budget.String())
 	if err != nil {

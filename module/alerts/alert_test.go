@@ -149,3 +149,30 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestSignalAlert: a signal alert is written with exactly the fields of
+// its shape, and reads back.
+func TestSignalAlert(t *testing.T) {
+	a := Alert{ID: "0123456789abcdef0123456789abcdef", Type: TypeQuarantine, Tenant: "acme", Country: "GB", Signal: "delivery_ratio",
+		Value: 0.12, Threshold: 0.3, Count: 50, At: time.Date(2026, 12, 5, 12, 30, 0, 0, time.UTC)}
+	body, err := a.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"id":"0123456789abcdef0123456789abcdef","type":"quarantine","tenant":"acme","country":"GB","signal":"delivery_ratio","value":0.12,"threshold":0.3,"count":50,"at":"2026-12-05T12:30:00Z"}`
+	if string(body) != want {
+		t.Errorf("encoded\n%s\nwant\n%s", body, want)
+	}
+	back, err := decode(body)
+	if err != nil || back != a {
+		t.Errorf("decoded %+v, %v; want %+v", back, err, a)
+	}
+	spend, _ := testAlert("acme").encode()
+	if strings.Contains(string(spend), "country") || strings.Contains(string(spend), "signal") {
+		t.Errorf("a spend alert carries signal fields: %s", spend)
+	}
+	a.Country = ""
+	if err := a.check(); err == nil {
+		t.Error("a signal alert without a country was accepted")
+	}
+}

@@ -91,17 +91,4 @@ func compileBudget(c BudgetConfig, field string, p *problems) *Budget {
 }
 
 // Budgeted reports whether any tenant has a budget.
-func (p *Policy) Budgeted() bool {
-	if p == nil {
-		return false
-	}
-	if p.defaults != nil && p.defaults.budget != nil {
-		return true
-	}
-	for _, r := range p.tenants {
-		if r.budget != nil {
-			return true
-		}
-	}
-	return false
-}
+func (p *Policy) Budgeted() bool { return p.anyRules(func(r *Rules) bool { return r.budget != nil }) }

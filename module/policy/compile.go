@@ -110,6 +110,14 @@ func compileRules(c RulesConfig, base Rules, path string, p *problems) *Rules {
 	if c.Budget != nil {
 		r.budget = compileBudget(*c.Budget, path+".budget", p)
 	}
+	if c.Anomaly != nil {
+		r.anomaly = compileAnomaly(*c.Anomaly, path+".anomaly", p)
+	}
+	if c.TrustedNumbers != nil {
+		if r.trustedNumbers = c.TrustedNumbers.File; r.trustedNumbers == "" {
+			p.add(path+".trusted_numbers.file", "is required: the path of a file of E.164 numbers, one a line")
+		}
+	}
 	if c.DryRun != nil {
 		r.dryRun = *c.DryRun
 	}

@@ -95,6 +95,17 @@ type RulesConfig struct {
 	// it replaces the inherited one whole. Absent: no budget.
 	Budget *BudgetConfig `koanf:"budget"`
 
+	// Fraud signals: the tenant's traffic to each destination country is
+	// watched, and the country quarantined when a signal fires. It needs
+	// ledger.dir: delivery reports are attributed to tenants through the
+	// ledger. A tenant entry that sets it replaces the inherited one
+	// whole. Absent: no signals.
+	Anomaly *AnomalyConfig `koanf:"anomaly"`
+
+	// Numbers a quarantine never refuses. A tenant entry that sets it
+	// replaces the inherited one whole. Absent: none.
+	TrustedNumbers *TrustedNumbersConfig `koanf:"trusted_numbers"`
+
 	// Answer sends locally with a success response in restlink's shape
 	// (marked "sandbox": true, with message ids starting dryrun_) and send
 	// nothing. The other rules still apply, but their limits are not
@@ -156,4 +167,61 @@ type LinksConfig struct {
 	// internationalized name may be written in Unicode or punycode. An
 	// empty list allows no link at all. Required.
 	Allow []string `koanf:"allow"`
+}
+
+// AnomalyConfig is the fraud signals of a tenant, evaluated per
+// destination country (see the signals package): a signal that fires
+// quarantines the tenant's sends to that country for quarantine_for. A
+// quarantine refuses sends with 403 DESTINATION_QUARANTINED only when
+// both this mode and the tenant's mode are enforce; otherwise it is
+// logged, counted and alerted, and sends go through.
+type AnomalyConfig struct {
+	// enforce or shadow. Default: shadow: start there, read the alerts,
+	// then enforce.
+	Mode string `koanf:"mode"`
+
+	// The sliding window of the delivery ratio, and the length of a
+	// volume window; at least 1s. Default: 1h.
+	Window time.Duration `koanf:"window"`
+
+	// The delivery ratio (DELIVRD against every final report in the
+	// window) below which the signal fires, above 0 and below 1; 0 turns
+	// the signal off. Default: 0.3.
+	DeliveryRatioBelow *float64 `koanf:"delivery_ratio_below"`
+
+	// Final reports needed in the window before the delivery ratio is
+	// evaluated, at least 1. Default: 50.
+	MinReports *int64 `koanf:"min_reports"`
+
+	// The volume signal. Absent: on, with its defaults.
+	Volume *VolumeConfig `koanf:"volume"`
+
+	// How long a quarantine lasts, at least 1s. Default: 1h.
+	QuarantineFor time.Duration `koanf:"quarantine_for"`
+}
+
+// VolumeConfig is the volume signal: recipients per window against the
+// tenant × country's own baseline.
+type VolumeConfig struct {
+	// It fires above mean + sigma × max(σ, √mean) of the baseline's
+	// windows; 0 turns the signal off. Default: 6.
+	Sigma *float64 `koanf:"sigma"`
+
+	// ...and only for a window of at least this many recipients, at
+	// least 1. Default: 100.
+	MinSends *int64 `koanf:"min_sends"`
+
+	// The complete windows within it are the baseline: a whole number
+	// of windows, from 3 to 168. Default: as many whole windows as fit
+	// in 7d, from 3 to 168 (7d with the 1h window).
+	Baseline time.Duration `koanf:"baseline"`
+}
+
+// TrustedNumbersConfig names the file of trusted numbers: E.164 numbers,
+// one a line (blank lines and lines starting with # are skipped). The
+// file is watched like key files; its numbers are kept only as salted
+// hashes in memory.
+type TrustedNumbersConfig struct {
+	// The file's path. Required.
+	File string `koanf:"file"`
 }

@@ -49,3 +49,19 @@ func (p *Policy) AppliesTo(method, path string) bool {
 		last = last[:dot]
 	}
 }
+
+// anyRules reports whether the default or a tenant's rules satisfy f.
+func (p *Policy) anyRules(f func(*Rules) bool) bool {
+	if p == nil {
+		return false
+	}
+	if p.defaults != nil && f(p.defaults) {
+		return true
+	}
+	for _, r := range p.tenants {
+		if f(r) {
+			return true
+		}
+	}
+	return false
+}

@@ -10,7 +10,7 @@ import "time"
 // alphanumeric sender_id, and a link refusal the domains of the links it
 // refuses, nothing else of the text.
 type Refusal struct {
-	// Status is the HTTP status to answer with: 400, 403 or 429.
+	// Status is the HTTP status to answer with: 400, 402, 403 or 429.
 	Status int
 	// Code is the error_code. Malformed sends get restlink's own codes
 	// (INVALID_BODY, INVALID_TO, …) so that apps' existing error handling
@@ -18,7 +18,7 @@ type Refusal struct {
 	Code string
 	// Description says what was refused and why.
 	Description string
-	// RetryAfter is set on 429 refusals: when the request could pass,
+	// RetryAfter is set on 429 and quarantine refusals: when the request could pass,
 	// rounded up to whole seconds, at least 1s. Zero otherwise.
 	RetryAfter time.Duration
 	// Rule is a short label of the rule that refused, safe to use as a
@@ -29,18 +29,19 @@ type Refusal struct {
 // Error codes of refused sends. The first five are restlink's own, for
 // sends restlink would refuse too; the others are the sidecar's.
 const (
-	CodeInvalidBody           = "INVALID_BODY"
-	CodeInvalidTo             = "INVALID_TO"
-	CodeTooManyRecipients     = "TOO_MANY_RECIPIENTS"
-	CodeInvalidMessage        = "INVALID_MESSAGE"
-	CodeInvalidSender         = "INVALID_SENDER"
-	CodeDestinationNotAllowed = "DESTINATION_NOT_ALLOWED"
-	CodeSendRateLimited       = "SEND_RATE_LIMITED"
-	CodeDailySegmentCap       = "DAILY_SEGMENT_CAP"
-	CodeRecipientFlood        = "RECIPIENT_FLOOD"
-	CodeBudgetExceeded        = "BUDGET_EXCEEDED"
-	CodeSenderNotAllowed      = "SENDER_NOT_ALLOWED"
-	CodeLinkNotAllowed        = "LINK_NOT_ALLOWED"
+	CodeInvalidBody            = "INVALID_BODY"
+	CodeInvalidTo              = "INVALID_TO"
+	CodeTooManyRecipients      = "TOO_MANY_RECIPIENTS"
+	CodeInvalidMessage         = "INVALID_MESSAGE"
+	CodeInvalidSender          = "INVALID_SENDER"
+	CodeDestinationNotAllowed  = "DESTINATION_NOT_ALLOWED"
+	CodeSendRateLimited        = "SEND_RATE_LIMITED"
+	CodeDailySegmentCap        = "DAILY_SEGMENT_CAP"
+	CodeRecipientFlood         = "RECIPIENT_FLOOD"
+	CodeBudgetExceeded         = "BUDGET_EXCEEDED"
+	CodeSenderNotAllowed       = "SENDER_NOT_ALLOWED"
+	CodeLinkNotAllowed         = "LINK_NOT_ALLOWED"
+	CodeDestinationQuarantined = "DESTINATION_QUARANTINED"
 )
 
 // Rule labels, as in Refusal.Rule. They name the config field that
@@ -56,6 +57,7 @@ const (
 	RuleBudget        = "budget"
 	RuleSenders       = "senders"
 	RuleLinks         = "links"
+	RuleQuarantine    = "quarantine"
 )
 
 // bodyRefusal is a 400 refusal of a malformed send.

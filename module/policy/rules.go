@@ -32,6 +32,10 @@ type Rules struct {
 	senders senderSet
 	// links is the link policy; nil: links to anywhere.
 	links *linkPolicy
+	// anomaly is the fraud signals; nil: none.
+	anomaly *Anomaly
+	// trustedNumbers is the path of the trusted-numbers file; "": none.
+	trustedNumbers string
 }
 
 // regionSet is a set of regions, indexed by regionIndex.
