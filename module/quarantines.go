@@ -24,8 +24,13 @@ func keepsBook(snap *snapshot) bool { return snap.plan.store.redis == nil && sna
 // loadBook places the quarantines of the ledger directory's file in the
 // store, once per directory: after a restart, they hold again.
 func (w *signalWatch) loadBook(ctx context.Context, snap *snapshot, now time.Time) {
+	if !keepsBook(snap) {
+		return
+	}
 	dir := snap.accounts.plan.dir
-	if !keepsBook(snap) || w.bookDir == dir {
+	w.bookMu.Lock()
+	defer w.bookMu.Unlock()
+	if w.bookDir == dir {
 		return
 	}
 	qs, err := signals.ReadBook(dir)
@@ -47,13 +52,13 @@ func (w *signalWatch) loadBook(ctx context.Context, snap *snapshot, now time.Tim
 // writeBook rewrites the quarantine file when the quarantines in force
 // changed.
 func (w *signalWatch) writeBook(snap *snapshot, now time.Time) {
-	if !keepsBook(snap) || w.bookDir != snap.accounts.plan.dir {
+	if !keepsBook(snap) {
 		return
 	}
 	qs := w.list(now)
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if slices.Equal(qs, w.written) {
+	w.bookMu.Lock()
+	defer w.bookMu.Unlock()
+	if w.bookDir != snap.accounts.plan.dir || slices.Equal(qs, w.written) {
 		return
 	}
 	if err := signals.WriteBook(w.bookDir, qs); err != nil {

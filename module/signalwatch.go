@@ -50,8 +50,10 @@ type signalWatch struct {
 	pending map[pendingKey]int64
 	// readings are the signals' last evaluation, for status and metrics.
 	readings map[string]*signalReading
-	// bookDir is the ledger directory whose quarantine file was loaded
-	// (a sidecar without Redis); written is what it holds.
+	// bookMu guards the quarantine file of a sidecar without Redis:
+	// bookDir is the ledger directory whose file was loaded, written what
+	// the file holds. File I/O never holds mu, which sends take.
+	bookMu  sync.Mutex
 	bookDir string
 	written []signals.Quarantine
 
@@ -319,8 +321,13 @@ func (w *signalWatch) keep(q signals.Quarantine) {
 	w.holds.Store(&set)
 }
 
-// refresh reads the quarantines in force from the store.
+// refresh reads the quarantines in force from the store. While the
+// shared store is down, the quarantines last read keep holding: the
+// fallback's local store does not know them.
 func (w *signalWatch) refresh(ctx context.Context, snap *snapshot, now time.Time) {
+	if f, ok := snap.store.(*store.Fallback); ok && !f.Status().Available {
+		return
+	}
 	holds, err := snap.store.Holds(ctx, now)
 	if err != nil {
 		w.failed(err, "the store could not list the quarantines in force; the last list read keeps holding")
