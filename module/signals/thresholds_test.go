@@ -103,6 +103,10 @@ func TestVolumeTenfold(t *testing.T) {
 	if f := volumeRun(th, counts); len(f) != 1 || f[0] != 4 {
 		t.Errorf("tenfold window: fired in %v, want [4]", f)
 	}
+	// A perfectly steady sender has σ 0: √mean keeps +30% from firing.
+	if f := volumeRun(th, []int64{100, 100, 100, 100, 130}); len(f) != 0 {
+		t.Errorf("a steady sender up 30%% fired in %v", f)
+	}
 	if f := volumeRun(th, []int64{30, 32, 300}); len(f) != 0 {
 		t.Errorf("fired with only two complete windows: %v", f)
 	}
