@@ -132,6 +132,16 @@ func TestPumpingQuarantine(t *testing.T) {
 		}
 	}
 
+	// The trusted-numbers file is watched: a number added to it goes
+	// through within seconds.
+	if s := mb.sendAs("acme", text, frNumber(500)); s.answer.status != http.StatusForbidden {
+		t.Fatalf("an untrusted number: %d %s", s.answer.status, s.answer.body)
+	}
+	mb.write("trusted.txt", trustedFR+"\n"+frNumber(500)+"\n")
+	eventually(t, 10*time.Second, "a number added to the trusted file to go through", func() bool {
+		return mb.sendAs("acme", text, frNumber(500)).answer.status == http.StatusOK
+	})
+
 	// beta pumps the same range in shadow mode: alerted, never refused.
 	pump(t, mb, "beta", 200, 10, text)
 	if s := mb.sendAs("beta", text, frNumber(300)); s.answer.status != http.StatusOK {
