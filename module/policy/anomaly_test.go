@@ -1,6 +1,9 @@
 package policy
 
 import (
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -70,5 +73,30 @@ func TestQuarantineRefusal(t *testing.T) {
 	if r.Status != 403 || r.Code != CodeDestinationQuarantined || r.Rule != RuleQuarantine || r.RetryAfter != 91*time.Second ||
 		!strings.Contains(r.Description, "numbers in no country") || !strings.Contains(r.Description, "volume") {
 		t.Errorf("%+v", r)
+	}
+}
+
+// TestAnomalyDefaultsDocumented: the anomaly block that docs/policy.md
+// says holds the defaults does.
+func TestAnomalyDefaultsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(doc), "## Fraud signals and quarantine")
+	for _, want := range []string{
+		"window: " + formatDuration(DefaultAnomalyWindow),
+		"delivery_ratio_below: " + strconv.FormatFloat(DefaultRatioBelow, 'f', -1, 64),
+		"min_reports: " + strconv.Itoa(DefaultMinReports),
+		fmt.Sprintf("volume: {sigma: %v, min_sends: %d, baseline: 7d}", DefaultVolumeSigma, DefaultVolumeMinSends),
+		"quarantine_for: " + formatDuration(DefaultQuarantineFor),
+		"mode: shadow                 # shadow (default)",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("docs/policy.md's anomaly block lacks the default %q", want)
+		}
+	}
+	if DefaultVolumeBaseline != 7*24*time.Hour {
+		t.Error("the documented baseline is 7d")
 	}
 }
