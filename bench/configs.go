@@ -15,6 +15,7 @@ const (
 	kindSidecarPolicy = "sidecar-policy" // one workspace per tenant, send policy and idempotency
 	kindSidecarRedis  = "sidecar-redis"  // the same, with its store in Redis
 	kindSidecarMoney  = "sidecar-money"  // the same in memory, with a budget per tenant and the ledger
+	kindSidecarAll    = "sidecar-all"    // everything on: signing, policy, idempotency, budgets with the ledger, fraud signals
 	kindSidecarOpen   = "sidecar-open"   // an upstream that refuses connections: the breakers open
 	kindCaddy         = "caddy"          // stock Caddy: map + reverse_proxy with header_up
 	kindNginx         = "nginx"          // nginx: map + proxy_pass with proxy_set_header
@@ -37,7 +38,7 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		return "", nil, err
 	}
 	switch kind {
-	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarOpen:
+	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarAll, kindSidecarOpen:
 		cfg, err := sidecarConfig(sub, kind, n, upPort)
 		if err != nil {
 			return "", nil, err
@@ -107,7 +108,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 			return "", err
 		}
 		fmt.Fprintf(&b, "  ws-%d:\n    id: %d\n    keys: [{file: %s", w, w+1, keyFile)
-		if kind == kindSidecarCaps {
+		if kind == kindSidecarCaps || kind == kindSidecarAll {
 			secretFile := filepath.Join(sub, fmt.Sprintf("ws-%d.secret", w))
 			if err := os.WriteFile(secretFile, []byte(fmt.Sprintf("whsec_bench_secret_%05d", w)), 0o600); err != nil {
 				return "", err
@@ -120,7 +121,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 	for i := range n {
 		fmt.Fprintf(&b, "  tenant-%d: ws-%d\n", i, i%workspaces)
 	}
-	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis || kind == kindSidecarMoney {
+	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis || kind == kindSidecarMoney || kind == kindSidecarAll {
 		// Limits far above what a run sends, so that every send passes
 		// every check; one tenant is refused by its destinations. Every
 		// request is a new idempotent send: with restlink's 24h, the
@@ -136,7 +137,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
     rate: {recipients: 100000000, per: 1m}
     daily_segments: 1000000000
     per_recipient: {messages: 1000000000, per: 1h}
-` + budgetLine(kind) + `  tenants:
+` + moneyLines(kind) + `  tenants:
     ` + policyRefusedName + `: {countries: [GB]}
 idempotency:
   ttl: 30s
@@ -145,7 +146,7 @@ idempotency:
 	if kind == kindSidecarRedis {
 		fmt.Fprintf(&b, "store:\n  redis:\n    url: %s\n    timeout: 1s\n", redisURL)
 	}
-	if kind == kindSidecarMoney {
+	if kind == kindSidecarMoney || kind == kindSidecarAll {
 		// Each reservation is synced to disk before its send is
 		// forwarded. The upstream has no price table: every recipient is
 		// estimated at unknown_rate.
@@ -154,14 +155,19 @@ idempotency:
 	return b.String(), nil
 }
 
-// budgetLine is the policy default's budget of a kind of sidecar: far
-// above what a run spends, so that every send is estimated, reserved and
-// settled and none refused.
-func budgetLine(kind string) string {
-	if kind != kindSidecarMoney {
-		return ""
+// moneyLines are the policy default's budget and fraud signals of a kind
+// of sidecar: a budget far above what a run spends, so that every send is
+// estimated, reserved and settled and none refused.
+func moneyLines(kind string) string {
+	switch kind {
+	case kindSidecarMoney:
+		return "    budget: {daily: 1000000000, monthly: 1000000000}\n"
+	case kindSidecarAll:
+		// The fraud signals count every accepted send; with the run's
+		// steady load, nothing fires.
+		return "    budget: {daily: 1000000000, monthly: 1000000000}\n    anomaly: {mode: enforce}\n"
 	}
-	return "    budget: {daily: 1000000000, monthly: 1000000000}\n"
+	return ""
 }
 
 // nginxConfig writes nginx's configuration and returns its command.

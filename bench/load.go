@@ -12,7 +12,8 @@ import (
 
 const smsBody = `{"to":["+14155551234"],"message":"hi","sender_id":"MyApp"}`
 
-// wrkScript is the load: POST /api/v1/sms/send, the tenant rotating over
+// wrkScript is the load: POST /api/v1/sms/send, at full speed or, with
+// a pause, each connection waiting that many ms before its next request, the tenant rotating over
 // tenant-0 … tenant-<n-1> request by request (or always the one named). With
 // distinct set, each request is a send of its own: its own message text
 // (identical signed requests would be spaced by restlink's replay window)
@@ -25,6 +26,11 @@ local distinct = %[3]t
 local run = "%[4]s"
 local body = '%[5]s'
 local i, seq = 0, 0
+local pause = %[6]d
+local extra = "%[7]s"
+if pause > 0 then
+	delay = function() return pause end
+end
 init = function(args)
 	for t = 0, n - 1 do
 		local name = fixed
@@ -59,7 +65,11 @@ func wrk(s *server, conns int, d time.Duration) (result, error) {
 		n = 1
 	}
 	script := filepath.Join(*workDir, "load.lua")
-	lua := fmt.Sprintf(wrkScript, n, fixed, s.distinct, fmt.Sprintf("%d-%d", time.Now().UnixNano(), wrkRuns), smsBody)
+	pause := 0 // ms each connection waits before its next request
+	if s.rate > 0 {
+		pause = conns * 1000 / s.rate
+	}
+	lua := fmt.Sprintf(wrkScript, n, fixed, s.distinct, fmt.Sprintf("%d-%d", time.Now().UnixNano(), wrkRuns), smsBody, pause, s.extraHeader)
 	if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
 		return result{}, err
 	}

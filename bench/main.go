@@ -29,6 +29,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -49,24 +50,31 @@ var (
 	starts      = flag.Int("starts", 5, "starts measured for time to ready and idle RSS (the median is shown)")
 	profileOut  = flag.String("profile", "", "write a CPU profile of the -profile-row row (first round) to this file; turns the sidecars' admin API on, on a unix socket")
 	profileRow  = flag.String("profile-row", "sidecar, 10 ws (1/tenant)", "the row -profile profiles")
+	rowFilter   = flag.String("rows", "", "only the rows whose names match this regular expression (the rows they compare with too)")
+	sendRate    = flag.Int("rate", 1000, "sends a second of the fixed-rate rows (restlink's account limit)")
+	rateFor     = flag.Duration("rate-duration", time.Minute, "length of the fixed-rate rows, run once after the rounds")
 )
 
 // server is one row's server under load.
 type server struct {
 	name     string
-	kind     string   // see configs.go
-	tenants  int      // tenants in its config; requests rotate over them
-	tenant   string   // if set, every request names this tenant instead
-	distinct bool     // each request is a distinct send, with its own Idempotency-Key
-	refuses  bool     // every request must be refused (any non-2xx status)
-	conns    int      // connections; 0: -connections
-	vs       []string // rows its throughput is compared with
-	cpuVs    string   // a row its CPU per request is compared with
-	latVs    string   // a row its latency is compared with
-	port     int
-	dir      string // its configuration's directory
-	log      string // its output
-	cmd      *exec.Cmd
+	kind     string // see configs.go
+	tenants  int    // tenants in its config; requests rotate over them
+	tenant   string // if set, every request names this tenant instead
+	distinct bool   // each request is a distinct send, with its own Idempotency-Key
+	refuses  bool   // every request must be refused (any non-2xx status)
+	conns    int    // connections; 0: -connections
+	rate     int    // requests a second aimed at (see wrkScript); 0: as fast as it answers
+	// extraHeader is a header line ("Name: value\r\n", escaped for Lua)
+	// every request carries: the direct row's key.
+	extraHeader string
+	vs          []string // rows its throughput is compared with
+	cpuVs       string   // a row its CPU per request is compared with
+	latVs       string   // a row its latency is compared with
+	port        int
+	dir         string // its configuration's directory
+	log         string // its output
+	cmd         *exec.Cmd
 }
 
 // result is one measurement.
@@ -265,6 +273,13 @@ func run() error {
 		}
 	}
 
+	var rated []result
+	if *extras {
+		if rated, err = measureAtRate(servers, upPort); err != nil {
+			return err
+		}
+	}
+
 	var reload *reloadResult
 	if *extras {
 		for _, s := range servers {
@@ -280,7 +295,8 @@ func run() error {
 		return fmt.Errorf("measuring fsync: %w", err)
 	}
 	report(servers, results, startups, reload, fsync)
-	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC(), "results": results,
+	reportRated(rated)
+	raw, _ := json.MarshalIndent(map[string]any{"date": time.Now().UTC(), "results": results, "at_rate": rated,
 		"startup": startups, "reload_under_load": reload, "fsync_us": fsync.Microseconds()}, "", "  ")
 	out := filepath.Join(dir, "results-"+time.Now().UTC().Format("20060102T150405Z")+".json")
 	if err := os.WriteFile(out, raw, 0o644); err != nil {
@@ -322,6 +338,8 @@ func plan() ([]*server, error) {
 				vs: []string{"sidecar, policy + idempotency, 10 ws"}, cpuVs: "sidecar, policy + idempotency, 10 ws"},
 			&server{name: "sidecar, money on, 1 conn", kind: kindSidecarMoney, tenants: 10, distinct: true, conns: 1,
 				latVs: "sidecar, policy, memory store, 1 conn"},
+			&server{name: everythingOn, kind: kindSidecarAll, tenants: 10, distinct: true,
+				vs: []string{"sidecar, 10 ws (1/tenant)"}, cpuVs: "sidecar, 10 ws (1/tenant)"},
 			&server{name: floor, kind: kindCaddyRespond, tenants: 1, refuses: true},
 			// A refusal before the body is read closes the connection
 			// (see Handler.ServeHTTP): its floor is a respond that closes.
@@ -331,7 +349,34 @@ func plan() ([]*server, error) {
 			&server{name: "sidecar, open breaker", kind: kindSidecarOpen, tenants: 10, refuses: true, vs: []string{floor}},
 		)
 	}
-	return servers, nil
+	return filterRows(servers)
+}
+
+// filterRows keeps the rows -rows names, and those they compare with.
+func filterRows(servers []*server) ([]*server, error) {
+	if *rowFilter == "" {
+		return servers, nil
+	}
+	re, err := regexp.Compile(*rowFilter)
+	if err != nil {
+		return nil, fmt.Errorf("-rows: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, s := range servers {
+		if re.MatchString(s.name) {
+			keep[s.name] = true
+			for _, base := range append(append([]string{}, s.vs...), s.cpuVs, s.latVs) {
+				keep[base] = true
+			}
+		}
+	}
+	var kept []*server
+	for _, s := range servers {
+		if keep[s.name] {
+			kept = append(kept, s)
+		}
+	}
+	return kept, nil
 }
 
 func errorNote(r result) string {

@@ -165,19 +165,30 @@ type sendAnswer struct {
 	} `json:"results"`
 	Summary struct {
 		TotalCost json.Number `json:"total_cost"` // read exactly, from its text
+		Currency  string      `json:"currency"`
 	} `json:"summary"`
+	Currency string `json:"currency"`
 	// Sandbox marks a sandbox key's answer: its total_cost is a preview,
 	// and restlink bills nothing.
 	Sandbox bool `json:"sandbox"`
+}
+
+// parseAnswer reads restlink's answer to an accepted send, once for the
+// counters and the ledger; nil if it is not JSON.
+func parseAnswer(body []byte) *sendAnswer {
+	a := new(sendAnswer)
+	if json.Unmarshal(body, a) != nil {
+		return nil
+	}
+	return a
 }
 
 // charged reads what restlink charged for a send it accepted, and the
 // send's messages with their shares of it: split by segments, exactly.
 // ok is false when the answer does not say (the estimate then stays
 // charged, as for an unknown outcome).
-func (c *sendCost) charged(body []byte, sent []policy.Recipient) (total money.Amount, msgs []ledger.Message, ok bool) {
-	var a sendAnswer
-	if json.Unmarshal(body, &a) != nil {
+func (c *sendCost) charged(a *sendAnswer, sent []policy.Recipient) (total money.Amount, msgs []ledger.Message, ok bool) {
+	if a == nil {
 		return 0, nil, false
 	}
 	total, err := money.Parse(a.Summary.TotalCost.String())
@@ -276,7 +287,7 @@ func chargeAnyway(limits []store.Limit) []store.Limit {
 // released whole; any other keeps its estimate, marked unknown. The
 // messages of a charged send are attributed in the store, for their
 // delivery reports.
-func (h *Handler) settleCost(g *gate, s *store.Settlement, accepted bool, body []byte) {
+func (h *Handler) settleCost(g *gate, s *store.Settlement, accepted bool, answer *sendAnswer) {
 	c := g.cost
 	settlement := ledger.Settlement{ID: c.id, Outcome: ledger.Unknown}
 	var msgs []ledger.Message
@@ -284,7 +295,7 @@ func (h *Handler) settleCost(g *gate, s *store.Settlement, accepted bool, body [
 	case s.Refund:
 		settlement.Outcome = ledger.Released
 	case accepted:
-		if total, m, ok := c.charged(body, g.send.Recipients); ok {
+		if total, m, ok := c.charged(answer, g.send.Recipients); ok {
 			settlement.Outcome, settlement.ChargedMicros, settlement.Messages = ledger.Charged, int64(total), m
 			s.Costs = c.costs(g.limits, g.ticket, total)
 			msgs = m

@@ -200,7 +200,8 @@ func policyRejection(ref *policy.Refusal) *rejection {
 func (h *Handler) settle(g *gate, cw *capturingWriter, rj *rejection, x *exchange) {
 	answer := cw.answer()
 	var s store.Settlement
-	accepted := false // restlink answered 2xx: the send was taken
+	var parsed *sendAnswer // restlink's answer, read once
+	accepted := false      // restlink answered 2xx: the send was taken
 	switch {
 	case rj != nil && (x.failure == failLost || x.failure == failTimeout):
 		s = store.Settlement{Outcome: store.Unknown} // sent, no answer
@@ -219,7 +220,8 @@ func (h *Handler) settle(g *gate, cw *capturingWriter, rj *rejection, x *exchang
 		s = store.Settlement{Outcome: store.Completed, Record: record(answer)}
 		accepted = x.status >= 200 && x.status <= 299
 		if g.send != nil && accepted {
-			g.countSent(h.live.current.Load().tenantStats[g.subject], answer.body)
+			parsed = parseAnswer(answer.body)
+			g.countSent(h.live.current.Load().tenantStats[g.subject], parsed)
 			if a := g.rules.Anomaly(); a != nil {
 				h.live.signals.sent(g.subject, a, g.send, time.Now())
 			}
@@ -229,11 +231,7 @@ func (h *Handler) settle(g *gate, cw *capturingWriter, rj *rejection, x *exchang
 		h.settleTicket(g, s)
 		return
 	}
-	var body []byte
-	if answer != nil {
-		body = answer.body
-	}
-	h.settleCost(g, &s, accepted, body)
+	h.settleCost(g, &s, accepted, parsed)
 }
 
 // actedUpon reports whether the upstream may have acted on a request it
@@ -271,20 +269,13 @@ func (h *Handler) settleTicket(g *gate, s store.Settlement) {
 
 // countSent counts what a send accepted by the upstream carried, and its
 // cost as the upstream reported it.
-func (g *gate) countSent(stats *tenantStats, answer []byte) {
+func (g *gate) countSent(stats *tenantStats, a *sendAnswer) {
 	if stats == nil {
 		return
 	}
 	stats.recipients.Add(uint64(len(g.send.Recipients)))
 	stats.segments.Add(uint64(g.send.Segments))
-	var a struct {
-		Summary struct {
-			TotalCost json.Number `json:"total_cost"` // read exactly, from its text
-			Currency  string      `json:"currency"`
-		} `json:"summary"`
-		Currency string `json:"currency"`
-	}
-	if json.Unmarshal(answer, &a) != nil {
+	if a == nil {
 		return
 	}
 	currency := a.Summary.Currency

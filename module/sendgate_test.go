@@ -74,9 +74,9 @@ func TestIdempotencyClaim(t *testing.T) {
 func TestCountSentIsExact(t *testing.T) {
 	g := &gate{send: &policy.Send{}}
 	st := new(tenantStats)
-	g.countSent(st, []byte(`{"status":true,"summary":{"total_cost":9007199254.740993}}`))
-	g.countSent(st, []byte(`{"status":true,"summary":{"total_cost":0.0085}}`))
-	g.countSent(st, []byte(`{"status":true,"summary":{"total_cost":0.00000001}}`))
+	g.countSent(st, parseAnswer([]byte(`{"status":true,"summary":{"total_cost":9007199254.740993}}`)))
+	g.countSent(st, parseAnswer([]byte(`{"status":true,"summary":{"total_cost":0.0085}}`)))
+	g.countSent(st, parseAnswer([]byte(`{"status":true,"summary":{"total_cost":0.00000001}}`)))
 	if got, want := st.costMicros.Load(), uint64(9007199254740993+8500); got != want {
 		t.Errorf("counted %d micro-units, want %d", got, want)
 	}
