@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"time"
 )
 
@@ -50,7 +51,17 @@ func measureAtRate(servers []*server, upPort int) ([]result, error) {
 		if s.cmd != nil {
 			cpu0 = cpuTime(s.cmd.Process.Pid)
 		}
+		var profiled chan error
+		if *profileOut != "" && s.name == *profileRow {
+			profiled = make(chan error, 1)
+			go func() { profiled <- fetchProfile(filepath.Join(s.dir, "admin.sock"), *rateFor-time.Second) }()
+		}
 		r, err := wrk(s, rateConns, *rateFor)
+		if profiled != nil {
+			if err := <-profiled; err != nil {
+				return nil, fmt.Errorf("profiling: %w", err)
+			}
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", s.name, err)
 		}

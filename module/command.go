@@ -126,7 +126,7 @@ func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ
 			}
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", ws.name, k.fp, k.kind, k.secret != nil, v.result, v.reason)
 			if v.result == verdictValid && pl.policy.Budgeted() {
-				status, _, _, err := readWithKey(ctx, up, pl.Upstream.Timeout, claims, k, pricingPath)
+				status, _, _, err := readWithKey(ctx, up, pl.Upstream.Timeout, claims, pacePlan{}, k, pricingPath)
 				if err == nil && status == http.StatusForbidden {
 					warnings = append(warnings, "warning: key "+k.fp+" of workspace "+ws.name+
 						" cannot read prices (403 on "+pricingPath+": it lacks pricing.read); budgeted sends of this workspace are refused with PRICE_UNKNOWN unless pricing.unknown_rate is set")

@@ -87,3 +87,34 @@ func awaitSlot(ctx context.Context, st store.Store, pp pacePlan) *rejection {
 		return reject(CodeUpstreamRateLimited, "the app went away while the request waited for its slot under upstream.rate_limit; nothing was sent")
 	}
 }
+
+// awaitBackgroundSlot takes a slot in the account's bucket for a request
+// the sidecar makes of its own accord (a key's probe, a price or balance
+// read), waiting as long as it takes: they count against this sidecar's
+// share of the account's rate limit like the apps' requests, so that
+// together they never exceed it. It fails only if the store cannot be
+// reached or ctx ends.
+func awaitBackgroundSlot(ctx context.Context, st store.Store, pp pacePlan) error {
+	for pp.on() {
+		wait, ok, retryAfter, err := st.Reserve(ctx, pp.pace, time.Now())
+		if err != nil {
+			return err
+		}
+		if ok {
+			retryAfter = wait
+		}
+		if retryAfter > 0 {
+			timer := time.NewTimer(retryAfter)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				timer.Stop()
+				return ctx.Err()
+			}
+		}
+		if ok {
+			return nil
+		}
+	}
+	return nil
+}

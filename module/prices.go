@@ -140,7 +140,7 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 		return next
 	}
 	log := p.logger().With(zap.String("workspace", ws.name))
-	status, header, body, err := readWithKey(ctx, snap.upstream, snap.Upstream.Timeout, snap.store, k, pricingPath)
+	status, header, body, err := readWithKey(ctx, snap.upstream, snap.Upstream.Timeout, snap.store, snap.pacing, k, pricingPath)
 	switch {
 	case err != nil:
 		next.tableErr = err.Error()
@@ -169,7 +169,7 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 		log.Warn(msg, zap.String("reason", next.tableErr))
 	}
 
-	status, _, body, err = readWithKey(ctx, snap.upstream, snap.Upstream.Timeout, snap.store, k, balancePath)
+	status, _, body, err = readWithKey(ctx, snap.upstream, snap.Upstream.Timeout, snap.store, snap.pacing, k, balancePath)
 	switch {
 	case err != nil:
 		next.balanceErr = err.Error()
@@ -200,9 +200,13 @@ func (p *pricer) read(ctx context.Context, snap *snapshot, ws *workspace, old *w
 }
 
 // readWithKey makes a GET to path with key k, signed if k signs, and
-// returns the answer, read whole up to maxPricingAnswer. A signed GET
+// returns the answer, read whole up to maxPricingAnswer, once it has a
+// slot under pp (the account's rate limit; zero: none). A signed GET
 // claims its second in claims, as every signed request does.
-func readWithKey(ctx context.Context, up *upstream, timeout time.Duration, claims store.Store, k *key, path string) (int, http.Header, []byte, error) {
+func readWithKey(ctx context.Context, up *upstream, timeout time.Duration, claims store.Store, pp pacePlan, k *key, path string) (int, http.Header, []byte, error) {
+	if err := awaitBackgroundSlot(ctx, claims, pp); err != nil {
+		return 0, nil, nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	out := outbound{method: http.MethodGet, path: path, header: http.Header{"User-Agent": noUserAgent}}

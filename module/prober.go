@@ -93,7 +93,12 @@ func earliest(a, b time.Time) time.Time {
 // candidate proved valid (and must be promoted).
 func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 	ws, k := wk.ws, wk.key
-	v := probeKey(context.Background(), snap.upstream, snap.rotation, k, p.sign)
+	var v verdict
+	if err := awaitBackgroundSlot(context.Background(), snap.store, snap.pacing); err != nil {
+		v = verdict{result: verdictInconclusive, reason: "the store of the account's pacing bucket could not be reached", at: time.Now()}
+	} else {
+		v = probeKey(context.Background(), snap.upstream, snap.rotation, k, p.sign)
+	}
 	k.verification.Store(&v)
 	ws.stats.countVerification(v.result)
 	log := p.logger()
