@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -148,8 +149,8 @@ func liftCommand(out io.Writer, path, tenant, country string, now time.Time) err
 		return err
 	}
 	defer src.close()
-	if _, ok := src.pl.routing.tenants[tenant]; !ok {
-		return fmt.Errorf("there is no tenant %q in this config", tenant)
+	if !src.pl.hasSubject(tenant) {
+		return fmt.Errorf("there is no tenant %q in this config (requests that name no tenant are @ and their workspace, such as @main)", tenant)
 	}
 	if src.redis == nil {
 		if err := signals.RequestLift(src.pl.money.dir, tenant, country); err != nil {
@@ -178,4 +179,14 @@ func regionCode(s string) string {
 		return s
 	}
 	return ""
+}
+
+// hasSubject reports whether subject is a tenant of the plan, or "@" and
+// one of its workspaces: whose sends a quarantine can hold.
+func (pl *plan) hasSubject(subject string) bool {
+	if _, ok := pl.routing.tenants[subject]; ok {
+		return true
+	}
+	ws, ok := strings.CutPrefix(subject, "@")
+	return ok && slices.ContainsFunc(pl.workspaces, func(w workspacePlan) bool { return w.name == ws })
 }
