@@ -13,20 +13,24 @@ import (
 
 	caddycmd "github.com/caddyserver/caddy/v2/cmd"
 	"github.com/spf13/cobra"
+
+	"github.com/23telecom/restlink-sidecar/module/signals"
 )
 
 func init() {
 	caddycmd.RegisterCommand(caddycmd.Command{
 		Name:  "status",
 		Usage: "[--url <status-url>] [--watch]",
-		Short: "Shows a running sidecar's workspaces, keys, breakers, tenants, store and webhooks",
+		Short: "Shows a running sidecar's workspaces, keys, breakers, tenants, quarantines, store and webhooks",
 		Long: `
 Reads a running sidecar's status endpoint (restlink_status; default
 ` + defaultStatusURL + `, as in the shipped Caddyfile) and prints it as tables:
 each workspace with its breaker, keys (fingerprints and verdicts, never a key)
-and key problems; the tenants that sent, with their mode and quotas; the
-store; and the webhooks waiting for the apps. Colour is used on a terminal
-only. --watch redraws it every --interval until interrupted.`,
+and key problems; the tenants that sent, with their mode and quotas; with
+fraud signals, the quarantines in force and each tenant × country's delivery
+ratio and volume; the store; and the webhooks waiting for the apps. Colour is
+used on a terminal only. --watch redraws it every --interval until
+interrupted.`,
 		CobraFunc: func(cmd *cobra.Command) {
 			cmd.Args = cobra.NoArgs
 			cmd.Flags().String("url", defaultStatusURL, "the sidecar's status endpoint")
@@ -155,6 +159,11 @@ func printStatus(out io.Writer, url string, colour bool) error {
 			return err
 		}
 	}
+	if st.Signals != nil {
+		if err := printSignals(out, tw, st.Signals, paint); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintln(out)
 	store := "store: " + st.Store.Kind
@@ -196,6 +205,47 @@ func printStatus(out io.Writer, url string, colour bool) error {
 		}
 	}
 	return nil
+}
+
+// printSignals prints the quarantines in force and the signals' readings
+// as tables through tw: tenants, countries and counts only, as the status
+// has them.
+func printSignals(out io.Writer, tw *tabwriter.Writer, sig *SignalsStatus, paint func(s, code string) string) error {
+	fmt.Fprintln(out)
+	if len(sig.Quarantines) == 0 {
+		fmt.Fprintln(out, "quarantines: none in force")
+	} else {
+		fmt.Fprintf(out, "quarantines: %d in force\n", len(sig.Quarantines))
+		fmt.Fprintln(tw, "TENANT\tCOUNTRY\tSIGNAL\tMODE\tSINCE\tUNTIL")
+		for _, q := range sig.Quarantines {
+			mode := paint(q.Mode, "33")
+			if q.Mode == signals.ModeEnforce {
+				mode = paint(q.Mode, "31")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", q.Tenant, q.Country, q.Signal, mode,
+				q.Since.UTC().Format(time.RFC3339), q.Until.UTC().Format(time.RFC3339))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(sig.Signals) == 0 {
+		return nil
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintf(out, "signals: %d tenant × country reading(s), as last evaluated\n", len(sig.Signals))
+	fmt.Fprintln(tw, "TENANT\tCOUNTRY\tDELIVERY RATIO\tREPORTS\tVOLUME\tTHRESHOLD")
+	for _, s := range sig.Signals {
+		ratio, threshold := "-", "-"
+		if s.DeliveryRatio != nil {
+			ratio = fmt.Sprintf("%.2f", *s.DeliveryRatio)
+		}
+		if s.VolumeThreshold != nil {
+			threshold = fmt.Sprintf("%.1f", *s.VolumeThreshold)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", s.Tenant, s.Country, ratio, s.Reports, s.Volume, threshold)
+	}
+	return tw.Flush()
 }
 
 // keyCell shows a key by fingerprint with its verdict and state.

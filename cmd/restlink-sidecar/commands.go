@@ -43,7 +43,8 @@ Its own commands:
   ready            exits 0 if a running sidecar's status endpoint answers
                      restlink-sidecar ready http://127.0.0.1:9090/status
   status           shows a running sidecar's workspaces, breakers, keys,
-                   tenants, store and webhooks as tables (--watch redraws)
+                   tenants, quarantines, store and webhooks as tables
+                   (--watch redraws)
                      restlink-sidecar status --watch
   webhooks list    lists the webhook events given up on (dead letters)
                      restlink-sidecar webhooks list /etc/restlink/config.yaml

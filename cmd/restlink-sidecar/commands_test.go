@@ -4,9 +4,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/23telecom/restlink-sidecar/internal/appreceiver"
 	restlink "github.com/23telecom/restlink-sidecar/module"
+	"github.com/23telecom/restlink-sidecar/module/restlinktest"
 )
 
 // TestHelpIsTheSidecars: the binary's help starts with what the sidecar
@@ -66,7 +68,7 @@ func TestUpgradeRefuses(t *testing.T) {
 // TestStatusCommand: restlink-sidecar status prints a running sidecar's
 // workspaces with their breakers and keys (by fingerprint, never a key),
 // its tenants, store and webhooks as aligned tables, without colour when
-// its output is not a terminal.
+// its output is not a terminal; without fraud signals, no quarantines.
 func TestStatusCommand(t *testing.T) {
 	app := appreceiver.New()
 	t.Cleanup(app.Close)
@@ -88,7 +90,57 @@ func TestStatusCommand(t *testing.T) {
 	if strings.Contains(text, "\x1b[") || strings.Contains(text, goodKey) {
 		t.Errorf("colour or a key in a non-terminal view:\n%s", text)
 	}
+	if strings.Contains(text, "quarantines") || strings.Contains(text, "DELIVERY RATIO") {
+		t.Errorf("fraud signals in the view of a sidecar without anomaly:\n%s", text)
+	}
 	if out, err := sidecarCommand("status", "--url", "http://127.0.0.1:1/status").CombinedOutput(); err == nil {
 		t.Errorf("status of nothing succeeded:\n%s", out)
+	}
+}
+
+// TestStatusCommandShowsSignals: with fraud signals, the status view says
+// when nothing is quarantined; once acme (enforce) and beta (shadow) pumped
+// a French range, it has their quarantines and each tenant × country's
+// signals as aligned tables, a threshold not measured yet as "-", and
+// never a phone number.
+func TestStatusCommandShowsSignals(t *testing.T) {
+	fake := newMoneyFake(t, restlinktest.Options{})
+	mb := startSignalBox(t, fake, pumpingPolicy, "", map[string]string{"trusted.txt": trustedFR + "\n"})
+	status := func() string {
+		t.Helper()
+		out, err := sidecarCommand("status", "--url", mb.ops+"/status").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if text := status(); !regexpLine(text, `quarantines: none in force$`) || strings.Contains(text, "DELIVERY RATIO") {
+		t.Errorf("before any send, want no quarantine and no readings:\n%s", text)
+	}
+	pump(t, mb, "acme", 0, 10, "hi")
+	pump(t, mb, "beta", 20, 10, "hi")
+	var text string
+	eventually(t, 10*time.Second, "both quarantines in the status view", func() bool {
+		text = status()
+		return strings.Contains(text, "quarantines: 2 in force")
+	})
+	const stamp = `\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`
+	for _, line := range []string{
+		`TENANT +COUNTRY +SIGNAL +MODE +SINCE +UNTIL$`,
+		`acme +FR +delivery_ratio +enforce +` + stamp + ` +` + stamp + `$`,
+		`beta +FR +delivery_ratio +shadow +` + stamp + ` +` + stamp + `$`,
+		`signals: 2 tenant × country reading\(s\), as last evaluated$`,
+		`TENANT +COUNTRY +DELIVERY RATIO +REPORTS +VOLUME +THRESHOLD$`,
+		`acme +FR +0\.00 +\d+ +\d+ +-$`, // no volume baseline yet
+		`beta +FR +0\.00 +\d+ +\d+ +-$`,
+	} {
+		if !regexpLine(text, line) {
+			t.Errorf("the status view has no line %s:\n%s", line, text)
+		}
+	}
+	for _, number := range []string{"61234", "698765432"} {
+		if strings.Contains(text, number) {
+			t.Errorf("the status view holds %q, part of a phone number:\n%s", number, text)
+		}
 	}
 }

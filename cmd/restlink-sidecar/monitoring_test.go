@@ -16,8 +16,10 @@ import (
 )
 
 // monitoringYAML is a sidecar with every part that exports metrics: a
-// send policy with a budget, a ledger, spend alerts, a Redis store,
-// webhooks, and a second workspace whose breaker the test opens.
+// send policy with a budget and fraud signals, a ledger, spend alerts, a
+// Redis store, webhooks, and a second workspace whose breaker the test
+// opens. The signals' windows are short, and a single send after three
+// idle ones is a surge.
 // {{redis}}, {{app}} and {{alerts}} are replaced.
 const monitoringYAML = `
 upstream:
@@ -42,6 +44,7 @@ policy:
   default:
     countries: [GB]
     budget: {daily: 1.00, soft_at: 0.01}  # the first send crosses soft_at
+    anomaly: {mode: enforce, window: 2s, volume: {sigma: 1, min_sends: 1}}
 ledger:
   dir: {{dir}}/ledger
   currency: EUR
@@ -61,8 +64,10 @@ webhooks:
 // runs with a policy, a budget and its ledger, Redis and webhooks, and is
 // sent what creates the series that appear only once something happened
 // (a forwarded send that crosses its budget's soft_at, a refused one, a
-// breaker that opened, a webhook delivered to the app);
-// then its operators' /metrics is scraped.
+// breaker that opened, a webhook delivered to the app, the send's
+// delivery report, and a second send three signal windows after the
+// first, which the volume signal measures against a baseline and
+// quarantines); then its operators' /metrics is scraped.
 func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	rules, _, dash, err := monitoring.Load("../..")
 	if err != nil {
@@ -81,9 +86,11 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	yaml := strings.NewReplacer("{{redis}}", redis.URL, "{{app}}", app.URL, "{{alerts}}", alerts.URL).Replace(monitoringYAML)
 	bb := startBlackBoxWith(t, yaml, boxOptions{upstream: fake.URL, webhooks: true, files: map[string]string{"main.webhook": webhookSecret}})
 
-	if a := bb.post("/api/v1/sms/send", sendTo("hi", "+447400123456"), "X-Tenant: acme"); a.status != http.StatusOK {
-		t.Fatalf("a send within the policy: %d %s", a.status, a.body)
+	first := bb.post("/api/v1/sms/send", sendTo("hi", "+447400123456"), "X-Tenant: acme")
+	if first.status != http.StatusOK {
+		t.Fatalf("a send within the policy: %d %s", first.status, first.body)
 	}
+	firstAt := time.Now()
 	if a := bb.post("/api/v1/sms/send", sendTo("hi", "+14155550100"), "X-Tenant: acme"); a.status != http.StatusForbidden {
 		t.Fatalf("a send the policy refuses: %d %s", a.status, a.body)
 	}
@@ -96,6 +103,31 @@ func TestMonitoringUsesExportedMetrics(t *testing.T) {
 	fake.SetWebhooks(16, restlinktest.WebhookSettings{DeliveryURL: bb.hooks + "/hooks/main/delivery", SigningSecret: webhookSecret})
 	sendReports(t, fake, 1, 1, 1)
 	wantEachOnce(t, app, 1, 10*time.Second)
+
+	// Three 2-second windows after the first send's, with the first as
+	// its baseline, a second send is above the volume's threshold; the
+	// first send's delivery report gives a delivery ratio. A reading is
+	// shown for two windows after its last evaluation: both come just
+	// before the scrape.
+	window := 2 * time.Second
+	time.Sleep(time.Until(firstAt.Truncate(window).Add(3 * window)))
+	if a := bb.post("/api/v1/sms/send", sendTo("hi", "+447400123456"), "X-Tenant: acme"); a.status != http.StatusOK {
+		t.Fatalf("a send three windows later: %d %s", a.status, a.body)
+	}
+	for _, r := range (sent{answer: first}).parse(t).Results {
+		if err := fake.Deliver(r.MessageID, "DELIVRD"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fake.WaitWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "the first send's delivery report to be reconciled", func() bool {
+		return bb.metric(`restlink_reconciliations_total{outcome="reconciled"}`) == "1"
+	})
+	eventually(t, 5*time.Second, "the volume signal to quarantine acme's sends to GB", func() bool {
+		return bb.metric(`restlink_quarantined{country="GB",mode="enforce",signal="volume",tenant="acme"}`) == "1"
+	})
 
 	types := scrapeTypes(t, bb)
 	for _, source := range []struct {
