@@ -16,7 +16,7 @@ const binaryName = "restlink-sidecar"
 
 // sidecarCommands are the sidecar's own commands, in the order its help
 // lists them; the modules register them with Caddy's command registry.
-var sidecarCommands = []string{"validate-config", "keys", "ready", "status", "webhooks", "usage"}
+var sidecarCommands = []string{"validate-config", "keys", "ready", "status", "webhooks", "usage", "quarantine"}
 
 // replacedCommands are Caddy's commands that would replace this build with
 // a stock Caddy: they refuse, and say how to build one with more modules.
@@ -30,7 +30,8 @@ key; it picks each request's workspace, adds that workspace's key (signed
 when the key needs it), applies the tenant's send policy, and forwards it
 with a circuit breaker per workspace. It also receives restlink's signed
 webhooks for the apps, keeps each tenant within its budget and records
-its spend in a ledger. It is Caddy with the restlink modules.
+its spend in a ledger, and quarantines a tenant's destination when its
+delivery reports or volume turn abnormal. It is Caddy with the restlink modules.
 
 Its own commands:
 
@@ -52,6 +53,10 @@ Its own commands:
                      restlink-sidecar webhooks replay /etc/restlink/config.yaml
   usage            exports each tenant's sends and spend from the ledger
                      restlink-sidecar usage /etc/restlink/config.yaml --by tenant,day
+  quarantine list  lists the quarantines the fraud signals placed
+                     restlink-sidecar quarantine list /etc/restlink/config.yaml
+  quarantine lift  lifts a tenant's quarantine of a country, fleet-wide
+                     restlink-sidecar quarantine lift /etc/restlink/config.yaml acme GB
 
 Run it as Caddy is run, with the shipped Caddyfile:
 
