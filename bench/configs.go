@@ -9,21 +9,22 @@ import (
 
 // The kinds of server a row runs.
 const (
-	kindSidecar       = "sidecar"        // tenants over 10 workspaces (the shape of the first benchmarks)
-	kindSidecarWS     = "sidecar-ws"     // one workspace, with its own key file, per tenant
-	kindSidecarCaps   = "sidecar-caps"   // one workspace per tenant, HMAC signing, send policy, idempotency
-	kindSidecarPolicy = "sidecar-policy" // one workspace per tenant, send policy and idempotency
-	kindSidecarRedis  = "sidecar-redis"  // the same, with its store in Redis
-	kindSidecarMoney  = "sidecar-money"  // the same in memory, with a budget per tenant and the ledger
-	kindSidecarAll    = "sidecar-all"    // everything on: signing, policy, idempotency, budgets with the ledger, fraud signals
-	kindSidecarOpen   = "sidecar-open"   // an upstream that refuses connections: the breakers open
-	kindCaddy         = "caddy"          // stock Caddy: map + reverse_proxy with header_up
-	kindNginx         = "nginx"          // nginx: map + proxy_pass with proxy_set_header
-	kindCaddyRespond  = "caddy-respond"  // stock Caddy answering a static respond: the floor of a refusal
-	kindCaddyClose    = "caddy-close"    // the same, closing the connection: the floor of a refusal of an unread body
-	policyRefusedName = "tenant-refused" // the caps sidecar's tenant whose sends its policy refuses
-	unknownTenantName = "tenant-unknown" // a tenant no config names
-	refusalBody       = `{"error":{"code":"UNKNOWN_TENANT","message":"no such tenant"}}`
+	kindSidecar         = "sidecar"           // tenants over 10 workspaces (the shape of the first benchmarks)
+	kindSidecarWS       = "sidecar-ws"        // one workspace, with its own key file, per tenant
+	kindSidecarCaps     = "sidecar-caps"      // one workspace per tenant, HMAC signing, send policy, idempotency
+	kindSidecarPolicy   = "sidecar-policy"    // one workspace per tenant, send policy and idempotency
+	kindSidecarRedis    = "sidecar-redis"     // the same, with its store in Redis
+	kindSidecarMoney    = "sidecar-money"     // the same in memory, with a budget per tenant and the ledger
+	kindSidecarAll      = "sidecar-all"       // everything on: signing, policy, idempotency, budgets with the ledger, fraud signals
+	kindSidecarAllAhead = "sidecar-all-100ms" // the same, the ledger synced every 100 ms (ledger.sync_every)
+	kindSidecarOpen     = "sidecar-open"      // an upstream that refuses connections: the breakers open
+	kindCaddy           = "caddy"             // stock Caddy: map + reverse_proxy with header_up
+	kindNginx           = "nginx"             // nginx: map + proxy_pass with proxy_set_header
+	kindCaddyRespond    = "caddy-respond"     // stock Caddy answering a static respond: the floor of a refusal
+	kindCaddyClose      = "caddy-close"       // the same, closing the connection: the floor of a refusal of an unread body
+	policyRefusedName   = "tenant-refused"    // the caps sidecar's tenant whose sends its policy refuses
+	unknownTenantName   = "tenant-unknown"    // a tenant no config names
+	refusalBody         = `{"error":{"code":"UNKNOWN_TENANT","message":"no such tenant"}}`
 )
 
 // benchKey is tenant i's API key. Every tenant has its own, as with one
@@ -38,7 +39,7 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		return "", nil, err
 	}
 	switch kind {
-	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarAll, kindSidecarOpen:
+	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarAll, kindSidecarAllAhead, kindSidecarOpen:
 		cfg, err := sidecarConfig(sub, kind, n, upPort)
 		if err != nil {
 			return "", nil, err
@@ -108,7 +109,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 			return "", err
 		}
 		fmt.Fprintf(&b, "  ws-%d:\n    id: %d\n    keys: [{file: %s", w, w+1, keyFile)
-		if kind == kindSidecarCaps || kind == kindSidecarAll {
+		if kind == kindSidecarCaps || kind == kindSidecarAll || kind == kindSidecarAllAhead {
 			secretFile := filepath.Join(sub, fmt.Sprintf("ws-%d.secret", w))
 			if err := os.WriteFile(secretFile, []byte(fmt.Sprintf("whsec_bench_secret_%05d", w)), 0o600); err != nil {
 				return "", err
@@ -121,7 +122,7 @@ func sidecarConfig(sub, kind string, n, upPort int) (string, error) {
 	for i := range n {
 		fmt.Fprintf(&b, "  tenant-%d: ws-%d\n", i, i%workspaces)
 	}
-	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis || kind == kindSidecarMoney || kind == kindSidecarAll {
+	if kind == kindSidecarCaps || kind == kindSidecarPolicy || kind == kindSidecarRedis || kind == kindSidecarMoney || kind == kindSidecarAll || kind == kindSidecarAllAhead {
 		// Limits far above what a run sends, so that every send passes
 		// every check; one tenant is refused by its destinations. Every
 		// request is a new idempotent send: with restlink's 24h, the
@@ -146,11 +147,15 @@ idempotency:
 	if kind == kindSidecarRedis {
 		fmt.Fprintf(&b, "store:\n  redis:\n    url: %s\n    timeout: 1s\n", redisURL)
 	}
-	if kind == kindSidecarMoney || kind == kindSidecarAll {
+	if kind == kindSidecarMoney || kind == kindSidecarAll || kind == kindSidecarAllAhead {
 		// Each reservation is synced to disk before its send is
-		// forwarded. The upstream has no price table: every recipient is
-		// estimated at unknown_rate.
-		fmt.Fprintf(&b, "ledger:\n  dir: %s\n  currency: EUR\npricing:\n  unknown_rate: 0.0085\n", filepath.Join(sub, "ledger"))
+		// forwarded (but with sync_every). The upstream has no price
+		// table: every recipient is estimated at unknown_rate.
+		fmt.Fprintf(&b, "ledger:\n  dir: %s\n  currency: EUR\n", filepath.Join(sub, "ledger"))
+		if kind == kindSidecarAllAhead {
+			b.WriteString("  sync_every: 100ms\n")
+		}
+		b.WriteString("pricing:\n  unknown_rate: 0.0085\n")
 	}
 	return b.String(), nil
 }
@@ -162,7 +167,7 @@ func moneyLines(kind string) string {
 	switch kind {
 	case kindSidecarMoney:
 		return "    budget: {daily: 1000000000, monthly: 1000000000}\n"
-	case kindSidecarAll:
+	case kindSidecarAll, kindSidecarAllAhead:
 		// The fraud signals count every accepted send; with the run's
 		// steady load, nothing fires.
 		return "    budget: {daily: 1000000000, monthly: 1000000000}\n    anomaly: {mode: enforce}\n"

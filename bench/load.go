@@ -35,7 +35,7 @@ init = function(args)
 	for t = 0, n - 1 do
 		local name = fixed
 		if name == "" then name = "tenant-" .. t end
-		tenants[t + 1] = "POST /api/v1/sms/send HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-Tenant: " .. name .. "\r\n"
+		tenants[t + 1] = "POST /api/v1/sms/send HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nX-Tenant: " .. name .. "\r\n" .. extra
 	end
 end
 request = function()

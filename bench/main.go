@@ -339,7 +339,9 @@ func plan() ([]*server, error) {
 			&server{name: "sidecar, money on, 1 conn", kind: kindSidecarMoney, tenants: 10, distinct: true, conns: 1,
 				latVs: "sidecar, policy, memory store, 1 conn"},
 			&server{name: everythingOn, kind: kindSidecarAll, tenants: 10, distinct: true,
-				vs: []string{"sidecar, 10 ws (1/tenant)"}, cpuVs: "sidecar, 10 ws (1/tenant)"},
+				vs: []string{plainRow}, cpuVs: plainRow},
+			&server{name: everythingOnAhead, kind: kindSidecarAllAhead, tenants: 10, distinct: true,
+				vs: []string{plainRow}, cpuVs: plainRow},
 			&server{name: floor, kind: kindCaddyRespond, tenants: 1, refuses: true},
 			// A refusal before the body is read closes the connection
 			// (see Handler.ServeHTTP): its floor is a respond that closes.

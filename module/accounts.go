@@ -46,7 +46,7 @@ type accounts struct {
 // are set from the ledger, so that no budget starts again from zero after
 // a restart.
 func openAccounts(mp *moneyPlan, seed store.Store, log *zap.Logger) (*accounts, error) {
-	opts := ledger.Options{Timezone: mp.tz, Retention: mp.retention}
+	opts := ledger.Options{Timezone: mp.tz, Retention: mp.retention, SyncEvery: mp.syncEvery}
 	if seed != nil {
 		opts.RecallMessages = attributionTTL
 	}
@@ -114,7 +114,7 @@ func (a *accounts) seed(st store.Store) error {
 // reuse returns the accounts of a reloaded plan that keeps ledger.dir:
 // these, with the ledger still open (requests in flight settle with it).
 // A changed alerts.url gets a new outbox (alerts pending stay on disk).
-// ledger.timezone and ledger.retention are the ledger's own and take
+// ledger.timezone, ledger.retention and ledger.sync_every are the ledger's own and take
 // effect at the next start: the reloaded plan keeps the running ones, and
 // a warning says so. It returns nil when the plan has no ledger or
 // another directory.
@@ -123,10 +123,10 @@ func (a *accounts) reuse(mp *moneyPlan, log *zap.Logger) (*accounts, error) {
 		return nil, nil
 	}
 	eff := *mp
-	if eff.tz.String() != a.plan.tz.String() || eff.retention != a.plan.retention {
-		log.Warn("ledger.timezone and ledger.retention take effect when the sidecar next starts; the ledger keeps its running ones until then",
-			zap.String("timezone", a.plan.tz.String()), zap.Duration("retention", a.plan.retention))
-		eff.tz, eff.retention = a.plan.tz, a.plan.retention
+	if eff.tz.String() != a.plan.tz.String() || eff.retention != a.plan.retention || eff.syncEvery != a.plan.syncEvery {
+		log.Warn("ledger.timezone, ledger.retention and ledger.sync_every take effect when the sidecar next starts; the ledger keeps its running ones until then",
+			zap.String("timezone", a.plan.tz.String()), zap.Duration("retention", a.plan.retention), zap.Duration("sync_every", a.plan.syncEvery))
+		eff.tz, eff.retention, eff.syncEvery = a.plan.tz, a.plan.retention, a.plan.syncEvery
 	}
 	next := *a
 	next.plan = &eff

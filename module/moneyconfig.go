@@ -23,6 +23,7 @@ type moneyPlan struct {
 	retention   time.Duration
 	currency    string
 	tz          *time.Location
+	syncEvery   time.Duration // ledger.Options.SyncEvery
 	refresh     time.Duration
 	unknownRate money.Amount
 	hasUnknown  bool   // unknownRate is set
@@ -49,7 +50,10 @@ func compileMoney(c *Config, budgeted, watched bool, p *problems) *moneyPlan {
 		}
 		return nil
 	}
-	mp := &moneyPlan{dir: l.Dir, retention: l.Retention, currency: l.Currency, tz: time.UTC, refresh: c.Pricing.Refresh, alertsURL: c.Alerts.URL}
+	mp := &moneyPlan{dir: l.Dir, retention: l.Retention, currency: l.Currency, tz: time.UTC, syncEvery: l.SyncEvery, refresh: c.Pricing.Refresh, alertsURL: c.Alerts.URL}
+	if l.SyncEvery < 0 || l.SyncEvery > ledger.MaxSyncEvery {
+		p.add("ledger.sync_every", "must be from 0s (sync each reservation) to 1s")
+	}
 	if !isCurrencyCode(l.Currency) {
 		p.add("ledger.currency", "must be the account's currency as restlink names it: three upper-case letters, such as EUR")
 	}

@@ -16,8 +16,9 @@ import (
 const (
 	// syncDelay bounds how long a write nobody waits for (a settlement,
 	// an adjustment) may stay unsynced when no reservation comes to
-	// sync it. It is in the page cache meanwhile, so only a power loss
-	// (not a crash of the sidecar) could lose it.
+	// sync it, unless Options.SyncEvery says otherwise. It is in the
+	// page cache meanwhile, so only a power loss (not a crash of the
+	// sidecar) could lose it.
 	syncDelay = 100 * time.Millisecond
 	// maintainEvery is how often the writer checks whether a new day
 	// has begun, to delete expired segments even when nothing is
@@ -39,6 +40,11 @@ type writer struct {
 	tz        *time.Location
 	now       func() time.Time
 	retention time.Duration
+	// lazy: reservations wait for their write, not its sync, which
+	// follows within delay (Options.SyncEvery); delay is syncDelay
+	// otherwise.
+	lazy  bool
+	delay time.Duration
 
 	mu       sync.Mutex
 	cur      *batch // the lines added since the last write
@@ -69,12 +75,15 @@ type batch struct {
 	err  error
 }
 
-func newWriter(dir string, tz *time.Location, now func() time.Time, retention time.Duration, kept string) *writer {
+func newWriter(dir string, tz *time.Location, now func() time.Time, retention time.Duration, kept string, syncEvery time.Duration) *writer {
 	w := &writer{
-		dir: dir, tz: tz, now: now, retention: retention, kept: kept,
+		dir: dir, tz: tz, now: now, retention: retention, kept: kept, lazy: syncEvery > 0, delay: syncDelay,
 		cur:  &batch{done: make(chan struct{})},
 		kick: make(chan struct{}, 1),
 		done: make(chan struct{}),
+	}
+	if w.lazy {
+		w.delay = syncEvery
 	}
 	go w.run()
 	return w
@@ -94,7 +103,7 @@ func (w *writer) add(line []byte, wait bool) (*batch, error) {
 	}
 	b := w.cur
 	b.buf = append(b.buf, line...)
-	b.wait = b.wait || wait
+	b.wait = b.wait || (wait && !w.lazy)
 	w.mu.Unlock()
 	select {
 	case w.kick <- struct{}{}:
@@ -130,7 +139,7 @@ func (w *writer) close() error {
 
 func (w *writer) run() {
 	defer close(w.done)
-	timer := time.NewTimer(syncDelay)
+	timer := time.NewTimer(w.delay)
 	timer.Stop()
 	armed := false
 	tick := time.NewTicker(maintainEvery)
@@ -166,7 +175,7 @@ func (w *writer) run() {
 			}
 			return
 		case w.dirty && !armed:
-			timer.Reset(syncDelay)
+			timer.Reset(w.delay)
 			armed = true
 		case !w.dirty && armed:
 			timer.Stop()

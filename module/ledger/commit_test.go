@@ -143,3 +143,30 @@ func TestConcurrentWrites(t *testing.T) {
 		t.Fatalf("%d sends unsettled after the restart, want %d", n, 16*workers)
 	}
 }
+
+// TestSyncEvery: with SyncEvery, Reserve returns once its line is written
+// to the file, before any fsync, and the line is synced within SyncEvery;
+// a SyncEvery beyond MaxSyncEvery is refused.
+func TestSyncEvery(t *testing.T) {
+	dir, clock := t.TempDir(), newFakeClock()
+	l := openLedger(t, dir, clock, Options{SyncEvery: MaxSyncEvery})
+	before := l.w.syncs.Load()
+	mustReserve(t, l, send("s1", "acme", 1_000))
+	if l.w.syncs.Load() != before {
+		t.Fatal("Reserve waited for an fsync with SyncEvery set")
+	}
+	if n := len(records(t, dir)); n != 1 {
+		t.Fatalf("%d records in the file once Reserve returned, want 1: the line must reach the OS first", n)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for l.w.syncs.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the reservation was never synced")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	mustClose(t, l)
+	if _, err := Open(t.TempDir(), Options{SyncEvery: MaxSyncEvery + time.Millisecond}); err == nil {
+		t.Error("a SyncEvery beyond MaxSyncEvery was accepted")
+	}
+}

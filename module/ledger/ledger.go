@@ -39,6 +39,16 @@ type Options struct {
 	// none.
 	RecallMessages time.Duration
 
+	// SyncEvery trades durability against a machine crash for an fsync
+	// per reservation. Zero (the default): Reserve returns once its line
+	// is synced to disk (group-committed with concurrent reservations).
+	// Positive: Reserve returns once its line is written to the operating
+	// system, which keeps it through a crash of the process, and the
+	// lines are synced at most SyncEvery later; a crash of the machine
+	// (power loss, kernel panic) may lose the records of the last
+	// SyncEvery. At most MaxSyncEvery.
+	SyncEvery time.Duration
+
 	// Now is the ledger's clock. Default: time.Now.
 	Now func() time.Time
 }
@@ -49,6 +59,7 @@ const (
 	MaxDuplicateWindow     = 31 * 24 * time.Hour
 	MinRetention           = 32 * 24 * time.Hour
 	DefaultOpenTimeout     = 5 * time.Second
+	MaxSyncEvery           = time.Second
 )
 
 // lockPoll is how often Open tries the lock again while another process
@@ -194,6 +205,9 @@ func Open(dir string, opts Options) (*Ledger, error) {
 	if opts.Retention > 0 && opts.Retention < MinRetention {
 		return nil, fmt.Errorf("opening ledger %s: retention %s is shorter than %s", dir, opts.Retention, MinRetention)
 	}
+	if opts.SyncEvery < 0 || opts.SyncEvery > MaxSyncEvery {
+		return nil, fmt.Errorf("opening ledger %s: sync every %s is outside 0 to %s", dir, opts.SyncEvery, MaxSyncEvery)
+	}
 	if err := os.MkdirAll(dir, dirMode); err != nil {
 		return nil, fmt.Errorf("opening ledger: %w", err)
 	}
@@ -227,7 +241,7 @@ func Open(dir string, opts Options) (*Ledger, error) {
 		lock.Close()
 		return nil, fmt.Errorf("opening ledger %s: %w", dir, err)
 	}
-	l.w = newWriter(dir, l.tz, l.now, opts.Retention, kept)
+	l.w = newWriter(dir, l.tz, l.now, opts.Retention, kept, opts.SyncEvery)
 	if err := l.settleUnsettled(); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("opening ledger %s: %w", dir, err)
