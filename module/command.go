@@ -196,8 +196,8 @@ func inspect(path string, environ Environ) (*inspection, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, environ.lookup(), nil, time.Now())
-	secrets := loadWebhookSecrets(pl.workspaces, environ.lookup(), nil)
+	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, environ.lookup(), nil, nil, time.Now())
+	secrets := loadWebhookSecrets(pl.workspaces, environ.lookup(), nil, nil)
 	var errs []error
 	errs = append(errs, keys.errs...)
 	errs = append(errs, secrets.errs...)
@@ -249,7 +249,7 @@ func listKeys(out io.Writer, path string, environ Environ, now time.Time) error 
 	for _, ws := range pl.workspaces {
 		for i, src := range ws.keys {
 			fp, kind, secret, age, problems := "-", "-", "-", "-", []string{}
-			material, secretMaterial, _, warnings, err := readKey(src, lookup)
+			material, secretMaterial, _, warnings, err := readKey(src, lookup, nil)
 			if err == nil {
 				kind, fp = keyKind(material), Fingerprint(material)
 				if secretMaterial != "" {

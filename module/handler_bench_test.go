@@ -215,9 +215,19 @@ func BenchmarkServeHTTPOpenBreaker(b *testing.B) {
 // BenchmarkReload is a config reload of a changed file: read, parse,
 // validate, read keys, build and publish.
 func BenchmarkReload(b *testing.B) {
-	for _, n := range []int{10, 10000} {
-		b.Run(fmt.Sprintf("tenants=%d", n), func(b *testing.B) {
-			h := benchHandler(b, benchUpstream(b).URL, n)
+	up := benchUpstream(b).URL
+	for _, c := range []struct {
+		name string
+		h    func(b *testing.B) *Handler
+	}{
+		{"tenants=10", func(b *testing.B) *Handler { return benchHandler(b, up, 10) }},
+		{"tenants=10000", func(b *testing.B) *Handler { return benchHandler(b, up, 10000) }},
+		{"workspaces=10000", func(b *testing.B) *Handler {
+			return benchHandlerOf(b, benchWorkspacesConfig(b, b.TempDir(), up, 10000), envOf())
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			h := c.h(b)
 			raw, err := os.ReadFile(h.live.path)
 			if err != nil {
 				b.Fatal(err)

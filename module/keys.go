@@ -25,12 +25,12 @@ func (ks KeySource) validate() error {
 
 // readKey reads a source's key and, if it has one, its signing secret;
 // modified is the key file's modification time (zero without a file).
-func readKey(ks KeySource, lookupEnv func(string) (string, bool)) (material, secret string, modified time.Time, warnings []string, err error) {
-	material, modified, warnings, err = ks.Source.read("key", lookupEnv)
+func readKey(ks KeySource, lookupEnv func(string) (string, bool), files *secretFiles) (material, secret string, modified time.Time, warnings []string, err error) {
+	material, modified, warnings, err = ks.Source.read("key", lookupEnv, files)
 	if err != nil || ks.Secret == nil {
 		return material, "", modified, warnings, err
 	}
-	secret, _, more, err := ks.Secret.read("signing secret", lookupEnv)
+	secret, _, more, err := ks.Secret.read("signing secret", lookupEnv, files)
 	return material, secret, modified, append(warnings, more...), err
 }
 
@@ -125,7 +125,7 @@ type keyLoad struct {
 //     once; it is verified in the background.
 //   - Values already known keep their keyState (load time, demotion,
 //     verdicts).
-func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (string, bool), prev *keyLoad, now time.Time) *keyLoad {
+func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (string, bool), files *secretFiles, prev *keyLoad, now time.Time) *keyLoad {
 	states := make(map[[sha256.Size]byte]*keyState)
 	if prev != nil {
 		for _, sk := range prev.bySource {
@@ -158,7 +158,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			}
 			var modified time.Time // of the key file read now
 			v, ok, failure := out.read(field, id, "key", prevSources, func() (string, string, []string, error) {
-				material, secret, mod, warnings, err := readKey(src, lookupEnv)
+				material, secret, mod, warnings, err := readKey(src, lookupEnv, files)
 				modified = mod
 				if err == nil {
 					if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {

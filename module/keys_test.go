@@ -45,7 +45,7 @@ func TestReadKey(t *testing.T) {
 		{"literal", KeySource{Source: Source{Value: "lit"}}, "lit", "", "literal key value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, _, _, warnings, err := readKey(tc.src, lookup)
+			got, _, _, warnings, err := readKey(tc.src, lookup, nil)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -64,7 +64,7 @@ func TestReadKey(t *testing.T) {
 
 // TestReadKeyErrorsHoldNoKey: a key with a bad byte is reported by position.
 func TestReadKeyErrorsHoldNoKey(t *testing.T) {
-	_, _, _, _, err := readKey(KeySource{Source: Source{Value: "rl_live_SECRET secret"}}, nil)
+	_, _, _, _, err := readKey(KeySource{Source: Source{Value: "rl_live_SECRET secret"}}, nil, nil)
 	if err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("err = %v", err)
 	}
@@ -80,7 +80,7 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 		t.Fatal(err)
 	}
 	t0 := time.Unix(1000, 0)
-	first := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, t0)
+	first := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, t0)
 	if len(first.errs) != 0 || len(first.keys["w"]) != 2 {
 		t.Fatalf("first load: %v %v", first.errs, first.keys)
 	}
@@ -89,7 +89,7 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	// a is deleted, b rotates: a keeps its last good key, b gets a new one.
 	os.Remove(a)
 	os.WriteFile(b, []byte("key-b2"), 0o600)
-	second := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, first, time.Unix(2000, 0))
+	second := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, first, time.Unix(2000, 0))
 	keys := second.keys["w"]
 	if len(second.errs) != 0 || len(keys) != 2 {
 		t.Fatalf("second load: %v %v", second.errs, keys)
@@ -105,14 +105,14 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	}
 
 	// Without a last good key, the source is an error.
-	third := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, t0)
+	third := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, t0)
 	if len(third.errs) != 1 || len(third.keys["w"]) != 1 {
 		t.Errorf("third load: %v %v", third.errs, third.keys)
 	}
 
 	// a comes back with new material: not demoted any more.
 	os.WriteFile(a, []byte("key-a2"), 0o600)
-	fourth := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, second, t0)
+	fourth := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, second, t0)
 	if k := fourth.keys["w"][0]; k.header[0] != "key-a2" || k.demoted.Load() || k.stale {
 		t.Errorf("a after rotation: %+v demoted %v", k, k.demoted.Load())
 	}
@@ -123,14 +123,14 @@ func TestLoadKeysSameMaterialTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kl := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, time.Now()); len(kl.keys["w"]) != 2 {
+	if kl := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, time.Now()); len(kl.keys["w"]) != 2 {
 		t.Errorf("keys = %d, want 2", len(kl.keys["w"]))
 	}
 }
 
 func TestCheckSharedKeys(t *testing.T) {
 	cfg, _ := parseConfig([]byte("workspaces:\n  a:\n    id: 1\n    keys: [{value: same}]\n  b:\n    id: 2\n    keys: [{value: same}]\n"), noEnv)
-	err := checkSharedKeys(loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, time.Now()).keys)
+	err := checkSharedKeys(loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, time.Now()).keys)
 	if err == nil || !strings.Contains(err.Error(), "workspaces a and b have the same key (fingerprint "+Fingerprint("same")+")") {
 		t.Errorf("err = %v", err)
 	}
@@ -172,7 +172,7 @@ func TestKeyFileGroupAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Chmod(path, 0o640)
-	if _, _, _, warnings, err := readKey(KeySource{Source: Source{File: path}}, nil); err != nil || len(warnings) != 0 {
+	if _, _, _, warnings, err := readKey(KeySource{Source: Source{File: path}}, nil, nil); err != nil || len(warnings) != 0 {
 		t.Errorf("own group: %v %v", warnings, err)
 	}
 	other := 65534
@@ -183,7 +183,7 @@ func TestKeyFileGroupAccess(t *testing.T) {
 		t.Logf("cannot give the file another group (%v); the foreign-group case needs root", err)
 		return
 	}
-	if _, _, _, warnings, _ := readKey(KeySource{Source: Source{File: path}}, nil); len(warnings) != 1 {
+	if _, _, _, warnings, _ := readKey(KeySource{Source: Source{File: path}}, nil, nil); len(warnings) != 1 {
 		t.Errorf("foreign group: warnings %v", warnings)
 	}
 }
@@ -198,13 +198,13 @@ func TestHugeKeyFileIsNotRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := loadKeys(cfg.workspaces, false, nil, nil, time.Now())
+	first := loadKeys(cfg.workspaces, false, nil, nil, nil, time.Now())
 	if err := os.Truncate(path, 1<<30); err != nil {
 		t.Fatal(err)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	second := loadKeys(cfg.workspaces, false, nil, first, time.Now())
+	second := loadKeys(cfg.workspaces, false, nil, nil, first, time.Now())
 	runtime.ReadMemStats(&after)
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("loading allocated %d bytes", grew)

@@ -50,6 +50,9 @@ type liveConfig struct {
 	pricer        *pricer
 	prices        priceBook // by workspace name, across snapshots
 	signals       *signalWatch
+	// secretFiles are the key and secret files as last read: a reload
+	// reads again only those whose stat changed (or every minute).
+	secretFiles secretFiles
 	// seeded is set once budgets of the in-memory store were restored
 	// from a ledger: a ledger opened later (a changed ledger.dir) does
 	// not count its spend in again.
@@ -213,6 +216,7 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 		next.byName[name].stats.keyLoadFailures.Add(uint64(len(failures)))
 	}
 	lc.logChanges(prev, next, warnings, time.Since(began))
+	lc.secretFiles.forget(fileSet(lc.watchedFiles(next)))
 	if prev != nil {
 		lc.stats.reloads[reloadSucceeded].Add(1)
 		if prev.upstream != next.upstream {
@@ -263,7 +267,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 		pl.Config.Workspaces = nil
 	}
 	warnings := readRedisPassword(pl.store, &lc.redisPassword)
-	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, lc.environ.lookup(), prevKeys, lc.now())
+	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, lc.environ.lookup(), &lc.secretFiles, prevKeys, lc.now())
 	if err := checkSharedKeys(keys.keys); err != nil {
 		return nil, nil, err
 	}
@@ -271,7 +275,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 	if prev != nil {
 		prevSecrets = prev.webhookView.secrets
 	}
-	secrets := loadWebhookSecrets(pl.workspaces, lc.environ.lookup(), prevSecrets)
+	secrets := loadWebhookSecrets(pl.workspaces, lc.environ.lookup(), &lc.secretFiles, prevSecrets)
 	var prevTrusted *trustedLoad
 	if prev != nil {
 		prevTrusted = prev.trusted
@@ -371,6 +375,15 @@ func (lc *liveConfig) watchedFiles(s *snapshot) []string {
 	}
 	slices.Sort(files)
 	return slices.Compact(files)
+}
+
+// fileSet is a set of paths.
+func fileSet(paths []string) map[string]bool {
+	set := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		set[p] = true
+	}
+	return set
 }
 
 // breakerChanged logs a breaker's state change, once per change. It runs

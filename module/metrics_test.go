@@ -32,7 +32,7 @@ func snapshotOf(t *testing.T, lc *liveConfig, yaml string, prev *snapshot) *snap
 	if err != nil {
 		t.Fatal(err)
 	}
-	return buildSnapshot(pl, [32]byte{}, loadKeys(pl.workspaces, pl.Rotation.Verify, nil, nil, time.Now()), new(webhookSecretLoad), nil, nil, prev, liveState{stats: lc.stats}, time.Now())
+	return buildSnapshot(pl, [32]byte{}, loadKeys(pl.workspaces, pl.Rotation.Verify, nil, nil, nil, time.Now()), new(webhookSecretLoad), nil, nil, prev, liveState{stats: lc.stats}, time.Now())
 }
 
 // requestSeries gathers reg and returns requests_total by workspace, 2xx.

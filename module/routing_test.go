@@ -36,7 +36,7 @@ func testSnapshot(t testing.TB, yaml string, env ...string) *snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := loadKeys(cfg.workspaces, cfg.Rotation.Verify, envOf(env...).lookup(), nil, time.Now())
+	keys := loadKeys(cfg.workspaces, cfg.Rotation.Verify, envOf(env...).lookup(), nil, nil, time.Now())
 	if len(keys.errs) > 0 {
 		t.Fatal(keys.errs)
 	}

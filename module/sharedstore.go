@@ -207,7 +207,7 @@ func readRedisPassword(sp storePlan, password *atomic.Pointer[string]) []string 
 		password.Store(nil)
 		return nil
 	}
-	pw, _, warnings, err := Source{File: sp.redis.passwordFile}.read("Redis password", nil)
+	pw, _, warnings, err := Source{File: sp.redis.passwordFile}.read("Redis password", nil, nil)
 	switch {
 	case err != nil && password.Load() != nil:
 		return append(warnings, "store.redis.password_file: "+err.Error()+"; keeping the last good password")

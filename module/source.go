@@ -117,7 +117,10 @@ func readAtMost(path string, limit int64) ([]byte, error) {
 // header. modified is a file's modification time (zero for a variable or
 // a value). Warnings are for the operator (permissions, literal values);
 // errors never contain the material or file content.
-func (s Source) read(what string, lookupEnv func(string) (string, bool)) (material string, modified time.Time, warnings []string, err error) {
+//
+// files remembers the files read (nil: none): a file whose stat did not
+// change since it was last read, within a minute, is not read again.
+func (s Source) read(what string, lookupEnv func(string) (string, bool), files *secretFiles) (material string, modified time.Time, warnings []string, err error) {
 	switch s.kind() {
 	case sourceFile:
 		fi, err := os.Stat(s.File)
@@ -133,7 +136,7 @@ func (s Source) read(what string, lookupEnv func(string) (string, bool)) (materi
 		if fi.Size() > maxSecretBytes {
 			return "", time.Time{}, warnings, fmt.Errorf("%s file %s is %d bytes, more than a %s can be (%d at most); it is not read", what, s.File, fi.Size(), what, maxSecretBytes)
 		}
-		b, err := readAtMost(s.File, maxSecretBytes)
+		b, err := files.read(s.File, fi, maxSecretBytes, time.Now())
 		if err != nil {
 			return "", time.Time{}, warnings, fmt.Errorf("reading %s file: %w", what, err)
 		}

@@ -54,8 +54,12 @@ type watcher struct {
 	relevant map[string]bool // paths whose events matter: the files, their symlink targets, the dirs
 	// stamps are the files as they were just before the last onChange
 	// that succeeded, in the order of files (a new set of files differs);
-	// nil: call onChange at the next period. Used by loop only.
+	// nil: call onChange at the next period. called is when onChange was
+	// last called: it is called at least every secretReread, changed or
+	// not, so that the secret files are read again that often. Used by
+	// loop only.
 	stamps []fileStamp
+	called time.Time
 
 	stop chan struct{}
 	done chan struct{}
@@ -76,12 +80,17 @@ func newWatcher(onChange func() error, logger func() *zap.Logger, poll time.Dura
 	return w
 }
 
-// setFiles replaces the set of watched files.
+// setFiles replaces the set of watched files. The same set again changes
+// nothing: the check that follows a change rearms anyway (symlink targets
+// swapped), and with 10,000 key files a rearm resolves 10,000 paths.
 func (w *watcher) setFiles(files []string) {
 	w.mu.Lock()
+	same := slices.Equal(w.files, files)
 	w.files = files
 	w.mu.Unlock()
-	w.rearm()
+	if !same {
+		w.rearm()
+	}
 }
 
 // fileStamp is what the periodic check compares: a file's size,
@@ -118,10 +127,10 @@ func (w *watcher) stampFiles() []fileStamp {
 // reads is seen at the next period.
 func (w *watcher) check(changed bool) {
 	stamps := w.stampFiles()
-	if !changed && w.stamps != nil && slices.Equal(stamps, w.stamps) {
+	if !changed && w.stamps != nil && slices.Equal(stamps, w.stamps) && time.Since(w.called) < secretReread {
 		return
 	}
-	w.stamps = stamps
+	w.stamps, w.called = stamps, time.Now()
 	if err := w.onChange(); err != nil {
 		w.stamps = nil
 	}

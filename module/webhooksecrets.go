@@ -32,7 +32,7 @@ func webhookSecretOwner(workspace string) string { return workspace + ".webhook_
 // loadWebhookSecrets reads every webhook secret source of a compiled
 // config's workspaces. A source that cannot be read keeps its value from prev (nil at
 // start-up), with a warning; one with none is reported in errs.
-func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (string, bool), prev *webhookSecretLoad) *webhookSecretLoad {
+func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (string, bool), files *secretFiles, prev *webhookSecretLoad) *webhookSecretLoad {
 	out := &webhookSecretLoad{
 		byWorkspace: make(map[string][]*webhookSecret),
 		materials:   make(map[string][][]byte),
@@ -47,7 +47,7 @@ func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (stri
 			field := fmt.Sprintf("workspaces.%s.webhook_secrets[%d]", ws.name, i)
 			id := src.identity(webhookSecretOwner(ws.name), i)
 			v, ok, _ := out.read(field, id, "secret", prevSources, func() (string, string, []string, error) {
-				material, _, warnings, err := src.read("webhook secret", lookupEnv)
+				material, _, warnings, err := src.read("webhook secret", lookupEnv, files)
 				return material, "", warnings, err
 			})
 			if !ok {
