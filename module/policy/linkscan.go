@@ -445,7 +445,7 @@ func normalizeHost(raw string) (string, linkKind) {
 		return invalid()
 	}
 	ascii = strings.TrimSuffix(ascii, ".")
-	if ascii == "" || ascii[0] == '.' || strings.Contains(ascii, "..") || forbiddenInDomain(ascii) {
+	if ascii == "" || ascii[0] == '.' || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") || forbiddenInDomain(ascii) {
 		return invalid()
 	}
 	if endsInNumber(ascii) {
