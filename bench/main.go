@@ -89,6 +89,7 @@ type result struct {
 	Errors     int64   `json:"errors"`
 	CPUus      float64 `json:"cpu_us_per_request"`
 	RSSKiB     int64   `json:"rss_kib"`
+	AnonKiB    int64   `json:"rss_anon_kib"`
 	WrongCodes int64   `json:"unexpected_statuses"`
 }
 
@@ -192,7 +193,7 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("  start-up  %-26s ready %6.1f ms  idle RSS %5.1f MiB (median of %d)\n", r.Row, r.ReadyMs, float64(r.IdleKiB)/1024, r.Tries)
+			fmt.Printf("  start-up  %-26s ready %6.1f ms  idle RSS %5.1f MiB, anonymous %5.1f MiB (median of %d)\n", r.Row, r.ReadyMs, float64(r.IdleKiB)/1024, float64(r.IdleAnonKiB)/1024, r.Tries)
 			startups = append(startups, r)
 		}
 	}
@@ -266,10 +267,10 @@ func run() error {
 			}
 			r.Row, r.Round = s.name, round
 			r.CPUus = float64(cpuTime(s.cmd.Process.Pid)-cpu0) / float64(time.Microsecond) / float64(r.Requests)
-			r.RSSKiB = rss(s.cmd.Process.Pid)
+			r.RSSKiB, r.AnonKiB = rss(s.cmd.Process.Pid)
 			results = append(results, r)
-			fmt.Printf("  round %d  %-34s %9.0f req/s  p99 %6.0fµs  %5.1fµs CPU/req  %6.1f MiB %s\n",
-				round, s.name, r.ReqPerSec, r.P99us, r.CPUus, float64(r.RSSKiB)/1024, errorNote(r))
+			fmt.Printf("  round %d  %-34s %9.0f req/s  p99 %6.0fµs  %5.1fµs CPU/req  %6.1f MiB (anon %.1f) %s\n",
+				round, s.name, r.ReqPerSec, r.P99us, r.CPUus, float64(r.RSSKiB)/1024, float64(r.AnonKiB)/1024, errorNote(r))
 		}
 	}
 

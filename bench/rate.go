@@ -60,7 +60,7 @@ func measureAtRate(servers []*server, upPort int) ([]result, error) {
 		r.Row, r.Round = s.name, 1
 		if s.cmd != nil {
 			r.CPUus = float64(cpuTime(s.cmd.Process.Pid)-cpu0) / float64(time.Microsecond) / float64(r.Requests)
-			r.RSSKiB = rss(s.cmd.Process.Pid)
+			r.RSSKiB, r.AnonKiB = rss(s.cmd.Process.Pid)
 		}
 		fmt.Printf("  %-58s %7.0f req/s  p50 %6.0fµs  p99 %6.0fµs %s\n", s.name, r.ReqPerSec, r.P50us, r.P99us, errorNote(r))
 		out = append(out, r)

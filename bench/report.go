@@ -63,7 +63,7 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 	}
 	fmt.Println()
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "row\treq/s (median)\tp50\tp99\tCPU/req\tRSS\tthroughput ratios, per round")
+	fmt.Fprintln(tw, "row\treq/s (median)\tp50\tp99\tCPU/req\tRSS (anon)\tthroughput ratios, per round")
 	for _, s := range servers {
 		rs := byRow[s.name]
 		if len(rs) == 0 {
@@ -87,12 +87,12 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 				ratios = append(ratios, fmt.Sprintf("p50 %+.2f ms (%s), p99 %+.2f ms (%s) vs %s", p50, per50, p99, per99, s.latVs))
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0fµs\t%.0fµs\t%.1fµs\t%.1f MiB\t%s\n", s.name,
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0fµs\t%.0fµs\t%.1fµs\t%.1f (%.1f) MiB\t%s\n", s.name,
 			median(rs, func(r result) float64 { return r.ReqPerSec }),
 			median(rs, func(r result) float64 { return r.P50us }),
 			median(rs, func(r result) float64 { return r.P99us }),
 			median(rs, func(r result) float64 { return r.CPUus }),
-			float64(rs[len(rs)-1].RSSKiB)/1024, strings.Join(ratios, "; "))
+			float64(rs[len(rs)-1].RSSKiB)/1024, float64(rs[len(rs)-1].AnonKiB)/1024, strings.Join(ratios, "; "))
 	}
 	_ = tw.Flush()
 	fmt.Printf("\none fsync on this machine's disk (a 300-byte append, synced; median of 200): %.2f ms. "+
@@ -100,8 +100,8 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 	if len(startups) > 0 {
 		fmt.Println()
 		for _, s := range startups {
-			fmt.Printf("start-up, %-22s ready %.1f ms after exec, idle RSS %.1f MiB (medians of %d starts)\n",
-				s.Row+":", s.ReadyMs, float64(s.IdleKiB)/1024, s.Tries)
+			fmt.Printf("start-up, %-22s ready %.1f ms after exec, idle RSS %.1f MiB, of it anonymous %.1f MiB (medians of %d starts)\n",
+				s.Row+":", s.ReadyMs, float64(s.IdleKiB)/1024, float64(s.IdleAnonKiB)/1024, s.Tries)
 		}
 	}
 	if reload != nil {
@@ -125,19 +125,27 @@ func cpuTime(pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ
 }
 
-// rss is a process's resident memory, in KiB.
-func rss(pid int) int64 {
+// rss is a process's resident memory, in KiB: all of it, and its
+// anonymous part (RssAnon: the heap and stacks, what each process of a
+// fleet pays for itself; the rest is the binary's file-backed pages, shared
+// by processes running the same image on a node).
+func rss(pid int) (total, anon int64) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
 	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			n, _ := strconv.ParseInt(strings.Fields(v)[0], 10, 64)
-			return n
+		line := s.Text()
+		for _, field := range []struct {
+			prefix string
+			into   *int64
+		}{{"VmRSS:", &total}, {"RssAnon:", &anon}} {
+			if v, ok := strings.CutPrefix(line, field.prefix); ok {
+				*field.into, _ = strconv.ParseInt(strings.Fields(v)[0], 10, 64)
+			}
 		}
 	}
-	return 0
+	return total, anon
 }

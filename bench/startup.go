@@ -20,7 +20,9 @@ type startupResult struct {
 	Row     string  `json:"row"`
 	ReadyMs float64 `json:"ready_ms"` // exec to the first expected answer on its listener
 	IdleKiB int64   `json:"idle_rss_kib"`
-	Tries   int     `json:"tries"`
+	// IdleAnonKiB is the anonymous part of IdleKiB (see rss).
+	IdleAnonKiB int64 `json:"idle_rss_anon_kib"`
+	Tries       int   `json:"tries"`
 }
 
 // idleSettle is how long a server idles after its first answer before its
@@ -32,7 +34,7 @@ const idleSettle = 2 * time.Second
 // send, polled every millisecond, and its RSS after idleSettle.
 func measureStartup(dir, row, kind string, upPort, tries int) (startupResult, error) {
 	var ready []float64
-	var idle []int64
+	var idle, idleAnon []int64
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
 	for try := range tries {
 		port, err := loopback.FreePort()
@@ -58,7 +60,8 @@ func measureStartup(dir, row, kind string, upPort, tries int) (startupResult, er
 		took, err := pollReady(client, url, start)
 		if err == nil {
 			time.Sleep(idleSettle)
-			idle = append(idle, rss(cmd.Process.Pid))
+			total, anon := rss(cmd.Process.Pid)
+			idle, idleAnon = append(idle, total), append(idleAnon, anon)
 			ready = append(ready, float64(took)/float64(time.Millisecond))
 		}
 		_ = cmd.Process.Signal(syscall.SIGTERM)
@@ -70,7 +73,8 @@ func measureStartup(dir, row, kind string, upPort, tries int) (startupResult, er
 	}
 	slices.Sort(ready)
 	slices.Sort(idle)
-	return startupResult{Row: row, ReadyMs: ready[len(ready)/2], IdleKiB: idle[len(idle)/2], Tries: tries}, nil
+	slices.Sort(idleAnon)
+	return startupResult{Row: row, ReadyMs: ready[len(ready)/2], IdleKiB: idle[len(idle)/2], IdleAnonKiB: idleAnon[len(idleAnon)/2], Tries: tries}, nil
 }
 
 // pollReady sends a send to url every millisecond until one is answered
