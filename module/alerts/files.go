@@ -22,7 +22,7 @@ const (
 	dirMode    = 0o700
 	seqDigits  = 20
 	fileSuffix = ".json"
-	tempPrefix = ".tmp-"
+	tempPrefix = durable.TempPrefix
 )
 
 // Errors of the files Open could not use, in a FileError.
@@ -99,39 +99,13 @@ func parseName(name string) (seq uint64, id string, ok bool) {
 	return seq, id, true
 }
 
-// writeFile makes dir/name hold body durably: body is written to a
-// temporary file, which is synced and renamed to name, and then dir is
-// synced. A crash leaves either no file named name or all of it (and at
-// worst a temporary file, which load removes).
-func writeFile(dir, name string, body []byte) (err error) {
-	f, err := os.CreateTemp(dir, tempPrefix+"*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	_, err = f.Write(body)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	path := filepath.Join(dir, name)
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	if err := durable.SyncDir(dir); err != nil {
-		// The file may or may not survive a crash: take it back, so
-		// that an Add that failed leaves nothing to deliver.
-		os.Remove(path)
+// writeFile makes dir/name hold body durably (see durable.WriteFile). A
+// crash leaves either no file named name or all of it (and at worst a
+// temporary file, which load removes). A failure leaves no file named
+// name: an Add that failed leaves nothing to deliver.
+func writeFile(dir, name string, body []byte) error {
+	if err := durable.WriteFile(dir, name, body); err != nil {
+		os.Remove(filepath.Join(dir, name))
 		return err
 	}
 	return nil

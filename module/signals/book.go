@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/durable"
 )
 
 // The files a sidecar without a shared store keeps its quarantines in,
@@ -27,14 +29,14 @@ const (
 // maxBook bounds the quarantine file read.
 const maxBook = 16 << 20
 
-// WriteBook replaces the quarantine file in dir with qs, atomically: a
+// WriteBook replaces the quarantine file in dir with qs, durably: a
 // crash leaves the old file or the new one.
 func WriteBook(dir string, qs []Quarantine) error {
 	body, err := json.MarshalIndent(qs, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, BookFile, append(body, '\n'))
+	return durable.WriteFile(dir, BookFile, append(body, '\n'))
 }
 
 // ReadBook reads the quarantine file in dir; without one, there are none.
@@ -73,7 +75,7 @@ func RequestLift(dir, tenant, country string) error {
 	if err := os.MkdirAll(sub, 0o700); err != nil {
 		return err
 	}
-	return writeAtomic(sub, id(tenant, country, "lift", time.Time{})+".json", body)
+	return durable.WriteFile(sub, id(tenant, country, "lift", time.Time{})+".json", body)
 }
 
 // TakeLifts returns the lift requests in dir and removes them. A request
@@ -91,7 +93,7 @@ func TakeLifts(dir string) ([]Lift, error) {
 	var errs []error
 	for _, e := range entries {
 		if !strings.HasSuffix(e.Name(), ".json") {
-			continue // a request being written
+			continue // a request being written (durable.TempPrefix)
 		}
 		path := filepath.Join(sub, e.Name())
 		body, err := os.ReadFile(path)
@@ -110,36 +112,4 @@ func TakeLifts(dir string) ([]Lift, error) {
 	}
 	slices.SortFunc(lifts, func(a, b Lift) int { return strings.Compare(Key(a.Tenant, a.Country), Key(b.Tenant, b.Country)) })
 	return lifts, errors.Join(errs...)
-}
-
-// writeAtomic writes name in dir through a synced temporary file renamed
-// over it, then syncs dir.
-func writeAtomic(dir, name string, body []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(body); err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -109,32 +109,7 @@ func writeDeadLetter(dir string, dl *DeadLetter) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSynced(wsDir, filepath.Join(wsDir, dl.ID+deadLetterExt), data)
-}
-
-// writeFileSynced atomically replaces path (in dir) with data, mode 0600,
-// and syncs the file and the directory.
-func writeFileSynced(dir, path string, data []byte) error {
-	f, err := os.CreateTemp(dir, ".tmp-*") // mode 0600
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return durable.SyncDir(dir)
+	return durable.WriteFile(wsDir, dl.ID+deadLetterExt, data)
 }
 
 // DeadLetters reads the dead letters in the spool directory dir, for one
