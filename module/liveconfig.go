@@ -132,7 +132,11 @@ func acquireLiveConfig(ctx caddy.Context, path string, environ Environ) (*liveCo
 		}
 		lc.signals = newSignalWatch(lc.current.Load, lc.logger.Load)
 		lc.watcher = newWatcher(reload, lc.logger.Load, watchPoll)
-		lc.subscribe(func(s *snapshot) { lc.watcher.setFiles(lc.watchedFiles(s)) })
+		lc.subscribe(func(s *snapshot) {
+			files := lc.watchedFiles(s)
+			lc.secretFiles.forget(fileSet(files)) // the files a config no longer names
+			lc.watcher.setFiles(files)
+		})
 		return lc, nil
 	})
 	if err != nil {
@@ -216,7 +220,6 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 		next.byName[name].stats.keyLoadFailures.Add(uint64(len(failures)))
 	}
 	lc.logChanges(prev, next, warnings, time.Since(began))
-	lc.secretFiles.forget(fileSet(lc.watchedFiles(next)))
 	if prev != nil {
 		lc.stats.reloads[reloadSucceeded].Add(1)
 		if prev.upstream != next.upstream {

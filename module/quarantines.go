@@ -125,7 +125,7 @@ func liftQuarantine(ctx context.Context, st store.Store, pol *policy.Policy, ten
 	if rules := pol.For(tenant); rules != nil && rules.Anomaly() != nil {
 		a := rules.Anomaly()
 		var clearAll []store.Tally
-		for _, key := range []string{volumeKey(a, tenant, country), ratioKey(deliveredPrefix, a, tenant, country), ratioKey(finalPrefix, a, tenant, country)} {
+		for _, key := range []string{tallyKey(volumePrefix, a, tenant, country), tallyKey(deliveredPrefix, a, tenant, country), tallyKey(finalPrefix, a, tenant, country)} {
 			clearAll = append(clearAll, store.Tally{Key: key, From: 1<<53 - 1, TTL: time.Millisecond})
 		}
 		if _, err := st.Tally(ctx, clearAll); err != nil {

@@ -164,7 +164,7 @@ func (w *signalWatch) flushVolume(ctx context.Context, snap *snapshot, now time.
 	}
 	tallies := make([]store.Tally, len(batch))
 	for i, p := range batch {
-		tallies[i] = store.Tally{Key: volumeKey(p.anomaly, p.subject, p.country), Add: []store.SlotCount{{Slot: p.window, Count: counts[i]}},
+		tallies[i] = store.Tally{Key: tallyKey(volumePrefix, p.anomaly, p.subject, p.country), Add: []store.SlotCount{{Slot: p.window, Count: counts[i]}},
 			From: p.anomaly.VolumeFrom(now), TTL: p.anomaly.Baseline + 2*p.anomaly.Window}
 	}
 	windows, err := snap.store.Tally(ctx, tallies)
@@ -184,27 +184,13 @@ func (w *signalWatch) flushVolume(ctx context.Context, snap *snapshot, now time.
 	}
 }
 
-// readVolume keeps the volume reading of a flushed tenant × country.
+// readVolume keeps the volume reading of a flushed tenant × country,
+// for the window the sends were counted in.
 func (w *signalWatch) readVolume(p pendingKey, counts []store.SlotCount, at, now time.Time) {
-	a := p.anomaly
-	cur := a.VolumeWindow(at)
-	var volume int64
-	first := cur
-	for _, c := range counts {
-		if c.Slot == cur {
-			volume = c.Count
-		}
-		if c.Slot < first && c.Count > 0 {
-			first = c.Slot
-		}
-	}
-	threshold := 0.0
-	if cur-first >= signals.MinBaselineWindows {
-		threshold = a.VolumeThreshold(counts, first, cur)
-	}
+	volume, threshold := p.anomaly.VolumeCounts(counts, at)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r := w.reading(p.subject, p.country, a.Window)
+	r := w.reading(p.subject, p.country, p.anomaly.Window)
 	r.volume, r.threshold, r.at = volume, threshold, now
 }
 
@@ -233,32 +219,26 @@ func (w *signalWatch) report(ctx context.Context, snap *snapshot, subject, count
 		return
 	}
 	slot := a.RatioSlot(now)
-	delivered := int64(0)
+	var deliveredAdd int64
 	if status == "DELIVRD" {
-		delivered = 1
+		deliveredAdd = 1
 	}
 	from, ttl := a.RatioFrom(now), 2*a.Window
 	counts, err := snap.store.Tally(ctx, []store.Tally{
-		{Key: ratioKey(deliveredPrefix, a, subject, country), Add: []store.SlotCount{{Slot: slot, Count: delivered}}, From: from, TTL: ttl},
-		{Key: ratioKey(finalPrefix, a, subject, country), Add: []store.SlotCount{{Slot: slot, Count: 1}}, From: from, TTL: ttl},
+		{Key: tallyKey(deliveredPrefix, a, subject, country), Add: []store.SlotCount{{Slot: slot, Count: deliveredAdd}}, From: from, TTL: ttl},
+		{Key: tallyKey(finalPrefix, a, subject, country), Add: []store.SlotCount{{Slot: slot, Count: 1}}, From: from, TTL: ttl},
 	})
 	if err != nil {
 		w.failed(err, "the store could not count a delivery report for the delivery-ratio signal")
 		return
 	}
 	r, fired := a.DeliveryRatio(counts[0], counts[1], now)
+	delivered, final := a.RatioCounts(counts[0], counts[1], now)
 	w.mu.Lock()
 	rd := w.reading(subject, country, a.Window)
-	rd.reports, rd.at = 0, now
-	for _, c := range counts[1] {
-		rd.reports += c.Count
-	}
-	var d int64
-	for _, c := range counts[0] {
-		d += c.Count
-	}
-	if rd.reports > 0 {
-		rd.ratio = float64(d) / float64(rd.reports)
+	rd.reports, rd.at = final, now
+	if final > 0 {
+		rd.ratio = float64(delivered) / float64(final)
 	}
 	w.mu.Unlock()
 	if fired {
@@ -266,12 +246,8 @@ func (w *signalWatch) report(ctx context.Context, snap *snapshot, subject, count
 	}
 }
 
-// volumeKey and ratioKey name the tallies of a tenant × country.
-func volumeKey(a *policy.Anomaly, subject, country string) string {
-	return volumePrefix + a.Window.String() + ":" + signals.Key(subject, country)
-}
-
-func ratioKey(prefix string, a *policy.Anomaly, subject, country string) string {
+// tallyKey names a tally of a tenant × country (prefix: which one).
+func tallyKey(prefix string, a *policy.Anomaly, subject, country string) string {
 	return prefix + a.Window.String() + ":" + signals.Key(subject, country)
 }
 

@@ -110,8 +110,7 @@ func (t Thresholds) DeliveryRatio(delivered, final []SlotCount, at time.Time) (R
 	if t.RatioBelow <= 0 {
 		return Reading{}, false
 	}
-	from, to := t.RatioFrom(at), t.RatioSlot(at)
-	d, f := sum(delivered, from, to), sum(final, from, to)
+	d, f := t.RatioCounts(delivered, final, at)
 	if f < max(t.MinReports, 1) {
 		return Reading{}, false
 	}
@@ -120,6 +119,13 @@ func (t Thresholds) DeliveryRatio(delivered, final []SlotCount, at time.Time) (R
 		return Reading{}, false
 	}
 	return Reading{Signal: SignalDeliveryRatio, Value: ratio, Threshold: t.RatioBelow, Count: f}, true
+}
+
+// RatioCounts are the delivered and the final reports in the window that
+// ends with the slot of at.
+func (t Thresholds) RatioCounts(delivered, final []SlotCount, at time.Time) (d, f int64) {
+	from, to := t.RatioFrom(at), t.RatioSlot(at)
+	return sum(delivered, from, to), sum(final, from, to)
 }
 
 // sum adds the counts of the slots from..to.
@@ -135,38 +141,39 @@ func sum(slots []SlotCount, from, to int64) int64 {
 
 // Volume evaluates the volume of the window at falls in from the counts
 // of windows (in any order): the current window against the complete
-// windows of the baseline, from the first that has a count (a tenant ×
-// country that began sending two windows ago has two complete windows,
-// idle ones after its first count as 0).
+// windows of the baseline (see VolumeCounts).
 func (t Thresholds) Volume(windows []SlotCount, at time.Time) (Reading, bool) {
-	if t.Sigma <= 0 {
+	current, threshold := t.VolumeCounts(windows, at)
+	if current < t.MinSends || current == 0 || threshold == 0 || float64(current) <= threshold {
 		return Reading{}, false
 	}
+	return Reading{Signal: SignalVolume, Value: float64(current), Threshold: threshold, Count: current}, true
+}
+
+// VolumeCounts is the count of the window at falls in and the count it
+// must go above to fire: mean + Sigma × max(σ, √mean) of the complete
+// windows of the baseline, from the first that has a count (a tenant ×
+// country that began sending two windows ago has two complete windows;
+// idle ones after its first count as 0). The threshold is 0 while the
+// baseline has fewer than MinBaselineWindows, or with the signal off.
+func (t Thresholds) VolumeCounts(windows []SlotCount, at time.Time) (current int64, threshold float64) {
 	cur, from := t.VolumeWindow(at), t.VolumeFrom(at)
-	current := sum(windows, cur, cur)
-	if current < t.MinSends || current == 0 {
-		return Reading{}, false
-	}
+	current = sum(windows, cur, cur)
 	first := cur
 	for _, w := range windows {
 		if w.Slot >= from && w.Slot < first && w.Count > 0 {
 			first = w.Slot
 		}
 	}
-	n := cur - first
-	if n < MinBaselineWindows {
-		return Reading{}, false
+	if t.Sigma <= 0 || cur-first < MinBaselineWindows {
+		return current, 0
 	}
-	threshold := t.VolumeThreshold(windows, first, cur)
-	if float64(current) <= threshold {
-		return Reading{}, false
-	}
-	return Reading{Signal: SignalVolume, Value: float64(current), Threshold: threshold, Count: current}, true
+	return current, t.volumeThreshold(windows, first, cur)
 }
 
-// VolumeThreshold is mean + Sigma × max(σ, √mean) of the windows
+// volumeThreshold is mean + Sigma × max(σ, √mean) of the windows
 // first..cur-1, those without a count being 0.
-func (t Thresholds) VolumeThreshold(windows []SlotCount, first, cur int64) float64 {
+func (t Thresholds) volumeThreshold(windows []SlotCount, first, cur int64) float64 {
 	n := float64(cur - first)
 	var total float64
 	for _, w := range windows {

@@ -128,12 +128,12 @@ func TestVolumeTenfold(t *testing.T) {
 func TestVolumeThreshold(t *testing.T) {
 	th := Thresholds{Window: time.Second, Sigma: 6, Baseline: 10 * time.Second}
 	// 100, 100, 100 and an idle window: mean 75, σ = √(3·25²+75²)/2 = 43.3.
-	got := th.VolumeThreshold(sc(10, 100, 11, 100, 12, 100), 10, 14)
+	got := th.volumeThreshold(sc(10, 100, 11, 100, 12, 100), 10, 14)
 	if want := 75 + 6*43.30127018922193; got < want-1e-9 || got > want+1e-9 {
 		t.Errorf("threshold %v, want %v", got, want)
 	}
 	// σ below √mean: √mean counts. 100 ×3: mean 100, σ 0, √mean 10.
-	if got := th.VolumeThreshold(sc(10, 100, 11, 100, 12, 100), 10, 13); got != 160 {
+	if got := th.volumeThreshold(sc(10, 100, 11, 100, 12, 100), 10, 13); got != 160 {
 		t.Errorf("threshold %v, want 160", got)
 	}
 }
