@@ -104,7 +104,10 @@ func linkDescription(domains, schemes []string, ip, complete bool) string {
 
 // displayHost shows a refused host in a description: quoted if it is not
 // a valid domain name, cut short if long, and with any run of 7 digits or
-// more cut to its first 3, as a host can hold a phone number.
+// more cut to its first 3, as a host can hold a phone number. An invalid
+// host's other characters are written \u{hex}: its braces keep an escape's
+// digits from joining the digits around it into a number ("\u{2186}0000",
+// not "\u21860000").
 func displayHost(host string, invalid bool) string {
 	const maxLen = 80
 	var b strings.Builder
@@ -126,9 +129,29 @@ func displayHost(host string, invalid bool) string {
 		shown = strings.ToValidUTF8(shown[:maxLen], "") + "…"
 	}
 	if invalid {
-		return strconv.QuoteToASCII(shown)
+		return quoteHost(shown)
 	}
 	return shown
+}
+
+// quoteHost quotes s in printable ASCII: '"' and '\\' escaped with a
+// backslash, any other character outside printable ASCII as \u{hex}.
+func quoteHost(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r >= ' ' && r <= '~':
+			b.WriteRune(r)
+		default:
+			b.WriteString(`\u{` + strconv.FormatInt(int64(r), 16) + "}")
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // runOfDigits returns how many ASCII digits s begins with.

@@ -153,7 +153,9 @@ func TestCheckLinks(t *testing.T) {
 		{name: "IPv6 with a port", message: "[2001:db8::1]:443/x", want: "a link to an IP address is never allowed"},
 		{name: "a link without a host", message: "tel:+447700900123", want: "a link without a domain (tel:) is not allowed"},
 		{name: "allow: [] allows no link", allow: []string{}, message: "https://example.com", want: "the domain example.com is not among the allowed domains"},
-		{name: "an invalid host is quoted", message: "https://exam\u200dple.com", want: `the domain "exam\u200dple.com" is not among the allowed domains`},
+		{name: "an invalid host is quoted", message: "https://exam\u200dple.com", want: `the domain "exam\u{200d}ple.com" is not among the allowed domains`},
+		{name: "an escape's digits never join a number", message: "https://\u2186" + "0000\u202e.ac",
+			want: `the domain "\u{2186}0000\u{202e}.ac" is not among the allowed domains`},
 		{name: "a long number in a host is cut", message: "07700900123.co", want: "the domain 077….co is not among the allowed domains"},
 		{name: "at most five domains named", message: "a.com b.com c.com d.com e.com f.com g.com 1.2.3.4 sms:1",
 			want: "the domains a.com, b.com, c.com, d.com, e.com and 2 more are not among the allowed domains; a link to an IP address is never allowed; a link without a domain (sms:) is not allowed"},
@@ -281,7 +283,7 @@ func FuzzFindLinks(f *testing.F) {
 		"Track it at https://example.com/t/AbC123 today", "https://example.com@evil.com/", `https://evil.com\@example.com`,
 		"evil.example/x", "www.evil.zzz", "user@evil.zzz", "exämple.com", "XN--EXMPLE-CUA.COM", "ｅｖｉｌ。com", "(evil.com).",
 		"http://0x7f.1/ [::1]:80 fe80::1 1.2.3.4", "tel:+447700900123 mailto:a@b.com,c@d.org", "ev_il.com", "evil\u202e.com",
-		"£12.50 at 10:30, e.g. Mr.Smith", "https://%65vil.com/", "07700900123.co", "a.b.c.d.e.f.g.h",
+		"£12.50 at 10:30, e.g. Mr.Smith", "https://%65vil.com/", "07700900123.co", "a.b.c.d.e.f.g.h", "\u2186" + "0000\u202e.ac",
 	} {
 		f.Add(seed)
 	}
