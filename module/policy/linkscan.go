@@ -445,13 +445,26 @@ func normalizeHost(raw string) (string, linkKind) {
 		return invalid()
 	}
 	ascii = strings.TrimSuffix(ascii, ".")
-	if ascii == "" || ascii[0] == '.' || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") || forbiddenInDomain(ascii) {
+	if ascii == "" || ascii[0] == '.' || strings.HasSuffix(ascii, ".") || strings.Contains(ascii, "..") || !hostnameChars(ascii) {
 		return invalid()
 	}
 	if endsInNumber(ascii) {
 		return "", linkIP
 	}
 	return ascii, linkDomain
+}
+
+// hostnameChars reports whether s holds only what a host name the DNS
+// resolves is written with: a-z, 0-9, "-", "_" and ".". The URL Standard
+// lets a host hold more (http://%60/ is the host "`"), which no registrar
+// sells; such a host is invalid, never a domain to allow.
+func hostnameChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // endsInNumber reports whether the URL Standard reads host as an IPv4
