@@ -88,6 +88,7 @@ func TestFindLinks(t *testing.T) {
 		{"zero-width joiner refused", "https://exam\u200dple.com", []string{`invalid "exam\u200dple.com"`}},
 		{"right-to-left override refused", "evil\u202e.com", []string{`invalid "evil\u202e.com"`}},
 		{"invalid punycode", "https://xn--zz.com/", []string{`invalid "xn--zz.com"`}},
+		{"a mailto: host percent-decoded to invalid UTF-8", "mailto:a@%80", []string{`invalid "\ufffd"`}},
 		{"a character no host name holds", "http://%60 http://a~b.com/", []string{`invalid "%60"`, `invalid "a~b.com"`}},
 
 		// IP addresses.
@@ -284,7 +285,7 @@ func FuzzFindLinks(f *testing.F) {
 		"Track it at https://example.com/t/AbC123 today", "https://example.com@evil.com/", `https://evil.com\@example.com`,
 		"evil.example/x", "www.evil.zzz", "user@evil.zzz", "exämple.com", "XN--EXMPLE-CUA.COM", "ｅｖｉｌ。com", "(evil.com).",
 		"http://0x7f.1/ [::1]:80 fe80::1 1.2.3.4", "tel:+447700900123 mailto:a@b.com,c@d.org", "ev_il.com", "evil\u202e.com",
-		"£12.50 at 10:30, e.g. Mr.Smith", "https://%65vil.com/", "07700900123.co", "a.b.c.d.e.f.g.h", "\u2186" + "0000\u202e.ac", "http://%60",
+		"£12.50 at 10:30, e.g. Mr.Smith", "https://%65vil.com/", "07700900123.co", "a.b.c.d.e.f.g.h", "\u2186" + "0000\u202e.ac", "http://%60", "mAilto:@%80",
 	} {
 		f.Add(seed)
 	}

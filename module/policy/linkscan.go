@@ -429,12 +429,12 @@ func normalizeHost(raw string) (string, linkKind) {
 	h := raw
 	if strings.IndexByte(h, '%') >= 0 {
 		decoded, err := url.PathUnescape(h)
-		if err != nil || !utf8.ValidString(decoded) {
+		if err != nil {
 			return invalid()
 		}
 		h = decoded
 	}
-	if h == "" || forbiddenInDomain(h) {
+	if h == "" || !utf8.ValidString(h) || forbiddenInDomain(h) { // a mailto: address comes percent-decoded
 		return invalid()
 	}
 	if _, err := netip.ParseAddr(h); err == nil {
