@@ -8,7 +8,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 # The same flags as the Dockerfile's build step.
 BUILD_FLAGS := -trimpath -ldflags "-s -w -X github.com/caddyserver/caddy/v2.CustomVersion=restlink-sidecar-$(VERSION)"
 FUZZTIME ?= 10s
-FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module/policy:FuzzParseSend module/policy:FuzzFindLinks \
+FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module:FuzzParseConfig module/policy:FuzzParseSend module/policy:FuzzFindLinks \
   module/webhook:FuzzVerify module/webhook:FuzzDedupKey module/sms:FuzzSegmentsAgree \
   module/money:FuzzParse module/money:FuzzSplit \
   module/pricing:FuzzParseTable module/pricing:FuzzParseBalance \

@@ -13,29 +13,29 @@ import (
 // reported at once, each naming its field.
 type Config struct {
 	// Where requests are forwarded to.
-	Upstream UpstreamConfig `koanf:"upstream"`
+	Upstream UpstreamConfig `yaml:"upstream"`
 
 	// Local workspace name -> workspace. The name is used in logs, metrics
 	// and the tenants map; it is never sent upstream.
-	Workspaces map[string]WorkspaceConfig `koanf:"workspaces"`
+	Workspaces map[string]WorkspaceConfig `yaml:"workspaces"`
 
 	// Tenant name, as apps send it -> workspace name.
-	Tenants map[string]string `koanf:"tenants"`
+	Tenants map[string]string `yaml:"tenants"`
 
 	// How a request names its tenant.
-	Routing RoutingConfig `koanf:"routing"`
+	Routing RoutingConfig `yaml:"routing"`
 
 	// Optional list of "METHOD /path" rules; a path ending in "*" matches
 	// every path that starts with what precedes the "*", and METHOD may be
 	// "*" for any method. Absent: every request may pass. Matched against
 	// the method and the path as forwarded (after prefix removal).
-	Allow []string `koanf:"allow"`
+	Allow []string `yaml:"allow"`
 
 	// Per-workspace circuit breaking.
-	Breaker BreakerConfig `koanf:"breaker"`
+	Breaker BreakerConfig `yaml:"breaker"`
 
 	// Who may use the sidecar, and how.
-	Security SecurityConfig `koanf:"security"`
+	Security SecurityConfig `yaml:"security"`
 
 	// Which tenants a process connecting over a unix socket may use, by
 	// the uid and gid the kernel reports for it (SO_PEERCRED). A caller's
@@ -43,51 +43,51 @@ type Config struct {
 	// gid; a caller with none is refused, 403 CALLER_NOT_ALLOWED. TCP
 	// listeners are not concerned. Absent: any local caller may name any
 	// tenant.
-	Callers []CallerConfig `koanf:"callers"`
+	Callers []CallerConfig `yaml:"callers"`
 
 	// How new key values are checked before they go live.
-	Rotation RotationConfig `koanf:"rotation"`
+	Rotation RotationConfig `yaml:"rotation"`
 
 	// The send policy: per tenant, which SMS sends may leave the host.
-	Policy policy.Config `koanf:"policy"`
+	Policy policy.Config `yaml:"policy"`
 
 	// Idempotent POSTs: a retry with the same key is never sent twice.
-	Idempotency IdempotencyConfig `koanf:"idempotency"`
+	Idempotency IdempotencyConfig `yaml:"idempotency"`
 
 	// Where limits, idempotency records, the pacing bucket, signing
 	// timestamps and webhook markers are kept. Absent: in this sidecar's
 	// memory.
-	Store StoreConfig `koanf:"store"`
+	Store StoreConfig `yaml:"store"`
 
 	// The receiver of restlink's webhooks (the restlink_webhook handler):
 	// where events are spooled and delivered. Used by the workspaces that
 	// have webhook_secrets.
-	Webhooks WebhooksConfig `koanf:"webhooks"`
+	Webhooks WebhooksConfig `yaml:"webhooks"`
 
 	// The ledger: the durable record of every send under a send policy,
 	// its cost and its delivery reports. Required once any budget is set.
-	Ledger LedgerConfig `koanf:"ledger"`
+	Ledger LedgerConfig `yaml:"ledger"`
 
 	// How prices are read from restlink, to estimate sends.
-	Pricing PricingConfig `koanf:"pricing"`
+	Pricing PricingConfig `yaml:"pricing"`
 
 	// Where spend alerts are sent, besides the log and metrics.
-	Alerts AlertsConfig `koanf:"alerts"`
+	Alerts AlertsConfig `yaml:"alerts"`
 }
 
 // CallerConfig grants tenants to the processes of one uid or one gid.
 type CallerConfig struct {
 	// The user id of the connecting process; set uid or gid, not both.
-	UID *uint32 `koanf:"uid"`
+	UID *uint32 `yaml:"uid"`
 
 	// The primary group id of the connecting process (the one SO_PEERCRED
 	// reports; grant by a supplementary group with the socket's own group
 	// permission instead).
-	GID *uint32 `koanf:"gid"`
+	GID *uint32 `yaml:"gid"`
 
 	// The tenants these processes may use; a caller allowed exactly one
 	// is pinned to it and need not name it. Required.
-	Tenants []string `koanf:"tenants"`
+	Tenants []string `yaml:"tenants"`
 }
 
 // UpstreamConfig says where and how requests are forwarded.
@@ -95,43 +95,43 @@ type UpstreamConfig struct {
 	// Origin of the restlink API: scheme://host[:port], no path. Request
 	// paths pass through unchanged. https is required except for loopback
 	// addresses (simulators and tests). Default: https://restlink23telecom.com
-	URL string `koanf:"url"`
+	URL string `yaml:"url"`
 
 	// Limit for the whole upstream round trip, from sending the request to
 	// the last byte of the response. Default: 15s.
-	Timeout time.Duration `koanf:"timeout"`
+	Timeout time.Duration `yaml:"timeout"`
 
 	// Optional PEM file of extra trusted root certificates (a private CA),
 	// trusted in addition to the system roots. Upstream certificates are
 	// always verified.
-	CAFile string `koanf:"ca_file"`
+	CAFile string `yaml:"ca_file"`
 
 	// This sidecar's share of restlink's per-account rate limit (about
 	// 1,000 requests/s, shared by every key and app of the account), as
 	// "<requests>/<unit>": "900/s", "30000/m". Every request to restlink
 	// takes a slot; a burst of a tenth of a second's worth goes at once,
 	// the rest is paced. Default: none (no pacing).
-	RateLimit string `koanf:"rate_limit"`
+	RateLimit string `yaml:"rate_limit"`
 
 	// How long a request may wait for its slot under rate_limit; one that
 	// would wait longer is answered 429 UPSTREAM_RATE_LIMITED with
 	// Retry-After. Default: 2s.
-	MaxWait time.Duration `koanf:"max_wait"`
+	MaxWait time.Duration `yaml:"max_wait"`
 }
 
 // WorkspaceConfig is one 23 Telecom workspace and its API keys.
 type WorkspaceConfig struct {
 	// The workspace id at 23 Telecom (a positive integer). Requests naming
 	// it in the workspace-id header are routed here.
-	ID int64 `koanf:"id"`
+	ID int64 `yaml:"id"`
 
 	// Marks the main workspace: where requests that name no tenant go
 	// (with routing.on_missing: main). At most one workspace is main.
-	Main bool `koanf:"main"`
+	Main bool `yaml:"main"`
 
 	// Key sources, first = active; later ones are tried in turn when the
 	// upstream refuses a key (rotation overlap). At least one, at most 8.
-	Keys []KeySource `koanf:"keys"`
+	Keys []KeySource `yaml:"keys"`
 
 	// Which kind of key the workspace accepts: "live" refuses sandbox keys
 	// (sk_test_…), so that production never runs on a key that sends
@@ -139,18 +139,18 @@ type WorkspaceConfig struct {
 	// workspace can never send a live SMS; "any" accepts every key. A key
 	// of the wrong kind is refused at load, like an unreadable one.
 	// Default: any.
-	Environment string `koanf:"environment"`
+	Environment string `yaml:"environment"`
 
 	// The signing secrets of the workspace's webhooks, as set in restlink's
 	// portal (Settings → Webhooks): a webhook is accepted if its signature
 	// matches any one of them, so that during a rotation the old and the
 	// new secret can both be listed. At most 8. A workspace without them
 	// receives no webhooks (its webhook URLs answer 404).
-	WebhookSecrets []Source `koanf:"webhook_secrets"`
+	WebhookSecrets []Source `yaml:"webhook_secrets"`
 
 	// The workspace's own webhook settings, overriding the webhooks
 	// section.
-	Webhooks WorkspaceWebhooksConfig `koanf:"webhooks"`
+	Webhooks WorkspaceWebhooksConfig `yaml:"webhooks"`
 }
 
 // WorkspaceWebhooksConfig is what a workspace may set for itself about the
@@ -158,7 +158,7 @@ type WorkspaceConfig struct {
 type WorkspaceWebhooksConfig struct {
 	// The app's receiver for this workspace's events, instead of
 	// webhooks.deliver_to.
-	DeliverTo string `koanf:"deliver_to"`
+	DeliverTo string `yaml:"deliver_to"`
 }
 
 // Source says where a secret is read from: an API key, a key's signing
@@ -166,107 +166,107 @@ type WorkspaceWebhooksConfig struct {
 type Source struct {
 	// Path of a file holding the secret; surrounding white space is
 	// trimmed. Watched: a change is picked up without a restart.
-	File string `koanf:"file"`
+	File string `yaml:"file"`
 
 	// Name of an environment variable holding the secret. Read at start-up
 	// and on reloads; a change needs a restart of the process.
-	Env string `koanf:"env"`
+	Env string `yaml:"env"`
 
 	// The secret itself, in the config file. For local trials only: a
 	// warning is logged.
-	Value string `koanf:"value"`
+	Value string `yaml:"value"`
 }
 
 // KeySource is one API key of a workspace: where it is read from, and its
 // signing secret if the key was created with HMAC signature verification.
 type KeySource struct {
-	Source `koanf:",squash"`
+	Source `yaml:",inline"`
 
 	// The key's HMAC signing secret, from the same kinds of source. A key
 	// with a secret signs every request it carries (X-Timestamp and
 	// X-Signature); a key without one sends neither. The key and its
 	// secret are one pair: rotate them together.
-	Secret *Source `koanf:"secret"`
+	Secret *Source `yaml:"secret"`
 }
 
 // RoutingConfig says how a request names its tenant or workspace.
 type RoutingConfig struct {
 	// Header carrying the tenant name. "" disables. Default: X-Tenant.
-	TenantHeader string `koanf:"tenant_header"`
+	TenantHeader string `yaml:"tenant_header"`
 
 	// Path prefix naming the tenant, with {tenant} as its last segment.
 	// The prefix is removed before forwarding. "" disables.
 	// Default: /t/{tenant}.
-	PathPrefix string `koanf:"path_prefix"`
+	PathPrefix string `yaml:"path_prefix"`
 
 	// Header carrying a workspace id, with the upstream's JWT-mode
 	// semantics: not a positive integer -> 400 INVALID_WORKSPACE_HEADER;
 	// no configured workspace with that id -> 403 CROSS_TENANT_WORKSPACE.
 	// "" disables. Default: X-Workspace-ID.
-	WorkspaceIDHeader string `koanf:"workspace_id_header"`
+	WorkspaceIDHeader string `yaml:"workspace_id_header"`
 
 	// What to do with a request that names no tenant: "main" sends it to
 	// the main workspace, "reject" answers 400 TENANT_REQUIRED.
 	// Default: main.
-	OnMissing string `koanf:"on_missing"`
+	OnMissing string `yaml:"on_missing"`
 }
 
 // BreakerConfig configures the circuit breaker of each workspace.
 type BreakerConfig struct {
 	// Consecutive failures that open the breaker. Default: 5.
-	ConsecutiveFailures uint32 `koanf:"consecutive_failures"`
+	ConsecutiveFailures uint32 `yaml:"consecutive_failures"`
 
 	// How long an open breaker refuses requests before letting probes
 	// through. Default: 30s.
-	OpenTimeout time.Duration `koanf:"open_timeout"`
+	OpenTimeout time.Duration `yaml:"open_timeout"`
 
 	// Probes let through when half-open; that many successes close the
 	// breaker, one failure opens it again. Default: 1.
-	HalfOpenRequests uint32 `koanf:"half_open_requests"`
+	HalfOpenRequests uint32 `yaml:"half_open_requests"`
 
 	// Upstream statuses counted as failures (besides connection errors
 	// and timeouts). 4xx statuses never count. Default: [500, 502, 503, 504].
-	FailureStatuses []int `koanf:"failure_statuses"`
+	FailureStatuses []int `yaml:"failure_statuses"`
 }
 
 // SecurityConfig says who may use the sidecar.
 type SecurityConfig struct {
 	// Client networks allowed to connect. Unix-socket clients are always
 	// trusted. Default: [127.0.0.0/8, ::1/128].
-	TrustedClients []netip.Prefix `koanf:"trusted_clients"`
+	TrustedClients []netip.Prefix `yaml:"trusted_clients"`
 
 	// Host header values accepted (port ignored), against DNS rebinding.
 	// Default: [localhost, 127.0.0.1, "[::1]"].
-	AllowedHosts []string `koanf:"allowed_hosts"`
+	AllowedHosts []string `yaml:"allowed_hosts"`
 
 	// Refuse requests from web browsers: those carrying Origin or
 	// Sec-Fetch-Site, which browsers send (on every request to a loopback
 	// or https origin, and on every cross-origin or unsafe one) and
 	// server-side HTTP clients do not. A web page must not be able to send
 	// through the sidecar. Default: true.
-	RejectBrowserRequests bool `koanf:"reject_browser_requests"`
+	RejectBrowserRequests bool `yaml:"reject_browser_requests"`
 
 	// Request methods forwarded; others are answered 405
 	// METHOD_NOT_ALLOWED. TRACE would echo the injected key back, and
 	// CONNECT or made-up methods have no use against a REST API.
 	// Default: [GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS].
-	Methods []string `koanf:"methods"`
+	Methods []string `yaml:"methods"`
 
 	// Largest request body accepted, in bytes. Default: 1048576 (1 MiB).
-	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 
 	// How long a request body may take to arrive whole, from the end of
 	// its headers; a slower one is answered 408 REQUEST_BODY_TIMEOUT and
 	// its connection closed. Apps on the same host send their bodies at
 	// once. Default: 10s.
-	BodyTimeout time.Duration `koanf:"body_timeout"`
+	BodyTimeout time.Duration `yaml:"body_timeout"`
 
 	// Request-body bytes held in memory at once, across all requests;
 	// a request whose body would pass it is answered 503
 	// SIDECAR_OVERLOADED. Bodies are held whole (to sign them, check them
 	// against the send policy, and send them again after a 401).
 	// Default: 67108864 (64 MiB).
-	MaxBodyBytesInFlight int64 `koanf:"max_body_bytes_in_flight"`
+	MaxBodyBytesInFlight int64 `yaml:"max_body_bytes_in_flight"`
 }
 
 // StoreConfig says where the sidecar keeps the state its limits share.
@@ -275,7 +275,7 @@ type StoreConfig struct {
 	// records, the pacing bucket, signing timestamps and webhook
 	// de-duplication hold across the fleet. Absent: this sidecar's memory,
 	// which a restart empties.
-	Redis *RedisConfig `koanf:"redis"`
+	Redis *RedisConfig `yaml:"redis"`
 }
 
 // RedisConfig is a Redis that a fleet of sidecars shares. Exactly one of
@@ -284,40 +284,40 @@ type RedisConfig struct {
 	// One Redis node: redis://[user@]host:port[/db], or rediss:// for TLS.
 	// A password may be in the URL (a warning is logged): password_file
 	// is better, being watched, rotated and out of the config file.
-	URL string `koanf:"url"`
+	URL string `yaml:"url"`
 
 	// Sentinel addresses (with master_name), or Redis Cluster seed nodes
 	// (two or more, or one with cluster: true), as host:port.
-	Addrs []string `koanf:"addrs"`
+	Addrs []string `yaml:"addrs"`
 
 	// The name of the Sentinel-monitored master.
-	MasterName string `koanf:"master_name"`
+	MasterName string `yaml:"master_name"`
 
 	// Treat a single address in addrs as a Cluster seed node.
-	Cluster bool `koanf:"cluster"`
+	Cluster bool `yaml:"cluster"`
 
 	// The ACL user; a URL's user overrides it.
-	Username string `koanf:"username"`
+	Username string `yaml:"username"`
 
 	// A file holding the password, read anew at every reload (it is
 	// watched) and used at the next connection: a rotated password needs
 	// no restart. Never logged or shown.
-	PasswordFile string `koanf:"password_file"`
+	PasswordFile string `yaml:"password_file"`
 
 	// Use TLS with addrs (a rediss:// URL always does).
-	TLS bool `koanf:"tls"`
+	TLS bool `yaml:"tls"`
 
 	// PEM file of extra trusted roots for the Redis' TLS certificate.
-	CAFile string `koanf:"ca_file"`
+	CAFile string `yaml:"ca_file"`
 
 	// Starts every key, so that an ACL can confine the sidecars to their
 	// keys (~restlink:*) and several fleets can share one Redis.
 	// Default: restlink:.
-	KeyPrefix string `koanf:"key_prefix"`
+	KeyPrefix string `yaml:"key_prefix"`
 
 	// The longest a store call may take, connecting included: no request
 	// waits longer for Redis. Default: 50ms.
-	Timeout time.Duration `koanf:"timeout"`
+	Timeout time.Duration `yaml:"timeout"`
 
 	// What happens to sends without an idempotency key while Redis does
 	// not answer (down, or slower than timeout): "local" decides them
@@ -328,11 +328,11 @@ type RedisConfig struct {
 	// 503 STORE_UNAVAILABLE with Retry-After: 1; other requests pass; the
 	// outage is logged once and shown in status and metrics, and Redis is
 	// used again as soon as it answers. Default: local.
-	OnError string `koanf:"on_error"`
+	OnError string `yaml:"on_error"`
 
 	// How many sidecars share the limits: while Redis is down (on_error:
 	// local), each takes this share of every limit. Default: 1.
-	FleetSize int `koanf:"fleet_size"`
+	FleetSize int `yaml:"fleet_size"`
 }
 
 // WebhooksConfig configures the receiver of restlink's webhooks. restlink
@@ -347,26 +347,26 @@ type WebhooksConfig struct {
 	// name) and {event} (an event type) as whole segments. Register
 	// https://<public host><path> for each workspace and event in
 	// restlink's portal. Default: /hooks/{workspace}/{event}.
-	Path string `koanf:"path"`
+	Path string `yaml:"path"`
 
 	// The app's receiver: events are POSTed here, with their original body
 	// and the X-Restlink-Workspace, X-Restlink-Workspace-Id,
 	// X-Restlink-Event and X-Restlink-Event-Id headers, until it answers
 	// 2xx. An absolute http or https URL; a workspace may override it.
 	// Required when a workspace has webhook_secrets.
-	DeliverTo string `koanf:"deliver_to"`
+	DeliverTo string `yaml:"deliver_to"`
 
 	// How far a webhook's X-Webhook-Timestamp may be from this host's
 	// clock, either way; an older (or newer) one is refused with 401, so
 	// that a captured webhook cannot be replayed later. Default: 5m.
-	MaxSkew time.Duration `koanf:"max_skew"`
+	MaxSkew time.Duration `yaml:"max_skew"`
 
 	// The directory of the spool: a bbolt file of the events not yet
 	// delivered, and the dead letters. Created (mode 0700) if missing;
 	// keep it on a persistent volume. One sidecar process at a time can
 	// use it. Changing it takes effect at the next restart. Required when
 	// a workspace has webhook_secrets.
-	SpoolDir string `koanf:"spool_dir"`
+	SpoolDir string `yaml:"spool_dir"`
 
 	// How long an event is redelivered to an app that does not take it;
 	// then it becomes a dead letter, kept in spool_dir/dead until an
@@ -374,32 +374,32 @@ type WebhooksConfig struct {
 	// how long a received event is remembered, so that restlink's retries
 	// and replays of it are acknowledged without a second delivery.
 	// Default: 24h.
-	RetryFor time.Duration `koanf:"retry_for"`
+	RetryFor time.Duration `yaml:"retry_for"`
 
 	// The event types received; a webhook for another type is answered
 	// 404. Default: [delivery, click, impression, conversion].
-	Events []string `koanf:"events"`
+	Events []string `yaml:"events"`
 
 	// Largest webhook body accepted, in bytes; a larger one is answered
 	// 413. Default: 262144 (256 KiB).
-	MaxBodyBytes int64 `koanf:"max_body_bytes"`
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 
 	// Verified webhooks being written to the spool at once; more are
 	// answered 503 at once (restlink tries again later). Bodies still
 	// arriving, not yet verified, do not count: a slow stranger cannot hold
 	// what restlink's events need. Default: 128.
-	MaxConcurrent int `koanf:"max_concurrent"`
+	MaxConcurrent int `yaml:"max_concurrent"`
 
 	// Webhook bodies one client address may have in flight before their
 	// signature is verified; more are answered 503 at once. The address is
 	// Caddy's client IP, so a site's trusted_proxies are honoured behind an
 	// Ingress. Default: 8.
-	MaxUnverifiedPerClient int `koanf:"max_unverified_per_client"`
+	MaxUnverifiedPerClient int `yaml:"max_unverified_per_client"`
 
 	// How long a webhook's whole body may take to arrive, from the start of
 	// reading it; a slower one is answered 408. restlink waits 5 s for the
 	// whole answer, and its events are small. Default: 3s.
-	BodyTimeout time.Duration `koanf:"body_timeout"`
+	BodyTimeout time.Duration `yaml:"body_timeout"`
 }
 
 // IdempotencyConfig makes POSTs safe to retry. A POST carrying the header
@@ -414,10 +414,10 @@ type WebhooksConfig struct {
 type IdempotencyConfig struct {
 	// The request header that names a POST. "" disables idempotency.
 	// Default: Idempotency-Key.
-	Header string `koanf:"header"`
+	Header string `yaml:"header"`
 
 	// How long a POST and its answer are remembered. Default: 24h.
-	TTL time.Duration `koanf:"ttl"`
+	TTL time.Duration `yaml:"ttl"`
 
 	// The most records (a POST and its answer, about 1 KiB each) kept in
 	// this sidecar's memory: without store.redis; with it, only those of
@@ -426,7 +426,7 @@ type IdempotencyConfig struct {
 	// restlink_idempotency_records_dropped_total; records of sends in
 	// flight or of unknown outcome are never dropped. Redis keeps its
 	// records until their ttl. Default: 100000.
-	MaxRecords int `koanf:"max_records"`
+	MaxRecords int `yaml:"max_records"`
 }
 
 // RotationConfig says how a new key value is verified. When a key source
@@ -438,7 +438,7 @@ type RotationConfig struct {
 	// start-up, with no value to keep, keys serve at once and are verified
 	// in the background; an invalid one is then tried last, as if refused.
 	// Default: true.
-	Verify bool `koanf:"verify"`
+	Verify bool `yaml:"verify"`
 
 	// The probe: "GET <path>[?<query>]", a read-only request the upstream
 	// answers for a valid key. 2xx or 403 FORBIDDEN (valid but without
@@ -448,10 +448,10 @@ type RotationConfig struct {
 	// The query is sent as written; a key with a secret signs the path
 	// without it, as restlink checks signatures.
 	// Default: GET /api/v1/user/balance.
-	Probe string `koanf:"probe"`
+	Probe string `yaml:"probe"`
 
 	// How long a probe may take. Default: 5s.
-	ProbeTimeout time.Duration `koanf:"probe_timeout"`
+	ProbeTimeout time.Duration `yaml:"probe_timeout"`
 }
 
 // defaultConfig holds the defaults, as koanf paths. They are loaded first,
@@ -524,19 +524,19 @@ type LedgerConfig struct {
 	// The directory of the ledger's day files, created (0700) if missing.
 	// One sidecar writes a directory; give each sidecar of a fleet its
 	// own. Absent: no ledger, and no budget may be set.
-	Dir string `koanf:"dir"`
+	Dir string `yaml:"dir"`
 
 	// How long records are kept, at least 32d. Default: 400d.
-	Retention time.Duration `koanf:"retention"`
+	Retention time.Duration `yaml:"retention"`
 
 	// The account's currency, as restlink's balance answer names it
 	// (EUR). Budgets are in it; while restlink reports another, budgeted
 	// sends are refused. Required with dir.
-	Currency string `koanf:"currency"`
+	Currency string `yaml:"currency"`
 
 	// The IANA timezone in which budget days and months begin, and in
 	// which the usage export's days are counted. Default: UTC.
-	Timezone string `koanf:"timezone"`
+	Timezone string `yaml:"timezone"`
 
 	// 0s: each reservation is synced to disk (group-committed with
 	// concurrent ones) before its send is forwarded. A duration up to 1s:
@@ -545,7 +545,7 @@ type LedgerConfig struct {
 	// synced at most that long after; a crash of the machine may lose
 	// the records of that last interval. It saves an fsync per send at
 	// low rates. Default: 0s.
-	SyncEvery time.Duration `koanf:"sync_every"`
+	SyncEvery time.Duration `yaml:"sync_every"`
 }
 
 // PricingConfig is the pricing section: how the sidecar learns what a
@@ -554,12 +554,12 @@ type PricingConfig struct {
 	// How often each workspace's price table (GET /user/pricing) and the
 	// account balance (GET /user/balance) are read again, at least 1m.
 	// Default: 1h.
-	Refresh time.Duration `koanf:"refresh"`
+	Refresh time.Duration `yaml:"refresh"`
 
 	// The per-segment rate assumed for a recipient no price table
 	// covers (0.25 or "0.25"). Absent or "": such a budgeted send is
 	// refused with 503 PRICE_UNKNOWN.
-	UnknownRate any `koanf:"unknown_rate"`
+	UnknownRate any `yaml:"unknown_rate"`
 }
 
 // AlertsConfig is the alerts section.
@@ -567,5 +567,5 @@ type AlertsConfig struct {
 	// Where each spend alert is POSTed as JSON, retried until a 2xx and
 	// kept on disk (in ledger.dir) until then. Absent: alerts are only
 	// logged and counted.
-	URL string `koanf:"url"`
+	URL string `yaml:"url"`
 }

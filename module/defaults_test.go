@@ -2,6 +2,7 @@ package restlink
 
 import (
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -94,7 +95,7 @@ func TestFieldCommentDefaultsMatchTheCode(t *testing.T) {
 	var walk func(prefix, pkg string, st *ast.StructType)
 	walk = func(prefix, pkg string, st *ast.StructType) {
 		for _, field := range st.Fields.List {
-			tag := reflect.StructTag(strings.Trim(field.Tag.Value, "`")).Get("koanf")
+			tag := reflect.StructTag(strings.Trim(field.Tag.Value, "`")).Get("yaml")
 			path := prefix + tag
 			switch typ := field.Type.(type) {
 			case *ast.Ident:
@@ -138,19 +139,27 @@ func TestExampleShowsTheDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := yamlParser{}.Unmarshal(raw)
+	doc, err := parseYAML(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	flat := map[string]any{}
-	var flatten func(prefix string, m map[string]any)
-	flatten = func(prefix string, m map[string]any) {
-		for k, v := range m {
-			if sub, ok := v.(map[string]any); ok {
-				flatten(prefix+k+".", sub)
-				continue
+	var flatten func(prefix string, n *yaml.Node)
+	flatten = func(prefix string, n *yaml.Node) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			path, v := prefix+n.Content[i].Value, n.Content[i+1]
+			switch v.Kind {
+			case yaml.MappingNode:
+				flatten(path+".", v)
+			case yaml.SequenceNode:
+				list := make([]any, len(v.Content))
+				for j, e := range v.Content {
+					list[j] = resolvedScalar(e)
+				}
+				flat[path] = list
+			default:
+				flat[path] = resolvedScalar(v)
 			}
-			flat[prefix+k] = v
 		}
 	}
 	flatten("", doc)

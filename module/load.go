@@ -4,19 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"reflect"
 	"regexp"
-	"strconv"
 	"strings"
-	"time"
 
-	"github.com/go-viper/mapstructure/v2"
-	"github.com/knadh/koanf/providers/confmap"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/rawbytes"
-	"github.com/knadh/koanf/v2"
+	"go.yaml.in/yaml/v3"
 )
 
 // EnvPrefix starts the name of every environment override: RESTLINK__<PATH>,
@@ -87,39 +80,40 @@ func readConfigFile(path string) ([]byte, error) {
 	return raw, nil
 }
 
-// parseConfig decodes config file bytes and compiles them.
+// parseConfig decodes config file bytes and compiles them: the defaults,
+// then the file with the environment overrides merged into it, are
+// decoded into one Config (see configDecoder), which is compiled.
 func parseConfig(raw []byte, environ Environ) (*plan, error) {
-	k := koanf.New(".")
-	if err := k.Load(confmap.Provider(defaultConfig, "."), nil); err != nil {
-		return nil, fmt.Errorf("loading defaults: %w", err)
-	}
-	if err := k.Load(rawbytes.Provider(raw), yamlParser{}); err != nil {
+	root, err := parseYAML(raw)
+	if err != nil {
 		return nil, fmt.Errorf("parsing config YAML: %s", redactQuoted(err.Error()))
 	}
-	if err := applyEnvOverrides(k, environ); err != nil {
+	defaults := defaultsTree()
+	if err := applyEnvOverrides(root, defaults, environ); err != nil {
 		return nil, err
 	}
 
 	var cfg Config
-	decodeErr := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{DecoderConfig: &mapstructure.DecoderConfig{
-		DecodeHook:       mapstructure.ComposeDecodeHookFunc(durationHook, prefixHook),
-		WeaklyTypedInput: true, // environment values are strings
-		ErrorUnused:      true, // unknown fields are errors
-		TagName:          "koanf",
-	}})
-	// A field that did not decode keeps its zero value; the rest is
-	// compiled anyway, so that one run reports every problem.
+	var d configDecoder
+	v := reflect.ValueOf(&cfg).Elem()
+	d.decode(defaults, v, "")
+	if len(d.problems) > 0 {
+		return nil, fmt.Errorf("decoding the defaults: %s", d.problems[0]) // a defect, caught by every test
+	}
+	d.decode(root, v, "")
+	// A field that did not decode keeps its default or zero value; the
+	// rest is compiled anyway, so that one run reports every problem.
 	pl, compileErr := compileConfig(&cfg)
-	if decodeErr == nil && compileErr == nil {
+	if len(d.problems) == 0 && compileErr == nil {
 		return pl, nil
 	}
 	var errs []error
 	failed := map[string]bool{} // fields that did not decode
-	if decodeErr != nil {
-		lines := describeDecodeError(decodeErr)
-		for _, line := range lines {
-			field, _, _ := strings.Cut(line, ": ")
-			failed[field] = true
+	if len(d.problems) > 0 {
+		lines := make([]string, len(d.problems))
+		for i, p := range d.problems {
+			failed[p.field] = true
+			lines[i] = redactQuoted(p.String())
 		}
 		errs = append(errs, fmt.Errorf("decoding config: %s", strings.Join(lines, "\n")))
 	}
@@ -138,113 +132,123 @@ func parseConfig(raw []byte, environ Environ) (*plan, error) {
 	return nil, errors.Join(errs...)
 }
 
-// applyEnvOverrides merges RESTLINK__<PATH> variables into k. Each must name
-// a scalar setting that exists (a default, or a field the file sets).
-func applyEnvOverrides(k *koanf.Koanf, environ Environ) error {
-	toPath := func(name string) string {
-		return strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "__", "."))
+// defaultsTree is defaultConfig as a YAML tree, to decode as the first
+// layer.
+func defaultsTree() *yaml.Node {
+	root := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+	for path, v := range defaultConfig {
+		var leaf *yaml.Node
+		if list, ok := v.([]any); ok {
+			leaf = &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+			for _, e := range list {
+				leaf.Content = append(leaf.Content, scalarNode(fmt.Sprint(e)))
+			}
+		} else {
+			leaf = scalarNode(fmt.Sprint(v))
+		}
+		setNode(root, strings.Split(path, "."), leaf)
 	}
+	return root
+}
+
+// scalarNode is a string scalar.
+func scalarNode(text string) *yaml.Node {
+	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: text}
+}
+
+// findNode returns the node at path in a tree of mappings, or nil.
+func findNode(n *yaml.Node, path []string) *yaml.Node {
+	for _, name := range path {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == name {
+				next = n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
+}
+
+// setNode sets the value at path in a tree of mappings to leaf, adding
+// the mappings on its way that are missing. The path's parents must be
+// mappings or absent.
+func setNode(n *yaml.Node, path []string, leaf *yaml.Node) {
+	for i, name := range path {
+		var next *yaml.Node
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			if n.Content[j].Value == name {
+				if i == len(path)-1 {
+					n.Content[j+1] = leaf
+					return
+				}
+				next = n.Content[j+1]
+				break
+			}
+		}
+		if next == nil {
+			next = leaf
+			if i < len(path)-1 {
+				next = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+			}
+			n.Content = append(n.Content, scalarNode(name), next)
+		}
+		n = next
+	}
+}
+
+// applyEnvOverrides merges RESTLINK__<PATH> variables into the file's
+// tree. Each must name a scalar setting that exists: a default, or a
+// field the file sets.
+func applyEnvOverrides(root, defaults *yaml.Node, environ Environ) error {
 	var errs []error
 	for _, kv := range environ() {
-		name, _, _ := strings.Cut(kv, "=")
+		name, value, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, EnvPrefix) {
 			continue
 		}
-		path := toPath(name)
-		switch k.Get(path).(type) {
-		case nil:
+		path := strings.ToLower(strings.ReplaceAll(strings.TrimPrefix(name, EnvPrefix), "__", "."))
+		segments := strings.Split(path, ".")
+		at := findNode(root, segments)
+		if at == nil {
+			at = findNode(defaults, segments)
+		}
+		switch {
+		case at == nil:
 			errs = append(errs, fmt.Errorf("environment variable %s: there is no setting %q", name, path))
-		case map[string]any, []any:
+		case at.Kind != yaml.ScalarNode:
 			errs = append(errs, fmt.Errorf("environment variable %s: %q is not a scalar setting", name, path))
+		case !settable(root, segments):
+			errs = append(errs, fmt.Errorf("environment variable %s: %q is inside a setting the file gives as a single value or a list", name, path))
+		default:
+			setNode(root, segments, scalarNode(value))
 		}
 	}
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	return k.Load(env.Provider(".", env.Opt{
-		Prefix:        EnvPrefix,
-		EnvironFunc:   environ,
-		TransformFunc: func(name, v string) (string, any) { return toPath(name), v },
-	}), nil)
+	return errors.Join(errs...)
 }
 
-// durationHook decodes "15s"-style strings, and whole days as "400d". A
-// bare number is refused: it would silently mean nanoseconds.
-func durationHook(from, to reflect.Type, data any) (any, error) {
-	if to != reflect.TypeFor[time.Duration]() {
-		return data, nil
-	}
-	s, ok := data.(string)
-	if _, isNumber := strconv.ParseFloat(s, 64); !ok || isNumber == nil {
-		return nil, errors.New("a duration needs a unit, e.g. 15s or 500ms")
-	}
-	s = strings.TrimSpace(s)
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		if n, err := strconv.ParseUint(days, 10, 16); err == nil {
-			return time.Duration(n) * 24 * time.Hour, nil
+// settable reports whether every parent of path in the tree is a mapping
+// or absent, so that setNode can set it.
+func settable(root *yaml.Node, path []string) bool {
+	for i := range path[:len(path)-1] {
+		if n := findNode(root, path[:i+1]); n != nil && n.Kind != yaml.MappingNode {
+			return false
 		}
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return nil, errors.New("not a duration, e.g. 15s, 500ms or 400d")
-	}
-	return d, nil
+	return true
 }
 
-// prefixHook decodes a network (127.0.0.0/8) or a single address (::1).
-func prefixHook(from, to reflect.Type, data any) (any, error) {
-	if to != reflect.TypeFor[netip.Prefix]() {
-		return data, nil
-	}
-	s, ok := data.(string)
-	if !ok {
-		return nil, errors.New("a network must be a string such as 127.0.0.0/8")
-	}
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), nil
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		return netip.PrefixFrom(a, a.BitLen()), nil
-	}
-	return nil, errors.New("not a network or address, e.g. 127.0.0.0/8 or ::1")
-}
-
-// describeDecodeError rewrites mapstructure's errors as lines that each
-// start with the field ("upstream.timeout: …"); mapstructure v2 leaves
-// values out of its messages.
-func describeDecodeError(err error) []string {
-	var lines []string
-	var walk func(error)
-	walk = func(err error) {
-		if j, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range j.Unwrap() {
-				walk(e)
-			}
-			return
-		}
-		de, ok := err.(*mapstructure.DecodeError)
-		if !ok {
-			if inner := errors.Unwrap(err); inner != nil {
-				walk(inner) // a wrapper around the decoder's errors
-				return
-			}
-		}
-		if ok {
-			name := de.Name()
-			if name == "" || name == reflect.TypeFor[Config]().String() {
-				name = "config"
-			}
-			msg := strings.Replace(de.Unwrap().Error(), "has invalid keys:", "unknown field(s):", 1)
-			lines = append(lines, name+": "+redactQuoted(msg))
-			return
-		}
-		lines = append(lines, redactQuoted(err.Error()))
-	}
-	walk(err)
-	return lines
-}
-
-var quoted = regexp.MustCompile("\"[^\"]*\"|`[^`]*`")
+// quoted matches quoted text: in double quotes, backticks, or single quotes
+// around more than one character (yaml.v3 quotes an anchor's name so, and
+// a single character such as ',' is the parser's own).
+var quoted = regexp.MustCompile("\"[^\"]*\"|`[^`]*`|'[^']{2,}'")
 
 // redactQuoted removes quoted text from a parser's message: YAML errors can
 // quote file content, and a config file may hold a literal key.

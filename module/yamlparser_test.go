@@ -1,35 +1,24 @@
 package restlink
 
 import (
-	"reflect"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
-func TestYAMLParser(t *testing.T) {
-	got, err := yamlParser{}.Unmarshal([]byte(`
-a: 1
-b: [x, 2, true, ""]
-c:
-  d: 1.5
-  "e.f": yes
-  123: numeric key
-upstream: {timeout: 15s}
-`))
+func TestParseYAML(t *testing.T) {
+	root, err := parseYAML([]byte("a: 1\nb: [x, 2]\nc: {d: 1.5, \"e.f\": yes, 123: numeric key}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]any{
-		"a": 1, "b": []any{"x", 2, true, ""},
-		"c":        map[string]any{"d": 1.5, "e.f": "yes", "123": "numeric key"},
-		"upstream": map[string]any{"timeout": "15s"},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %#v\nwant %#v", got, want)
+	if root.Kind != yaml.MappingNode || len(root.Content) != 6 || findNode(root, []string{"c", "e.f"}).Value != "yes" ||
+		findNode(root, []string{"c", "123"}).Value != "numeric key" {
+		t.Errorf("tree: %+v", root)
 	}
 	for _, empty := range []string{"", "# only a comment\n", "---\n"} {
-		if m, err := (yamlParser{}).Unmarshal([]byte(empty)); err != nil || len(m) != 0 {
-			t.Errorf("empty file %q: %v %v", empty, m, err)
+		if n, err := parseYAML([]byte(empty)); err != nil || n.Kind != yaml.MappingNode || len(n.Content) != 0 {
+			t.Errorf("empty file %q: %v %v", empty, n, err)
 		}
 	}
 	for doc, wantErr := range map[string]string{
@@ -43,8 +32,9 @@ upstream: {timeout: 15s}
 		"a: [1, ~]\n":                           "line 1: a value is missing (null)",
 		"a: null\n":                             "a value is missing (null)",
 		"a: [\n":                                "yaml:",
+		"a:\n  b:\n    c: [{d: ~}]\n":           "line 3: a value is missing (null)",
 	} {
-		if _, err := (yamlParser{}).Unmarshal([]byte(doc)); err == nil || !strings.Contains(err.Error(), wantErr) {
+		if _, err := parseYAML([]byte(doc)); err == nil || !strings.Contains(err.Error(), wantErr) {
 			t.Errorf("%q: error %v, want %q", doc, err, wantErr)
 		}
 	}

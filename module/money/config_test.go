@@ -54,4 +54,7 @@ func TestFromConfig(t *testing.T) {
 	if _, err := FromConfig(1e-7); !errors.Is(err, ErrInexact) {
 		t.Errorf("FromConfig(1e-7) = %v, want ErrInexact", err)
 	}
+	if _, err := FromConfig("sk_live_SECRET"); !errors.Is(err, ErrSyntax) || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("FromConfig of a key = %v, want ErrSyntax without the value", err)
+	}
 }

@@ -22,17 +22,17 @@ type Config struct {
 	// The path whose POST requests are sends, as forwarded upstream
 	// (after any tenant prefix is removed). It must start with /api/v1/.
 	// Default: /api/v1/sms/send.
-	SendPath string `koanf:"send_path"`
+	SendPath string `yaml:"send_path"`
 
 	// Rules for every tenant without its own entry in tenants, and the
 	// base that tenant entries inherit from. Absent: tenants without an
 	// entry have no policy.
-	Default *RulesConfig `koanf:"default"`
+	Default *RulesConfig `yaml:"default"`
 
 	// Tenant name -> rules of that tenant. Each name must be a tenant the
 	// config defines. An entry inherits every field of default it does
 	// not set itself; without a default, it inherits nothing.
-	Tenants map[string]RulesConfig `koanf:"tenants"`
+	Tenants map[string]RulesConfig `yaml:"tenants"`
 }
 
 // RulesConfig is the send policy of a tenant, or the default. Every field
@@ -42,7 +42,7 @@ type RulesConfig struct {
 	// enforce: refused sends are answered with an error and not sent.
 	// shadow: every send is decided, counted and reported, but sent
 	// anyway; use it to try rules out on live traffic. Default: enforce.
-	Mode string `koanf:"mode"`
+	Mode string `yaml:"mode"`
 
 	// Destination regions allowed, as ISO 3166-1 alpha-2 codes in upper
 	// case (GB, IE, US). A number is placed by the numbering plan, not by
@@ -51,30 +51,30 @@ type RulesConfig struct {
 	// networks such as +882, numbers that fit no region of their code) are
 	// refused when this list is set. An empty list allows no destination:
 	// every send is refused. Absent: every destination is allowed.
-	Countries []string `koanf:"countries"`
+	Countries []string `yaml:"countries"`
 
 	// E.164 prefixes ("+" and 1 to 15 digits) refused whatever their
 	// country, e.g. premium or satellite ranges. An empty list denies
 	// nothing, and so lifts an inherited list. Absent: none.
-	DenyPrefixes []string `koanf:"deny_prefixes"`
+	DenyPrefixes []string `yaml:"deny_prefixes"`
 
 	// Most recipients one send may have, 1 to 100. restlink itself
 	// refuses more than 100. Absent: 100.
-	MaxRecipients *int `koanf:"max_recipients"`
+	MaxRecipients *int `yaml:"max_recipients"`
 
 	// Most recipients the tenant may send to within a sliding window.
 	// A send counts once per entry of its "to" list. Absent: no limit.
-	Rate *RateConfig `koanf:"rate"`
+	Rate *RateConfig `yaml:"rate"`
 
 	// Most SMS segments the tenant may send per UTC day, counting each
 	// recipient's segments (a 2-segment message to 3 numbers counts 6).
 	// At least 1. Absent: no cap.
-	DailySegments *int64 `koanf:"daily_segments"`
+	DailySegments *int64 `yaml:"daily_segments"`
 
 	// Most messages the tenant may send to any one number within a
 	// sliding window, against floods of a single recipient (a form
 	// abused to pump SMS to one number). Absent: no limit.
-	PerRecipient *PerRecipientConfig `koanf:"per_recipient"`
+	PerRecipient *PerRecipientConfig `yaml:"per_recipient"`
 
 	// The sender_id values the tenant may send with. An alphanumeric
 	// sender is compared exactly, letter case included; a numeric one
@@ -83,45 +83,45 @@ type RulesConfig struct {
 	// trunk 0 is +44 7700 900123. A tenant entry that sets it replaces the
 	// inherited list whole. An empty list allows no sender: every send is
 	// refused. Absent: any sender.
-	Senders []string `koanf:"senders"`
+	Senders []string `yaml:"senders"`
 
 	// The domains that links in the message may lead to. Anything a phone
 	// would render as a link counts, with or without a scheme. A tenant
 	// entry that sets it replaces the inherited one whole. Absent: links
 	// to any domain.
-	Links *LinksConfig `koanf:"links"`
+	Links *LinksConfig `yaml:"links"`
 
 	// Spend limits in the account's currency. A tenant entry that sets
 	// it replaces the inherited one whole. Absent: no budget.
-	Budget *BudgetConfig `koanf:"budget"`
+	Budget *BudgetConfig `yaml:"budget"`
 
 	// Fraud signals: the tenant's traffic to each destination country is
 	// watched, and the country quarantined when a signal fires. It needs
 	// ledger.dir: delivery reports are attributed to tenants through the
 	// ledger. A tenant entry that sets it replaces the inherited one
 	// whole. Absent: no signals.
-	Anomaly *AnomalyConfig `koanf:"anomaly"`
+	Anomaly *AnomalyConfig `yaml:"anomaly"`
 
 	// Numbers a quarantine never refuses. A tenant entry that sets it
 	// replaces the inherited one whole. Absent: none.
-	TrustedNumbers *TrustedNumbersConfig `koanf:"trusted_numbers"`
+	TrustedNumbers *TrustedNumbersConfig `yaml:"trusted_numbers"`
 
 	// Answer sends locally with a success response in restlink's shape
 	// (marked "sandbox": true, with message ids starting dryrun_) and send
 	// nothing. The other rules still apply, but their limits are not
 	// charged. Default: false.
-	DryRun *bool `koanf:"dry_run"`
+	DryRun *bool `yaml:"dry_run"`
 }
 
 // RateConfig is a sliding-window limit on recipients. A tenant entry that
 // sets it replaces the inherited one whole: both fields are required.
 type RateConfig struct {
 	// Recipients allowed within the window, at least 1.
-	Recipients int64 `koanf:"recipients"`
+	Recipients int64 `yaml:"recipients"`
 
 	// The window's length, at least 1s, e.g. 1m. Changing it starts a
 	// new count.
-	Per time.Duration `koanf:"per"`
+	Per time.Duration `yaml:"per"`
 }
 
 // PerRecipientConfig is a sliding-window limit on messages to any one
@@ -129,11 +129,11 @@ type RateConfig struct {
 // both fields are required.
 type PerRecipientConfig struct {
 	// Messages allowed to one number within the window, at least 1.
-	Messages int64 `koanf:"messages"`
+	Messages int64 `yaml:"messages"`
 
 	// The window's length, at least 1s, e.g. 1h. Changing it starts a
 	// new count.
-	Per time.Duration `koanf:"per"`
+	Per time.Duration `yaml:"per"`
 }
 
 // BudgetConfig limits what a tenant may spend, in the account's currency
@@ -144,15 +144,15 @@ type PerRecipientConfig struct {
 // begin in ledger.timezone.
 type BudgetConfig struct {
 	// Most the tenant may spend per day. Absent: no daily budget.
-	Daily any `koanf:"daily"`
+	Daily any `yaml:"daily"`
 
 	// Most the tenant may spend per calendar month. Absent: no monthly
 	// budget.
-	Monthly any `koanf:"monthly"`
+	Monthly any `yaml:"monthly"`
 
 	// Fraction of a budget, above 0 and below 1, at which a budget_soft
 	// alert is raised, once per period. Default: 0.8.
-	SoftAt *float64 `koanf:"soft_at"`
+	SoftAt *float64 `yaml:"soft_at"`
 }
 
 // LinksConfig is the link policy: every link in a message must lead to an
@@ -166,7 +166,7 @@ type LinksConfig struct {
 	// example.org, but not example.org itself (list both for both). An
 	// internationalized name may be written in Unicode or punycode. An
 	// empty list allows no link at all. Required.
-	Allow []string `koanf:"allow"`
+	Allow []string `yaml:"allow"`
 }
 
 // AnomalyConfig is the fraud signals of a tenant, evaluated per
@@ -178,26 +178,26 @@ type LinksConfig struct {
 type AnomalyConfig struct {
 	// enforce or shadow. Default: shadow: start there, read the alerts,
 	// then enforce.
-	Mode string `koanf:"mode"`
+	Mode string `yaml:"mode"`
 
 	// The sliding window of the delivery ratio, and the length of a
 	// volume window; at least 1s. Default: 1h.
-	Window time.Duration `koanf:"window"`
+	Window time.Duration `yaml:"window"`
 
 	// The delivery ratio (DELIVRD against every final report in the
 	// window) below which the signal fires, above 0 and below 1; 0 turns
 	// the signal off. Default: 0.3.
-	DeliveryRatioBelow *float64 `koanf:"delivery_ratio_below"`
+	DeliveryRatioBelow *float64 `yaml:"delivery_ratio_below"`
 
 	// Final reports needed in the window before the delivery ratio is
 	// evaluated, at least 1. Default: 50.
-	MinReports *int64 `koanf:"min_reports"`
+	MinReports *int64 `yaml:"min_reports"`
 
 	// The volume signal. Absent: on, with its defaults.
-	Volume *VolumeConfig `koanf:"volume"`
+	Volume *VolumeConfig `yaml:"volume"`
 
 	// How long a quarantine lasts, at least 1s. Default: 1h.
-	QuarantineFor time.Duration `koanf:"quarantine_for"`
+	QuarantineFor time.Duration `yaml:"quarantine_for"`
 }
 
 // VolumeConfig is the volume signal: recipients per window against the
@@ -205,16 +205,16 @@ type AnomalyConfig struct {
 type VolumeConfig struct {
 	// It fires above mean + sigma × max(σ, √mean) of the baseline's
 	// windows; 0 turns the signal off. Default: 6.
-	Sigma *float64 `koanf:"sigma"`
+	Sigma *float64 `yaml:"sigma"`
 
 	// ...and only for a window of at least this many recipients, at
 	// least 1. Default: 100.
-	MinSends *int64 `koanf:"min_sends"`
+	MinSends *int64 `yaml:"min_sends"`
 
 	// The complete windows within it are the baseline: a whole number
 	// of windows, from 3 to 168. Default: as many whole windows as fit
 	// in 7d, from 3 to 168 (7d with the 1h window).
-	Baseline time.Duration `koanf:"baseline"`
+	Baseline time.Duration `yaml:"baseline"`
 }
 
 // TrustedNumbersConfig names the file of trusted numbers: E.164 numbers,
@@ -223,5 +223,5 @@ type VolumeConfig struct {
 // hashes in memory.
 type TrustedNumbersConfig struct {
 	// The file's path. Required.
-	File string `koanf:"file"`
+	File string `yaml:"file"`
 }

@@ -57,9 +57,7 @@ func compileSenders(list []string, field string, p *problems) senderSet {
 		case validSender(sender):
 			set[sender] = struct{}{}
 		case len(sender) >= 8 && len(sender) <= 15 && strings.Trim(sender, "0123456789") == "":
-			// What YAML makes of an unquoted +447…: a plain number.
-			p.add(field+"["+strconv.Itoa(i)+"]", "a number without its \"+\": write a numeric sender in E.164, quoted "+
-				"(\"+447700900123\"); YAML reads an unquoted +447… as a plain number and drops the +")
+			p.add(field+"["+strconv.Itoa(i)+"]", "a number without its \"+\": write a numeric sender in E.164 (+447700900123)")
 		default:
 			p.add(field+"["+strconv.Itoa(i)+"]", "not a sender_id restlink accepts: 3 to 11 letters and digits, "+
 				"not starting with a digit, or an E.164 number (\"+\" and 8 to 15 digits, the first not 0)")

@@ -118,7 +118,7 @@ func TestCompileSenders(t *testing.T) {
 
 	_, err = Compile(Config{Default: &RulesConfig{Senders: []string{"447700900123", "1Acme", "ABCDEFGHIJKL", "My App", "", "+0447700900"}}}, nil)
 	want := []string{
-		`policy.default.senders[0]: a number without its "+": write a numeric sender in E.164, quoted ("+447700900123"); YAML reads an unquoted +447… as a plain number and drops the +`,
+		`policy.default.senders[0]: a number without its "+": write a numeric sender in E.164 (+447700900123)`,
 		`policy.default.senders[1]: not a sender_id restlink accepts: 3 to 11 letters and digits, not starting with a digit, or an E.164 number ("+" and 8 to 15 digits, the first not 0)`,
 		`policy.default.senders[2]: not a sender_id restlink accepts: 3 to 11 letters and digits, not starting with a digit, or an E.164 number ("+" and 8 to 15 digits, the first not 0)`,
 		`policy.default.senders[3]: not a sender_id restlink accepts: 3 to 11 letters and digits, not starting with a digit, or an E.164 number ("+" and 8 to 15 digits, the first not 0)`,
