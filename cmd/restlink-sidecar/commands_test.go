@@ -2,6 +2,8 @@ package main
 
 import (
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +144,26 @@ func TestStatusCommandShowsSignals(t *testing.T) {
 		if strings.Contains(text, number) {
 			t.Errorf("the status view holds %q, part of a phone number:\n%s", number, text)
 		}
+	}
+}
+
+// TestPolicyTablesBuiltOnFirstUse: the send policy's numbering-plan tables
+// (calling codes, trunk prefixes: about 550 KB and 2 ms) are built when a
+// policy first needs them, not when the binary starts. The numbering plan
+// library's own metadata is loaded by its init, which the sidecar cannot
+// defer.
+func TestPolicyTablesBuiltOnFirstUse(t *testing.T) {
+	cmd := sidecarCommand("version")
+	cmd.Env = append(cmd.Env, "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`init github.com/23telecom/restlink-sidecar/module/policy @\S+ ms, \S+ ms clock, (\d+) bytes`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no init trace of module/policy in:\n%s", out)
+	}
+	if n, _ := strconv.Atoi(string(m[1])); n > 64<<10 {
+		t.Errorf("module/policy allocates %d bytes when the binary starts, want under 64 KiB", n)
 	}
 }

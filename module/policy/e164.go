@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -13,9 +14,10 @@ import (
 // the code's main region, anchored at the start of the national number,
 // as the library applies it; nil when the code has none. An app may keep
 // that prefix after the calling code (+44 07400 123456 for
-// +44 7400 123456): the plan drops or transforms it. Built once from the
-// library's metadata and never changed.
-var trunkPrefixes = buildTrunkPrefixes()
+// +44 7400 123456): the plan drops or transforms it. Built from the
+// library's metadata on first use (a sidecar without a send policy never
+// builds it) and never changed.
+var trunkPrefixes = sync.OnceValue(buildTrunkPrefixes)
 
 // trunkPrefix is a calling code's trunk prefix pattern.
 type trunkPrefix struct {
@@ -59,7 +61,7 @@ func buildTrunkPrefixes() *[1000]*trunkPrefix {
 // parse, or whose form would not be E.164, is kept as sent.
 func e164(number string) string {
 	cc, digits := callingCodeOf(number)
-	trunk := trunkPrefixes[cc]
+	trunk := trunkPrefixes()[cc]
 	if trunk == nil {
 		return number
 	}

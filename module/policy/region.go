@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
@@ -20,10 +21,11 @@ type callingCode struct {
 }
 
 // callingCodes maps every country calling code (1 to 999) to what the
-// numbering plan says about it. Built once from the library's metadata and
-// never changed: it is what makes a single-region destination a table
-// lookup instead of ~20 µs of regular expressions.
-var callingCodes = buildCallingCodes()
+// numbering plan says about it. Built from the library's metadata on first
+// use (a sidecar without a send policy never builds it) and never changed:
+// it is what makes a single-region destination a table lookup instead of
+// ~20 µs of regular expressions.
+var callingCodes = sync.OnceValue(buildCallingCodes)
 
 func buildCallingCodes() *[1000]callingCode {
 	var t [1000]callingCode
@@ -108,7 +110,7 @@ func newResolver(slots int) *resolver {
 // resolves without a cache.
 func (r *resolver) region(number string) string {
 	cc, _ := callingCodeOf(number)
-	switch info := callingCodes[cc]; {
+	switch info := callingCodes()[cc]; {
 	case !info.known:
 		return ""
 	case !info.shared:
@@ -123,7 +125,7 @@ func (r *resolver) region(number string) string {
 func callingCodeOf(number string) (cc, digits int) {
 	for i := 1; i <= 3 && i < len(number); i++ {
 		cc = cc*10 + int(number[i]-'0')
-		if callingCodes[cc].known {
+		if callingCodes()[cc].known {
 			return cc, i
 		}
 		// Calling codes are prefix-free: try a longer one.

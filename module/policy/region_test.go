@@ -61,8 +61,8 @@ func TestRegion(t *testing.T) {
 // under it is placed alike.
 func TestRegionFastPathAgreesWithLibrary(t *testing.T) {
 	r := newResolver(0)
-	for cc := 1; cc < len(callingCodes); cc++ {
-		if !callingCodes[cc].known {
+	for cc := 1; cc < len(callingCodes()); cc++ {
+		if !callingCodes()[cc].known {
 			continue
 		}
 		number := "+" + strconv.Itoa(cc) + "41555012345678"[:11-len(strconv.Itoa(cc))]
