@@ -185,11 +185,16 @@ func run() error {
 	// Start-up first, while nothing else runs.
 	var startups []startupResult
 	if *extras {
-		for _, s := range []struct{ row, kind string }{
-			{"sidecar, 1 workspace", kindSidecarWS},
-			{"caddy, 1 tenant", kindCaddy},
+		for _, s := range []struct {
+			row, kind string
+			tenants   int
+		}{
+			{"sidecar, 1 workspace", kindSidecarWS, 1},
+			{"caddy, 1 tenant", kindCaddy, 1},
+			{"sidecar, 10,000 workspaces", kindSidecarWS, 10000},
+			{"caddy, 10,000 tenants", kindCaddy, 10000},
 		} {
-			r, err := measureStartup(dir, s.row, s.kind, upPort, *starts)
+			r, err := measureStartup(dir, s.row, s.kind, s.tenants, upPort, *starts)
 			if err != nil {
 				return err
 			}

@@ -29,10 +29,10 @@ type startupResult struct {
 // RSS is read.
 const idleSettle = 2 * time.Second
 
-// measureStartup starts a server of kind with one tenant tries times, each
+// measureStartup starts a server of kind with tenants tenants tries times, each
 // pinned to CPU 0: the time from exec to its first expected answer to a
 // send, polled every millisecond, and its RSS after idleSettle.
-func measureStartup(dir, row, kind string, upPort, tries int) (startupResult, error) {
+func measureStartup(dir, row, kind string, tenants, upPort, tries int) (startupResult, error) {
 	var ready []float64
 	var idle, idleAnon []int64
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: time.Second}
@@ -41,7 +41,7 @@ func measureStartup(dir, row, kind string, upPort, tries int) (startupResult, er
 		if err != nil {
 			return startupResult{}, err
 		}
-		name, args, err := writeConfig(dir, kind, 1, port, upPort)
+		name, args, err := writeConfig(dir, kind, tenants, port, upPort)
 		if err != nil {
 			return startupResult{}, err
 		}

@@ -93,3 +93,38 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 	}
 }
+
+// TestResolveFileIsEvalSymlinks: resolving a file through its directory's
+// cached resolution gives what filepath.EvalSymlinks gives: through a
+// symlinked directory, a symlinked file (Kubernetes' ..data layout), a
+// plain file; "" for a missing file or directory.
+func TestResolveFileIsEvalSymlinks(t *testing.T) {
+	root := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.MkdirAll(filepath.Join(root, "..2026_12_05", "sub"), 0o700))
+	must(os.WriteFile(filepath.Join(root, "..2026_12_05", "key"), []byte("k"), 0o600))
+	must(os.Symlink("..2026_12_05", filepath.Join(root, "..data")))
+	must(os.Symlink("..data/key", filepath.Join(root, "key")))
+	linked := filepath.Join(t.TempDir(), "linked")
+	must(os.Symlink(root, linked))
+	must(os.WriteFile(filepath.Join(root, "plain"), []byte("p"), 0o600))
+	realDirs := map[string]string{}
+	for _, f := range []string{
+		filepath.Join(root, "key"), filepath.Join(root, "plain"), filepath.Join(root, "..data", "key"),
+		filepath.Join(linked, "key"), filepath.Join(linked, "plain"),
+		filepath.Join(root, "missing"), filepath.Join(root, "nodir", "key"),
+	} {
+		want, err := filepath.EvalSymlinks(f)
+		if err != nil {
+			want = ""
+		}
+		if got := resolveFile(f, realDirs); got != want {
+			t.Errorf("resolveFile(%s) = %q, want %q", f, got, want)
+		}
+	}
+}
