@@ -26,7 +26,7 @@ var (
 	descBreakerChanges  = metric.NewDesc("breaker_transitions_total", "Circuit breaker state changes, by workspace and new state.", "workspace", "state")
 	descReloads         = metric.NewDesc("config_reloads_total", "Config and key reloads that changed something (success) or were rejected (failure).", "result")
 	descRejections      = metric.NewDesc("rejections_total", "Requests answered with a sidecar error, by error_code.", "error_code")
-	descVerifications   = metric.NewDesc("key_verifications_total", "Probes of key values, by workspace and verdict: valid, invalid, inconclusive (retried).", "workspace", "result")
+	descVerifications   = metric.NewDesc("key_verifications_total", "Verdicts on key values (probes, and in a fleet those taken from another sidecar), by workspace and verdict: valid, invalid, inconclusive (retried).", "workspace", "result")
 	descDemotions       = metric.NewDesc("key_demotions_total", "Keys tried last after the upstream refused them (or a probe found them invalid), by workspace and the upstream's error_code.", "workspace", "reason")
 	descDecisions       = metric.NewDesc("policy_decisions_total", "Sends the send policy refused (outcome refused) or would have refused in shadow mode (outcome would_refuse), by tenant and rule.", "tenant", "rule", "outcome")
 	descRecipients      = metric.NewDesc("sms_recipients_total", "Recipients of sends the upstream accepted, by tenant.", "tenant")

@@ -54,6 +54,9 @@ type verdict struct {
 	result string    // verdictValid, verdictInvalid or verdictInconclusive
 	reason string    // what the upstream answered, e.g. "401 INVALID_API_KEY"; never key material
 	at     time.Time // when
+	// fleet: taken from the verdict another sidecar of the fleet shares
+	// (keyverdicts.go), not from a probe of this one; reason says which.
+	fleet bool
 }
 
 func (st *keyState) isValid() bool {

@@ -90,19 +90,34 @@ func earliest(a, b time.Time) time.Time {
 }
 
 // probe verifies one key and acts on the verdict; it reports whether a
-// candidate proved valid (and must be promoted).
+// candidate proved valid (and must be promoted). A value another sidecar
+// of the fleet verified is not probed: its shared verdict is taken (see
+// keyverdicts.go).
 func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 	ws, k := wk.ws, wk.key
+	marker := verdictMarker(snap.upstream.origin, snap.rotation, k)
+	shared, claimed := claimVerdict(snap.store, marker, snap.rotation)
 	var v verdict
-	if err := awaitBackgroundSlot(context.Background(), snap.store, snap.pacing); err != nil {
+	switch {
+	case shared != nil:
+		v = *shared
+	case awaitBackgroundSlot(context.Background(), snap.store, snap.pacing) != nil:
 		v = verdict{result: verdictInconclusive, reason: "the store of the account's pacing bucket could not be reached", at: time.Now()}
-	} else {
+	default:
 		v = probeKey(context.Background(), snap.upstream, snap.rotation, k, p.sign)
+	}
+	if claimed {
+		settleVerdict(snap.store, marker, v)
 	}
 	k.verification.Store(&v)
 	ws.stats.countVerification(v.result)
 	log := p.logger()
-	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("verdict", v.result), zap.String("upstream_answer", v.reason)}
+	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("verdict", v.result)}
+	if v.fleet {
+		fields = append(fields, zap.String("fleet", v.reason))
+	} else {
+		fields = append(fields, zap.String("upstream_answer", v.reason))
+	}
 	if k.secretFP != "" {
 		fields = append(fields, zap.String("secret", k.secretFP))
 	}
@@ -120,6 +135,9 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 			ws.stats.countDemotion(reason)
 		}
 		log.Error("key is invalid; it is tried after the workspace's other keys until its material changes", append(fields, zap.String("diagnosis", diagnose(k, v)))...)
+	case v.fleet:
+		k.backoff(time.Now())
+		log.Info("another sidecar of the fleet is verifying this key value; taking its verdict after a backoff", fields...)
 	default:
 		k.backoff(time.Now())
 		log.Warn("key verification inconclusive; retrying with backoff", fields...)

@@ -190,7 +190,7 @@ type KeyStatus struct {
 // Verdict is the last verification of a key value.
 type Verdict struct {
 	Result string    `json:"result"` // valid, invalid or inconclusive
-	Answer string    `json:"answer"` // what the upstream answered the probe
+	Answer string    `json:"answer"` // what the upstream answered the probe, or that the verdict came from another sidecar of the fleet
 	At     time.Time `json:"at"`
 }
 

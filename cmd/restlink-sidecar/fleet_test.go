@@ -226,3 +226,74 @@ func TestRedisPasswordRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetVerifiesKeyOnce: two sidecars sharing Redis probe one key value
+// once between them, at start-up and again after a rotation, and both
+// serve it: the second takes the first one's verdict from Redis.
+func TestFleetVerifiesKeyOnce(t *testing.T) {
+	const rotated = "sk_prod_ROTATEDfleetROTATEDf1"
+	rds := redistest.Start(t)
+	fake := restlinktest.NewServer(restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{policyKey, rotated}})
+	t.Cleanup(fake.Close)
+	yaml := policyYAML + "store:\n  redis:\n    url: redis://" + rds.Addr + "\n    timeout: 10s\n"
+	var boxes []*blackBox
+	for range 2 {
+		boxes = append(boxes, startBlackBoxWith(t, yaml, boxOptions{upstream: fake.URL, files: map[string]string{"policy.key": policyKey + "\n"}}))
+	}
+	// probes counts the probes restlink received (the default
+	// rotation.probe), by the fake's own record.
+	probes := func() int {
+		n := 0
+		for _, r := range fake.Requests() {
+			if r.Method == http.MethodGet && r.Path == "/api/v1/user/balance" {
+				n++
+			}
+		}
+		return n
+	}
+	verified := func() bool {
+		for _, bb := range boxes {
+			if keys := bb.keyStatus("main"); len(keys) != 1 || keys[0]["verified"] != "true" {
+				return false
+			}
+		}
+		return true
+	}
+	serving := func(key string) bool {
+		for _, bb := range boxes {
+			if resp, _ := bb.get("/api/v1/sms/messages?limit=1"); resp.StatusCode != http.StatusOK || lastKeyUsed(fake, 16) != key {
+				return false
+			}
+		}
+		return true
+	}
+
+	eventually(t, 10*time.Second, "both sidecars to verify the key at start-up", verified)
+	if n := probes(); n != 1 {
+		t.Errorf("restlink received %d probes of one key value from two sidecars sharing Redis; want 1", n)
+	}
+	if !serving(policyKey) {
+		t.Error("a sidecar does not serve the verified key")
+	}
+
+	for _, bb := range boxes {
+		bb.write("policy.key", rotated+"\n")
+	}
+	eventually(t, 10*time.Second, "both sidecars to serve the rotated key", func() bool { return serving(rotated) && verified() })
+	if n := probes(); n != 2 {
+		t.Errorf("restlink received %d probes in all after a rotation across two sidecars sharing Redis; want 2, one per value", n)
+	}
+	fromFleet := 0
+	for _, bb := range boxes {
+		logs := bb.logs()
+		fromFleet += strings.Count(logs, "verified by another sidecar of the fleet")
+		for _, secret := range []string{policyKey, rotated} {
+			if strings.Contains(logs, secret) {
+				t.Error("a key is in a log")
+			}
+		}
+	}
+	if fromFleet != 2 {
+		t.Errorf("%d log lines say a value was verified by another sidecar of the fleet; want 2, one per value", fromFleet)
+	}
+}
