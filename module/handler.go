@@ -269,7 +269,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 				// The upstream refused this key and did not act on the
 				// request: demote the key and send it with the next one.
 				drain(resp)
-				h.demote(ws, k, code)
+				h.demote(snap, ws, k, code)
 				continue
 			}
 			// Any other 401 (a JWT-only endpoint, an address not allowed)
@@ -319,11 +319,12 @@ func (h *Handler) sign(clock *upstreamClock, st store.Store, out *outbound, k *k
 }
 
 // demote tries a key refused by the upstream last, from now on, and says
-// why, once.
-func (h *Handler) demote(ws *workspace, k *key, code string) {
+// why, once; the verdict the fleet shares for it, if any, is withdrawn.
+func (h *Handler) demote(snap *snapshot, ws *workspace, k *key, code string) {
 	if !k.demote(code) {
 		return
 	}
+	go withdrawVerdict(snap.store, verdictMarker(snap.upstream.origin, snap.rotation, k))
 	ws.stats.countDemotion(code)
 	msg := "upstream refused a key; it will be tried after the workspace's other keys until its material changes"
 	if misconfigured(code) {

@@ -37,10 +37,10 @@ const (
 	// sharedVerdictTTL is how long a valid verdict is shared: a sidecar
 	// that loads the same value within the hour takes it without a
 	// probe; later it probes again. An hour covers a rolling restart or
-	// a key rotation across a fleet, and bounds how long a value revoked
-	// after it was verified can pass as verified to a sidecar that loads
-	// it anew (its first refused request then demotes it, as without
-	// verification).
+	// a key rotation across a fleet. A sidecar whose request restlink
+	// refuses with the value's key withdraws the verdict at once (see
+	// withdrawVerdict); the hour bounds how long a revoked value can pass
+	// as verified when no sidecar has sent with it since.
 	sharedVerdictTTL = time.Hour
 	// verdictClaimSlack is added to the probe's time (twice the probe
 	// timeout: a signed probe refused with INVALID_SIGNATURE is made
@@ -108,6 +108,17 @@ func claimVerdict(st store.Markers, marker string, rp rotationPlan) (v *verdict,
 		return &verdict{result: verdictInconclusive, reason: reasonFleetVerifying, at: time.Now(), fleet: true}, false
 	}
 	return nil, true
+}
+
+// withdrawVerdict ends the shared verdict named marker: the upstream
+// refused the value it says is valid (revoked since), and a sidecar that
+// loads the value now must probe it. The marker is confirmed for a
+// millisecond, which replaces what it held; a store error leaves the
+// verdict to its TTL.
+func withdrawVerdict(st store.Markers, marker string) {
+	ctx, cancel := context.WithTimeout(context.Background(), verdictStoreTimeout)
+	defer cancel()
+	_ = st.ConfirmMarker(ctx, marker, time.Millisecond)
 }
 
 // settleVerdict shares a claimed verdict: a valid one for sharedVerdictTTL;

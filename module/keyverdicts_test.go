@@ -129,3 +129,35 @@ func TestVerdictMarker(t *testing.T) {
 		t.Error("two secrets of one key: the same marker")
 	}
 }
+
+// TestRefusalWithdrawsSharedVerdict: once restlink refuses a key the fleet
+// shares as verified (revoked since), the verdict is withdrawn, so that a
+// sidecar loading the value probes it instead of trusting it for the rest
+// of the hour.
+func TestRefusalWithdrawsSharedVerdict(t *testing.T) {
+	shared := store.NewMemory(store.MemoryOptions{})
+	defer shared.Close()
+	rp := rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
+	k := &key{header: []string{"sk_prod_WITHDRAWNwithdrawn01"}, fp: "fp", keyState: new(keyState)}
+	ws := &workspace{name: "main", id: 16, keys: []*key{k}, stats: new(workspaceStats)}
+	snap := &snapshot{plan: &plan{rotation: rp}, upstream: &upstream{origin: origin{scheme: "https", host: "restlink.example"}}, store: shared}
+	marker := verdictMarker(snap.upstream.origin, rp, k)
+	if err := shared.ConfirmMarker(t.Context(), marker, sharedVerdictTTL); err != nil {
+		t.Fatal(err)
+	}
+	(&Handler{logger: zap.NewNop()}).demote(snap, ws, k, "INVALID_API_KEY")
+	deadline := time.Now().Add(5 * time.Second) // the withdrawal runs in its own goroutine
+	for {
+		state, err := shared.ClaimMarker(t.Context(), marker, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if state == store.MarkerNew {
+			return // withdrawn: the next sidecar probes
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the verdict of a refused key is still shared (marker state %v)", state)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
