@@ -101,3 +101,22 @@ func BenchmarkFsync(b *testing.B) {
 	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
 }
+
+// BenchmarkEncodeLines: a send's two lines, its reservation and its
+// settlement (one recipient, one message), as the ledger writes them.
+func BenchmarkEncodeLines(b *testing.B) {
+	r := send("s1", "acme", 8_500)
+	r.Time = time.Now().UTC()
+	r.Day, r.Month = "2026-12-05", "2026-12"
+	s := charged("s1", 8_500)
+	s.Time = r.Time
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := appendReserveLine(make([]byte, 0, lineCap), r); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := appendSettleLine(make([]byte, 0, lineCap), &s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package ledger
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"sync"
@@ -164,4 +166,33 @@ func appendTo(t testing.TB, path, data string) {
 	if _, err := f.WriteString(data); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// encodeLine writes v, a reserveLine, settleLine or adjustLine, as
+// Reserve, Settle and Adjust do, and holds the encoder to encoding/json:
+// a line that differs from what json.Marshal makes of v is an error.
+func encodeLine(v any) ([]byte, error) {
+	var line []byte
+	var err error
+	switch v := v.(type) {
+	case reserveLine:
+		line, err = appendReserveLine(nil, &v.Reservation)
+	case settleLine:
+		line, err = appendSettleLine(nil, &v.Settlement)
+	case adjustLine:
+		line, err = appendAdjustLine(nil, &v.Adjustment)
+	default:
+		return nil, fmt.Errorf("not a line: %T", v)
+	}
+	if err != nil {
+		return nil, err
+	}
+	want, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("the encoder wrote %q, encoding/json refused it: %w", line, err)
+	}
+	if want = append(want, '\n'); !bytes.Equal(line, want) {
+		return nil, fmt.Errorf("the encoder wrote\n%s\nencoding/json\n%s", line, want)
+	}
+	return line, nil
 }

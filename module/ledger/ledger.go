@@ -295,7 +295,7 @@ func (l *Ledger) settleUnsettled() error {
 	var last *batch
 	for _, id := range ids {
 		s := Settlement{ID: id, Time: l.now().UTC(), Outcome: Unknown}
-		line, err := encodeLine(settleLine{typeSettle, s})
+		line, err := appendSettleLine(make([]byte, 0, lineCap), &s)
 		if err == nil {
 			last, err = l.w.add(line, true)
 		}

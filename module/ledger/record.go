@@ -178,19 +178,6 @@ var linePrefixes = [...]struct{ prefix, typ string }{
 	{`{"type":"adjust",`, typeAdjust},
 }
 
-// encodeLine returns a record's line, newline included. v is a
-// reserveLine, settleLine or adjustLine.
-func encodeLine(v any) ([]byte, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	if len(b)+1 > maxLine {
-		return nil, fmt.Errorf("record of %d bytes is longer than a line may be (%d)", len(b), maxLine)
-	}
-	return append(b, '\n'), nil
-}
-
 // parseLine decodes one line (without its newline) into a *Reservation,
 // a *Settlement or an *Adjustment, and checks it as Reserve, Settle and
 // Adjust check what they write. Unknown fields are ignored, so that a

@@ -178,3 +178,26 @@ func TestEncodeLineBounds(t *testing.T) {
 		t.Fatalf("a settlement of %d escaped ids: %v", maxParts, err)
 	}
 }
+
+// TestLinesAreWhatJSONWrites: the line encoders write what encoding/json
+// writes, escapes included (encodeLine compares them), for strings that
+// need escaping, times with and without fractions, nil and empty lists.
+func TestLinesAreWhatJSONWrites(t *testing.T) {
+	odd := "m<1>&\"\\\u2028\x00é\xff"
+	at := time.Date(2026, 12, 5, 21, 0, 0, 123456789, time.UTC)
+	for _, v := range []any{
+		reserveLine{typeReserve, Reservation{ID: odd, Time: at, Tenant: "a&b", Recipients: []Recipient{{Country: "GB", Segments: 2, EstimateMicros: -1, NumberHash: "ab"}, {Country: "ZZ"}}}},
+		reserveLine{typeReserve, Reservation{ID: "s", Time: at.Truncate(time.Second), Tenant: "a<b", Workspace: "w>", Currency: "&"}},
+		reserveLine{typeReserve, Reservation{ID: "s", Recipients: []Recipient{}}},
+		settleLine{typeSettle, Settlement{ID: "s", Time: at, Outcome: Charged, ChargedMicros: 9, Messages: []Message{{ID: odd, Country: "GB", Segments: 1, ShareMicros: 9}}}},
+		settleLine{typeSettle, Settlement{ID: "s", Outcome: Unknown, Messages: []Message{}}},
+		adjustLine{typeAdjust, Adjustment{MessageID: odd, Time: at.In(time.FixedZone("x", 3600)), Status: "DELIVRD", DeltaMicros: -5, Currency: "EUR"}},
+	} {
+		if _, err := encodeLine(v); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := appendSettleLine(nil, &Settlement{Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); err == nil {
+		t.Error("a time past the year 9999 is written; encoding/json refuses it")
+	}
+}

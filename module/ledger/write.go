@@ -20,7 +20,7 @@ func (l *Ledger) Reserve(r *Reservation) error {
 	if err := r.check(); err != nil {
 		return fmt.Errorf("reserving send %q: %w", r.ID, err)
 	}
-	line, err := encodeLine(reserveLine{typeReserve, *r})
+	line, err := appendReserveLine(make([]byte, 0, lineCap), r)
 	if err != nil {
 		return fmt.Errorf("reserving send %q: %w", r.ID, err)
 	}
@@ -60,7 +60,7 @@ func (l *Ledger) Settle(s Settlement) error {
 	if err := s.check(); err != nil {
 		return fmt.Errorf("settling send %q: %w", s.ID, err)
 	}
-	line, err := encodeLine(settleLine{typeSettle, s})
+	line, err := appendSettleLine(make([]byte, 0, lineCap), &s)
 	if err != nil {
 		return fmt.Errorf("settling send %q: %w", s.ID, err)
 	}
@@ -88,7 +88,7 @@ func (l *Ledger) Adjust(a Adjustment) (duplicate bool, err error) {
 	if err := a.check(); err != nil {
 		return false, fmt.Errorf("adjusting message %q: %w", a.MessageID, err)
 	}
-	line, err := encodeLine(adjustLine{typeAdjust, a})
+	line, err := appendAdjustLine(make([]byte, 0, lineCap), &a)
 	if err != nil {
 		return false, fmt.Errorf("adjusting message %q: %w", a.MessageID, err)
 	}
