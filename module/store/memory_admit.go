@@ -63,10 +63,10 @@ func (m *Memory) admit(a *Admission) Decision {
 		t.claim = m.claims.Add(1)
 		k := scopedKey{a.Scope, c.Key}
 		if old, replaced := s.records[k]; replaced {
-			m.unlistRecords(old.elem) // an expired record the sweep has not dropped yet
+			m.unlistRecord(&old) // an expired record the sweep has not dropped yet
 		}
 		s.records[k] = memoryRecord{
-			elem:    m.listRecord(recordRef{scope: a.Scope, key: c.Key, claim: t.claim}),
+			node:    m.listRecord(recordRef{scope: a.Scope, key: c.Key, claim: t.claim}),
 			hash:    c.BodyHash,
 			state:   recordInFlight,
 			owner:   t.claim,
