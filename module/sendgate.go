@@ -28,7 +28,16 @@ type gate struct {
 	ticket   *store.Ticket // what the store admitted; nil: nothing to settle
 	refusal  *policy.Refusal
 	shadowed bool // the refusal was only logged and counted (shadow mode)
+	// charges and values hold the ticket's charges and the admission's
+	// values when the limits are few (a rate, a daily limit, a recipient
+	// and two budgets), so that the store need not allocate them: the
+	// gate lives as long as its ticket.
+	charges [gateLimits]store.Charge
+	values  [gateLimits]int64
 }
+
+// gateLimits is how many limits a gate holds the charges and values of.
+const gateLimits = 6
 
 // admit runs the send policy and idempotency for a request. It answers the
 // request itself (answered) when the policy refuses it, when it is a dry
@@ -87,7 +96,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 
 	a := store.Admission{Scope: subject, Idempotency: claim, Limits: limits, Charge: g.rules == nil || !g.rules.DryRun(),
-		SharedOnly: g.cost.sharedOnly(g.rules), Now: now}
+		SharedOnly: g.cost.sharedOnly(g.rules), Now: now, ChargeBuf: g.charges[:0], ValueBuf: g.values[:0]}
 	d, err := g.store.Admit(r.Context(), a)
 	if err == nil && d.Verdict == store.Refused && g.rules.Shadow() {
 		refusal, _ := h.limitRefusal(g, limits, d, now)

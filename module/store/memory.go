@@ -1,7 +1,6 @@
 package store
 
 import (
-	"container/list"
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
@@ -99,7 +98,7 @@ func NewMemory(opts MemoryOptions) *Memory {
 		maxAttributions: defaultMaxAttributions, maxTallies: defaultMaxTallies,
 		holds: make(map[string]memoryHold),
 	}
-	m.bound.order = list.New()
+	m.bound.order.init()
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.windows = make(map[scopedKey]*windowCounter)
@@ -149,14 +148,12 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 			delete(s.periods, k)
 		}
 	}
-	var expired []*list.Element
 	for k, r := range s.records {
 		if r.expires <= now {
 			delete(s.records, k)
-			expired = append(expired, r.elem)
+			m.unlistRecord(&r)
 		}
 	}
-	m.unlistRecords(expired...)
 	for k, tat := range s.paces {
 		if tat <= now {
 			delete(s.paces, k)

@@ -51,7 +51,7 @@ func (m *Memory) admit(a *Admission) Decision {
 	t := Ticket{Scope: a.Scope, issuer: m}
 	var values []int64
 	if a.Charge {
-		t.Charges, values = memoryCharges(a.Limits, now)
+		t.Charges, values = memoryCharges(a, now)
 		if n := copy(values, after[:]); len(values) > 1 {
 			s.values(a.Scope, a.Limits, now, n, values)
 		}
@@ -63,10 +63,10 @@ func (m *Memory) admit(a *Admission) Decision {
 		t.claim = m.claims.Add(1)
 		k := scopedKey{a.Scope, c.Key}
 		if old, replaced := s.records[k]; replaced {
-			m.unlistRecords(old.elem) // an expired record the sweep has not dropped yet
+			m.unlistRecord(&old) // an expired record the sweep has not dropped yet
 		}
 		s.records[k] = memoryRecord{
-			elem:    m.listRecord(recordRef{scope: a.Scope, key: c.Key, claim: t.claim}),
+			node:    m.listRecord(recordRef{scope: a.Scope, key: c.Key, claim: t.claim}),
 			hash:    c.BodyHash,
 			state:   recordInFlight,
 			owner:   t.claim,
@@ -172,12 +172,12 @@ func (s *memoryShard) uncharge(scope string, limits []Limit, now int64) {
 	}
 }
 
-// memoryCharges lists the charges of limits at now, for the Ticket, and
-// returns room for the limits' values (see chargesAndValues).
-func memoryCharges(limits []Limit, now int64) ([]Charge, []int64) {
-	charges, values := chargesAndValues(charged(limits), len(limits))
-	for i := range limits {
-		l := &limits[i]
+// memoryCharges lists the charges of a's limits at now, for the Ticket,
+// and returns room for the limits' values (see chargesAndValues).
+func memoryCharges(a *Admission, now int64) ([]Charge, []int64) {
+	charges, values := chargesAndValues(a)
+	for i := range a.Limits {
+		l := &a.Limits[i]
 		switch {
 		case l.Cost == 0:
 		case l.Period.Name != "":

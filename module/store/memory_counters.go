@@ -1,7 +1,5 @@
 package store
 
-import "container/list"
-
 // windowCounter is a sliding-window counter of a Memory store: only its
 // non-empty steps, ascending by index.
 type windowCounter struct {
@@ -115,7 +113,7 @@ type memoryRecord struct {
 	started int64  // Unix ns of the claim
 	expires int64  // Unix ns
 	record  *Record
-	elem    *list.Element // in the store's list of records (see recordBound)
+	node    int32 // in the store's list of records (see recordBound)
 }
 
 // recordState is where an idempotency record stands.

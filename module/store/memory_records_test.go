@@ -1,7 +1,9 @@
 package store
 
 import (
+	"container/list"
 	"context"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"testing"
@@ -164,5 +166,101 @@ func TestMemoryRecordsBoundConcurrent(t *testing.T) {
 	m.bound.mu.Unlock()
 	if n := records(m); n != 500 || listed != 500 {
 		t.Errorf("%d records held, %d listed; want 500", n, listed)
+	}
+}
+
+// TestRecordList: the list of records, whose nodes are reused, behaves as
+// container/list did under a random run of listings, removals (some of
+// them stale: a record already removed, its node perhaps reused since)
+// and moves to the back, and grows no larger than the most records held.
+func TestRecordList(t *testing.T) {
+	var l recordList
+	l.init()
+	model := list.New() // of recordRef
+	listed := map[uint64]int32{}
+	var removed []uint64 // claims removed, with the nodes they had
+	removedAt := map[uint64]int32{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	claim, most := uint64(0), 0
+	elems := map[uint64]*list.Element{}
+	for range 100_000 {
+		switch op := rng.IntN(10); {
+		case op < 4 || model.Len() == 0:
+			claim++
+			ref := recordRef{scope: "acme", key: "k" + strconv.FormatUint(claim, 10), claim: claim}
+			listed[claim] = l.pushBack(ref)
+			elems[claim] = model.PushBack(ref)
+		case op < 8:
+			e := model.Front()
+			for range rng.IntN(model.Len()) {
+				e = e.Next()
+			}
+			c := e.Value.(recordRef).claim
+			l.remove(listed[c], c)
+			model.Remove(e)
+			removed, removedAt[c] = append(removed, c), listed[c]
+			delete(listed, c)
+			delete(elems, c)
+		case op < 9 && len(removed) > 0:
+			c := removed[rng.IntN(len(removed))]
+			l.remove(removedAt[c], c) // stale: a no-op
+		default:
+			e := model.Front()
+			c := e.Value.(recordRef).claim
+			l.moveToBack(listed[c])
+			model.MoveToBack(e)
+		}
+		most = max(most, model.Len())
+		if l.Len() != model.Len() {
+			t.Fatalf("%d listed, want %d", l.Len(), model.Len())
+		}
+	}
+	i := l.head
+	prev := noNode
+	for e := model.Front(); e != nil; e = e.Next() {
+		if i == noNode || l.nodes[i].ref != e.Value.(recordRef) || l.nodes[i].prev != prev {
+			t.Fatalf("the list differs from the model at %v", e.Value)
+		}
+		prev, i = i, l.nodes[i].next
+	}
+	if i != noNode || l.tail != prev {
+		t.Fatal("the list is longer than the model, or its tail is wrong")
+	}
+	if len(l.nodes) > most {
+		t.Errorf("%d nodes for at most %d records held", len(l.nodes), most)
+	}
+	for j := l.free; j != noNode; j = l.nodes[j].next {
+		if n := l.nodes[j]; n.ref != (recordRef{}) {
+			t.Fatalf("free node %d keeps %v", j, n.ref)
+		}
+	}
+}
+
+// TestMemoryRecordNodeReused: a record released frees its node for the
+// next claim, and a stale removal of the released record (as by a sweep
+// that met it late) leaves the new record listed.
+func TestMemoryRecordNodeReused(t *testing.T) {
+	m := NewMemory(MemoryOptions{})
+	ctx := context.Background()
+	claim := func(key string) Decision {
+		return admit(t, m, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: key, TTL: time.Hour}, Now: at(0)})
+	}
+	first := claim("first")
+	if err := m.Settle(ctx, first.Ticket, Settlement{Outcome: Release, Now: at(0)}); err != nil {
+		t.Fatal(err)
+	}
+	second := claim("second")
+	if n := len(m.bound.order.nodes); n != 1 {
+		t.Errorf("%d nodes for one record held at a time", n)
+	}
+	m.unlistRecord(&memoryRecord{node: 0, owner: first.Ticket.claim}) // stale
+	if n := m.bound.order.Len(); n != 1 || m.bound.order.nodes[0].ref.key != "second" {
+		t.Errorf("%d listed, node 0 lists %q; want the second record listed", n, m.bound.order.nodes[0].ref.key)
+	}
+	if err := m.Settle(ctx, second.Ticket, Settlement{Outcome: Release, Now: at(0)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.bound.order.Len(); n != 0 {
+		t.Errorf("%d listed after both were released", n)
 	}
 }

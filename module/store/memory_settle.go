@@ -42,7 +42,7 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 	switch st.Outcome {
 	case Release:
 		delete(s.records, k)
-		m.unlistRecords(r.elem)
+		m.unlistRecord(&r)
 		return nil
 	case Completed:
 		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)

@@ -34,7 +34,7 @@ func (r *Redis) Admit(ctx context.Context, a Admission) (Decision, error) {
 	var charges []Charge
 	var values []int64
 	if a.Charge {
-		charges, values = chargesAndValues(charged(a.Limits), len(a.Limits))
+		charges, values = chargesAndValues(&a)
 	}
 	for i := range a.Limits {
 		l := &a.Limits[i]

@@ -169,6 +169,15 @@ type Admission struct {
 	SharedOnly bool
 	// Now is the time of the decision (required).
 	Now time.Time
+	// ChargeBuf and ValueBuf, when they have room (a capacity of at
+	// least the number of limits with a Cost, and of Limits), hold an
+	// admitted Ticket's Charges and the Decision's Values, which then
+	// allocate nothing: a caller that admits often keeps them with its
+	// request. Without room, the store allocates them. The Ticket and
+	// Values share the buffers: they must not be given to another
+	// admission while the Ticket may still be settled or the Values read.
+	ChargeBuf []Charge
+	ValueBuf  []int64
 }
 
 // IdempotencyClaim names a request by its idempotency key.

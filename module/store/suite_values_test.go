@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"reflect"
 	"strconv"
 	"testing"
@@ -54,9 +55,27 @@ func testValues(t *testing.T, hs []harness) {
 				if first.Verdict != Admitted || len(first.Values) != len(c.limits) {
 					t.Fatalf("first: %v with values %v", first.Verdict, first.Values)
 				}
+				// The second has room for eight charges and values, left
+				// as an earlier admission wrote them: its values are
+				// written there, and its ticket refunds from there.
+				var charges [8]Charge
+				var values [8]int64
+				for i := range values {
+					charges[i], values[i] = Charge{Key: "stale", Amount: 99}, -1
+				}
+				a.ChargeBuf, a.ValueBuf = charges[:0], values[:0]
 				d := admit(t, s, a)
 				if d.Verdict != Admitted || !reflect.DeepEqual(d.Values, c.want) {
 					t.Errorf("second: %v with values %v, want %v", d.Verdict, d.Values, c.want)
+				}
+				if inRoom := len(d.Values) > 0 && &d.Values[0] == &values[0]; inRoom != (len(c.limits) <= len(values)) {
+					t.Errorf("%d values, in the room for %d: %v", len(d.Values), len(values), inRoom)
+				}
+				if err := s.Settle(context.Background(), d.Ticket, Settlement{Refund: true, Outcome: Release, Now: future}); err != nil {
+					t.Fatal(err)
+				}
+				if d := admit(t, s, a); !reflect.DeepEqual(d.Values, c.want) {
+					t.Errorf("after the second was refunded: values %v, want %v", d.Values, c.want)
 				}
 			})
 		})

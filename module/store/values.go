@@ -1,13 +1,26 @@
 package store
 
-// chargesAndValues returns room for an admission's charges (capacity nc;
-// nil when nc is 0) and its limits' values (length nv), in one allocation
-// when there are at most four limits: Values must not cost the common
-// admission an allocation of its own.
-func chargesAndValues(nc, nv int) ([]Charge, []int64) {
+// chargesAndValues returns room for admission a's charges (capacity nc,
+// the limits with a Cost; nil when nc is 0) and its limits' values
+// (length nv, zero): in a's ChargeBuf and ValueBuf when they have room,
+// else in one allocation when there are at most four limits, so that
+// Values do not cost an admission an allocation of its own.
+func chargesAndValues(a *Admission) ([]Charge, []int64) {
+	nc, nv := charged(a.Limits), len(a.Limits)
+	chargeRoom, valueRoom := cap(a.ChargeBuf) >= nc, cap(a.ValueBuf) >= nv
 	switch {
 	case nv == 0:
 		return nil, nil
+	case chargeRoom && valueRoom:
+		values := a.ValueBuf[:nv]
+		clear(values)
+		return charges(a.ChargeBuf, nc), values
+	case chargeRoom:
+		return charges(a.ChargeBuf, nc), make([]int64, nv)
+	case valueRoom:
+		values := a.ValueBuf[:nv]
+		clear(values)
+		return make([]Charge, 0, nc), values
 	case nv == 1:
 		b := new(struct {
 			c [1]Charge
