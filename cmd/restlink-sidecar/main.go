@@ -11,8 +11,6 @@
 package main
 
 import (
-	"os"
-	"runtime/debug"
 
 	// The Caddyfile adapter.
 	_ "github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -35,15 +33,6 @@ import (
 	_ "github.com/23telecom/restlink-sidecar/module/webhookreceiver"
 )
 
-// gcPercent is the sidecar's default GOGC. Its live heap is small (a few
-// MiB; about 20 MiB with 10,000 workspaces) while every request leaves
-// garbage, so collecting half as often saves CPU on each request for a
-// little memory (see docs/performance.md). GOGC overrides it.
-const gcPercent = 200
-
 func main() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(gcPercent)
-	}
 	execute()
 }
