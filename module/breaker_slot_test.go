@@ -83,7 +83,7 @@ func TestEveryRequestReportsToTheBreakerOnce(t *testing.T) {
 				}()
 				_ = h.ServeHTTP(&discardWriter{h: make(http.Header)}, tc.req(), nil)
 			}()
-			c := ws.breaker.cb.Counts()
+			c, _ := ws.breaker.Counts()
 			reported := c.TotalSuccesses + c.TotalFailures + c.TotalExclusions
 			if c.Requests != reported {
 				t.Fatalf("breaker counts %+v: a request was reported %s", c, map[bool]string{true: "twice", false: "never"}[reported > c.Requests])

@@ -137,3 +137,25 @@ func BenchmarkBreakerOpen(b *testing.B) {
 		}
 	}
 }
+
+// TestBreakerBuiltOnFirstRequest: a workspace's gobreaker breaker is built
+// when its first request enters; until then the breaker reads closed, with
+// nothing counted, and costs only its own struct.
+func TestBreakerBuiltOnFirstRequest(t *testing.T) {
+	b := newBreaker("main", breakerSettings{breakerPlan: breakerPlan{consecutiveFailures: 1, openTimeout: time.Minute, halfOpenRequests: 1}}, new(workspaceStats), nil)
+	if b.cb.Load() != nil {
+		t.Fatal("a breaker no request entered was built")
+	}
+	if c, state := b.Counts(); state != gobreaker.StateClosed || c != (gobreaker.Counts{}) || b.State() != gobreaker.StateClosed {
+		t.Errorf("an unbuilt breaker reads %v %+v", state, c)
+	}
+	s, rj := b.enter()
+	if rj != nil || b.cb.Load() == nil {
+		t.Fatalf("first request: %v, built %v", rj, b.cb.Load() != nil)
+	}
+	s.outcome = errFailureStatus
+	s.finish()
+	if _, state := b.Counts(); state != gobreaker.StateOpen {
+		t.Errorf("after a failure with consecutive_failures 1: %v, want open", state)
+	}
+}

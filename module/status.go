@@ -228,10 +228,7 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		for _, k := range snap.keys.refused[ws.name] {
 			keys = append(keys, keyStatus(k, false))
 		}
-		// A breaker's state is read through gobreaker, which also moves an
-		// open breaker whose timeout has passed to half-open.
-		counts := ws.breaker.cb.Counts()
-		state := ws.breaker.cb.State()
+		counts, state := ws.breaker.Counts()
 		st.Workspaces = append(st.Workspaces, WorkspaceStatus{
 			Name: ws.name, ID: ws.id, Main: ws.main, Tenants: tenants[ws.name], Keys: keys, KeyProblems: snap.keys.unreadable[ws.name],
 			Pricing: pricingStatus(snap, ws),
