@@ -24,17 +24,19 @@ type secretFiles struct {
 	byPath map[string]secretFile
 }
 
-// secretFile is a file as last read.
+// secretFile is a file as last read. Its content is a string of its
+// exact size, which the key made of it shares: the buffer it was read
+// into (512 bytes at least) is not kept.
 type secretFile struct {
 	stamp   fileStamp
-	content []byte
+	content string
 	readAt  time.Time
 }
 
 // read returns the content of the file at path, stat'ed as fi: what was
 // read before if its stamp is the same and recent, else read anew with
 // readAtMost(path, limit).
-func (c *secretFiles) read(path string, fi fs.FileInfo, limit int64, now time.Time) ([]byte, error) {
+func (c *secretFiles) read(path string, fi fs.FileInfo, limit int64, now time.Time) (string, error) {
 	stamp := fileStamp{size: fi.Size(), modTime: fi.ModTime().UnixNano(), mode: fi.Mode(), id: fileIdentity(fi)}
 	if c != nil {
 		c.mu.Lock()
@@ -45,16 +47,20 @@ func (c *secretFiles) read(path string, fi fs.FileInfo, limit int64, now time.Ti
 		}
 	}
 	b, err := readAtMost(path, limit)
-	if err != nil || c == nil {
-		return b, err
+	if err != nil {
+		return "", err
+	}
+	content := string(b)
+	if c == nil {
+		return content, nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byPath == nil {
 		c.byPath = make(map[string]secretFile)
 	}
-	c.byPath[path] = secretFile{stamp: stamp, content: b, readAt: now}
-	return b, nil
+	c.byPath[path] = secretFile{stamp: stamp, content: content, readAt: now}
+	return content, nil
 }
 
 // forget drops the files not in keep, so that the cache holds only the

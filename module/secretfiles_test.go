@@ -3,6 +3,8 @@ package restlink
 import (
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -49,5 +51,48 @@ func TestSecretFilesSkipUnchanged(t *testing.T) {
 	c.forget(map[string]bool{})
 	if len(c.byPath) != 0 {
 		t.Error("forget kept a file")
+	}
+}
+
+// TestSecretFilesKeepOnlyTheContent: the cache keeps each file's content
+// at its size, not the buffer it was read into (io.ReadAll's 512 bytes at
+// least): with 10,000 key files that buffer was 5 MiB of live heap.
+func TestSecretFilesKeepOnlyTheContent(t *testing.T) {
+	dir := t.TempDir()
+	const n = 5000
+	paths := make([]string, n)
+	infos := make([]os.FileInfo, n)
+	for i := range paths {
+		paths[i] = filepath.Join(dir, "ws-"+strconv.Itoa(i)+".key")
+		if err := os.WriteFile(paths[i], []byte("sk_test_"+strconv.Itoa(100000+i)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(paths[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		infos[i] = fi
+	}
+	heap := func() int64 {
+		for range 3 { // sync.Pool's caches go at the second collection
+			runtime.GC()
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return int64(ms.HeapAlloc)
+	}
+	c := &secretFiles{byPath: make(map[string]secretFile, n)}
+	before := heap()
+	for i, p := range paths {
+		if _, err := c.read(p, infos[i], maxSecretBytes, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	perFile := float64(heap()-before) / n
+	runtime.KeepAlive(c)
+	runtime.KeepAlive(paths)
+	runtime.KeepAlive(infos)
+	if perFile > 256 {
+		t.Errorf("the cache keeps %.0f bytes per 14-byte file, want under 256", perFile)
 	}
 }

@@ -136,11 +136,11 @@ func (s Source) read(what string, lookupEnv func(string) (string, bool), files *
 		if fi.Size() > maxSecretBytes {
 			return "", time.Time{}, warnings, fmt.Errorf("%s file %s is %d bytes, more than a %s can be (%d at most); it is not read", what, s.File, fi.Size(), what, maxSecretBytes)
 		}
-		b, err := files.read(s.File, fi, maxSecretBytes, time.Now())
+		content, err := files.read(s.File, fi, maxSecretBytes, time.Now())
 		if err != nil {
 			return "", time.Time{}, warnings, fmt.Errorf("reading %s file: %w", what, err)
 		}
-		material, modified = string(b), fi.ModTime()
+		material, modified = content, fi.ModTime()
 	case sourceEnv:
 		v, ok := lookupEnv(s.Env)
 		if !ok {
