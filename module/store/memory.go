@@ -2,6 +2,7 @@ package store
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -207,4 +208,42 @@ func (s *memoryShard) size() int {
 		n += len(c.slots)
 	}
 	return n
+}
+
+// aged is an entry of a bounded map of a shard: when it expires (Unix
+// ns), and its place in the order the shard made or last used its
+// entries.
+type aged interface {
+	age() (expires int64, seq uint64)
+}
+
+// makeRoom makes room for one more entry in m, a bounded map of a shard
+// (attributions, tallies) that holds limit or more: it drops the expired
+// entries, and then, if need be, the sixteenth of limit with the lowest
+// seq. The caller holds the shard's lock.
+func makeRoom[V aged](m map[string]V, limit int, now int64) {
+	limit = max(limit, 1)
+	if len(m) < limit {
+		return
+	}
+	for k, v := range m {
+		if expires, _ := v.age(); expires <= now {
+			delete(m, k)
+		}
+	}
+	if len(m) < limit {
+		return
+	}
+	seqs := make([]uint64, 0, len(m))
+	for _, v := range m {
+		_, seq := v.age()
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	last := seqs[min(max(limit/16, 1), len(seqs))-1]
+	for k, v := range m {
+		if _, seq := v.age(); seq <= last {
+			delete(m, k)
+		}
+	}
 }

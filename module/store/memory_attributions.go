@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"slices"
 	"time"
 )
 
@@ -20,6 +19,9 @@ type memoryAttribution struct {
 	expires int64  // Unix ns, on the store's clock
 	seq     uint64 // the order attributions were made in, within the shard
 }
+
+// age is when the attribution expires, and when it was made.
+func (a memoryAttribution) age() (expires int64, seq uint64) { return a.expires, a.seq }
 
 // Attribute keeps a copy of each attribution, in the shard of its message
 // id, until ttl has passed on the store's clock.
@@ -40,7 +42,7 @@ func (m *Memory) Attribute(_ context.Context, attributions []Attribution, ttl ti
 		s.mu.Lock()
 		m.sweepClockedIfDue(s, now)
 		if _, replaced := s.attributions[a.MessageID]; !replaced {
-			s.makeRoomForAttribution(m.maxAttributions/memoryShards, now)
+			makeRoom(s.attributions, m.maxAttributions/memoryShards, now)
 		}
 		s.attributionSeq++
 		s.attributions[a.MessageID] = memoryAttribution{
@@ -74,33 +76,4 @@ func (m *Memory) Reconcile(_ context.Context, messageID string, cost int64) ([]b
 	a.cost = cost
 	s.attributions[messageID] = a
 	return bytes.Clone(a.data), previous, true, nil
-}
-
-// makeRoomForAttribution makes room for one more attribution in a shard
-// that holds limit or more: it drops the expired ones, and then, if need
-// be, the oldest sixteenth of limit. The caller holds the lock.
-func (s *memoryShard) makeRoomForAttribution(limit int, now int64) {
-	limit = max(limit, 1)
-	if len(s.attributions) < limit {
-		return
-	}
-	for id, a := range s.attributions {
-		if a.expires <= now {
-			delete(s.attributions, id)
-		}
-	}
-	if len(s.attributions) < limit {
-		return
-	}
-	seqs := make([]uint64, 0, len(s.attributions))
-	for _, a := range s.attributions {
-		seqs = append(seqs, a.seq)
-	}
-	slices.Sort(seqs)
-	last := seqs[min(max(limit/16, 1), len(seqs))-1]
-	for id, a := range s.attributions {
-		if a.seq <= last {
-			delete(s.attributions, id)
-		}
-	}
 }

@@ -56,7 +56,7 @@ func (s *memoryShard) tally(t *Tally, now int64, limit int) []SlotCount {
 		if !slices.ContainsFunc(t.Add, func(a SlotCount) bool { return a.Count > 0 && a.Slot >= t.From }) {
 			return nil // nothing to keep
 		}
-		s.makeRoomForTally(limit, now)
+		makeRoom(s.tallies, limit, now)
 		c = &memoryTally{}
 		s.tallies[t.Key] = c
 	}
@@ -82,36 +82,10 @@ func (s *memoryShard) tally(t *Tally, now int64, limit int) []SlotCount {
 	return slices.Clone(c.slots)
 }
 
+// age is when the tally expires, and when it was last tallied.
+func (c *memoryTally) age() (expires int64, seq uint64) { return c.expires, c.seq }
+
 // slotIndex is where slot is, or would be, in slots (ascending).
 func slotIndex(slots []SlotCount, slot int64) (int, bool) {
 	return slices.BinarySearchFunc(slots, slot, func(c SlotCount, slot int64) int { return cmp.Compare(c.Slot, slot) })
-}
-
-// makeRoomForTally makes room for one more key in a shard that holds
-// limit or more: it drops the expired ones, and then, if need be, the
-// sixteenth of limit tallied least recently. The caller holds the lock.
-func (s *memoryShard) makeRoomForTally(limit int, now int64) {
-	limit = max(limit, 1)
-	if len(s.tallies) < limit {
-		return
-	}
-	for k, c := range s.tallies {
-		if c.expires <= now {
-			delete(s.tallies, k)
-		}
-	}
-	if len(s.tallies) < limit {
-		return
-	}
-	seqs := make([]uint64, 0, len(s.tallies))
-	for _, c := range s.tallies {
-		seqs = append(seqs, c.seq)
-	}
-	slices.Sort(seqs)
-	last := seqs[min(max(limit/16, 1), len(seqs))-1]
-	for k, c := range s.tallies {
-		if c.seq <= last {
-			delete(s.tallies, k)
-		}
-	}
 }
