@@ -4,12 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
-	"hash"
 	"net/http"
 	"time"
 
+	"github.com/23telecom/restlink-sidecar/internal/fieldhash"
 	"github.com/23telecom/restlink-sidecar/module/store"
 )
 
@@ -72,23 +71,8 @@ func verdictMarker(up origin, rp rotationPlan, k *key) string {
 	if len(k.header) > 0 {
 		material = k.header[0]
 	}
-	for _, field := range [][]byte{
-		[]byte(up.String()),
-		[]byte(http.MethodGet), []byte(rp.probePath), []byte(rp.probeQuery),
-		[]byte(material), k.secret,
-	} {
-		writeField(mac, field)
-	}
+	fieldhash.Write(mac, up.String(), http.MethodGet, rp.probePath, rp.probeQuery, material, string(k.secret))
 	return verdictMarkerPrefix + hex.EncodeToString(mac.Sum(nil))
-}
-
-// writeField writes b to h after its length, so that no two lists of
-// fields hash the same bytes.
-func writeField(h hash.Hash, b []byte) {
-	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-	h.Write(n[:])
-	h.Write(b)
 }
 
 // claimVerdict claims the shared verdict named marker before a probe with

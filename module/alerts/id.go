@@ -1,10 +1,6 @@
 package alerts
 
-import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
-)
+import "github.com/23telecom/restlink-sidecar/internal/fieldhash"
 
 // ID returns the id of the alert of type typ (TypeSoft or
 // TypeExhausted) about a tenant's period (PeriodDaily or PeriodMonthly)
@@ -19,13 +15,5 @@ import (
 // and "c", "a" and "bc") still give different ids. The format is fixed:
 // sidecars of different versions must agree on it.
 func ID(tenant, period, periodName, typ string) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, field := range [...]string{tenant, period, periodName, typ} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
-		h.Write(n[:])
-		h.Write([]byte(field))
-	}
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum[:16])
+	return fieldhash.ID(tenant, period, periodName, typ)
 }

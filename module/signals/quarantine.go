@@ -1,10 +1,9 @@
 package signals
 
 import (
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/fieldhash"
 )
 
 // The modes of a quarantine.
@@ -53,13 +52,5 @@ func New(tenant, country, mode string, r Reading, at time.Time, d time.Duration)
 // id is the hex of the first 16 bytes of the SHA-256 of the fields, each
 // preceded by its length: every quarantine has its own.
 func id(tenant, country, signal string, at time.Time) string {
-	h := sha256.New()
-	var n [8]byte
-	for _, field := range [...]string{tenant, country, signal, at.Format(time.RFC3339Nano)} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(field)))
-		h.Write(n[:])
-		h.Write([]byte(field))
-	}
-	sum := h.Sum(nil)
-	return hex.EncodeToString(sum[:16])
+	return fieldhash.ID(tenant, country, signal, at.Format(time.RFC3339Nano))
 }
