@@ -7,9 +7,9 @@ import (
 	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
-// Config is the sidecar's YAML configuration file. It is loaded with koanf:
-// built-in defaults, then the file, then RESTLINK__<PATH> environment
-// overrides; then compiled whole (see Validate), so that every problem is
+// Config is the sidecar's YAML configuration file. It is loaded in layers
+// (see parseConfig): built-in defaults, then the file, then
+// RESTLINK__<PATH> environment overrides; then compiled whole (see Validate), so that every problem is
 // reported at once, each naming its field.
 type Config struct {
 	// Where requests are forwarded to.
@@ -454,7 +454,7 @@ type RotationConfig struct {
 	ProbeTimeout time.Duration `yaml:"probe_timeout"`
 }
 
-// defaultConfig holds the defaults, as koanf paths. They are loaded first,
+// defaultConfig holds the defaults, by dotted path. They are decoded first,
 // so that the file and the environment override them, and so that every
 // setting exists as a path an environment override can name.
 var defaultConfig = map[string]any{

@@ -39,9 +39,8 @@ const (
 // onChange returns an error when the files could not be used; they are
 // then checked again at the next period, changed or not.
 //
-// koanf's file.Provider.Watch is not used: it ends for good after a remove
-// or an error, and it needs one inotify instance per file (the default
-// per-user limit is 128), while one instance here serves every file.
+// One inotify instance serves every file: one per file (as a watcher per
+// file would take) runs into the default per-user limit of 128.
 type watcher struct {
 	fs       *fsnotify.Watcher // nil when inotify is unavailable: polling only
 	onChange func() error
