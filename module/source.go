@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"strconv"
@@ -96,21 +95,6 @@ func (s Source) describe(what string) string {
 // password is a few dozen bytes, and a larger file (a wrong path, a
 // sparse file) must cost neither memory nor reload time.
 const maxSecretBytes = 4096
-
-// readAtMost reads the file at path, failing if it holds more than limit
-// bytes (it may have grown since it was last looked at).
-func readAtMost(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err == nil && int64(len(b)) > limit {
-		err = fmt.Errorf("%s holds more than %d bytes; it is not read", path, limit)
-	}
-	return b, err
-}
 
 // read reads a secret's material: a file, a variable or a literal value,
 // surrounding white space trimmed. It must be non-empty and fit in an HTTP
