@@ -12,7 +12,8 @@ FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module:FuzzParseConfig
   module/webhook:FuzzVerify module/webhook:FuzzDedupKey module/sms:FuzzSegmentsAgree \
   module/money:FuzzParse module/money:FuzzSplit \
   module/pricing:FuzzParseTable module/pricing:FuzzParseBalance \
-  module/ledger:FuzzParseLine module/alerts:FuzzDecode module/restlinktest:FuzzMicros
+  module/ledger:FuzzParseLine module/alerts:FuzzDecode module/restlinktest:FuzzMicros \
+  internal/jsontext:FuzzAppendString
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/23telecom/restlink-sidecar/internal/jsontext"
 	"github.com/23telecom/restlink-sidecar/module/policy"
 )
 
@@ -147,13 +148,10 @@ type errorBody struct {
 
 // writeRejection is the one place that writes a sidecar error response.
 func writeRejection(w http.ResponseWriter, rj *rejection) {
-	body, err := json.Marshal(errorBody{ErrorCode: rj.code, Description: rj.description, budgetRefusal: rj.budget})
-	if err != nil { // cannot happen for two strings; keep the answer well-formed anyway
-		body = []byte(`{"status":false,"error_code":"` + string(rj.code) + `","description":""}`)
-	}
+	body := appendErrorBody(make([]byte, 0, 64+len(rj.description)), rj)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)+1))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Cache-Control", "no-store")
 	h.Set(ErrorHeader, string(rj.code))
 	if rj.retryAfter > 0 {
@@ -163,5 +161,23 @@ func writeRejection(w http.ResponseWriter, rj *rejection) {
 		h.Set("Allow", rj.allow)
 	}
 	w.WriteHeader(rj.code.Status())
-	_, _ = w.Write(append(body, '\n'))
+	_, _ = w.Write(body)
+}
+
+// appendErrorBody appends rj's errorBody as encoding/json writes it, and
+// a newline. Every refusal writes one, so the three fields of most are
+// appended by hand; a budget refusal's many are left to encoding/json.
+func appendErrorBody(b []byte, rj *rejection) []byte {
+	if rj.budget != nil {
+		body, err := json.Marshal(errorBody{ErrorCode: rj.code, Description: rj.description, budgetRefusal: rj.budget})
+		if err != nil { // cannot happen for strings and numbers; keep the answer well-formed anyway
+			body = []byte(`{"status":false,"error_code":"` + string(rj.code) + `","description":""}`)
+		}
+		return append(append(b, body...), '\n')
+	}
+	b = append(b, `{"status":false,"error_code":`...)
+	b = jsontext.AppendString(b, string(rj.code))
+	b = append(b, `,"description":`...)
+	b = jsontext.AppendString(b, rj.description)
+	return append(b, "}\n"...)
 }

@@ -61,3 +61,27 @@ func TestWriteRejection(t *testing.T) {
 		t.Errorf("Content-Length %s, body %d bytes", cl, w.Body.Len())
 	}
 }
+
+// TestErrorBodyIsEncodingJSON checks the hand-appended error body against
+// encoding/json, for every error code and descriptions that need escapes.
+func TestErrorBodyIsEncodingJSON(t *testing.T) {
+	descriptions := []string{"", "plain", `quoted "host"`, "<a&b>", "tab\tand\nnewline", "é\u2028", "\xff"}
+	for _, code := range ErrorCodes {
+		for _, d := range descriptions {
+			rj := reject(code, d)
+			want, err := json.Marshal(errorBody{ErrorCode: code, Description: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(appendErrorBody(nil, rj)); got != string(want)+"\n" {
+				t.Errorf("%s %q: %s, want %s", code, d, got, want)
+			}
+		}
+	}
+	budget := reject(CodeBudgetExceeded, "over")
+	budget.budget = &budgetRefusal{Currency: "EUR", Period: "month"}
+	want, _ := json.Marshal(errorBody{ErrorCode: CodeBudgetExceeded, Description: "over", budgetRefusal: budget.budget})
+	if got := string(appendErrorBody(nil, budget)); got != string(want)+"\n" {
+		t.Errorf("budget refusal: %s, want %s", got, want)
+	}
+}

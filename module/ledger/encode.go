@@ -1,11 +1,12 @@
 package ledger
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/23telecom/restlink-sidecar/internal/jsontext"
 )
 
 // The encoders of the three lines append exactly what encoding/json makes
@@ -20,16 +21,16 @@ const lineCap = 384
 // appendReserveLine appends r's line, newline included.
 func appendReserveLine(b []byte, r *Reservation) ([]byte, error) {
 	b = append(b, `{"type":"reserve","id":`...)
-	b = appendString(b, r.ID)
+	b = jsontext.AppendString(b, r.ID)
 	b, err := appendTime(append(b, `,"time":`...), r.Time)
 	if err != nil {
 		return nil, err
 	}
-	b = appendString(append(b, `,"tenant":`...), r.Tenant)
-	b = appendString(append(b, `,"workspace":`...), r.Workspace)
-	b = appendString(append(b, `,"day":`...), r.Day)
-	b = appendString(append(b, `,"month":`...), r.Month)
-	b = appendString(append(b, `,"currency":`...), r.Currency)
+	b = jsontext.AppendString(append(b, `,"tenant":`...), r.Tenant)
+	b = jsontext.AppendString(append(b, `,"workspace":`...), r.Workspace)
+	b = jsontext.AppendString(append(b, `,"day":`...), r.Day)
+	b = jsontext.AppendString(append(b, `,"month":`...), r.Month)
+	b = jsontext.AppendString(append(b, `,"currency":`...), r.Currency)
 	b = strconv.AppendInt(append(b, `,"estimate_micros":`...), r.EstimateMicros, 10)
 	b = append(b, `,"recipients":`...)
 	if r.Recipients == nil {
@@ -40,11 +41,11 @@ func appendReserveLine(b []byte, r *Reservation) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(append(b, `{"country":`...), rc.Country)
+			b = jsontext.AppendString(append(b, `{"country":`...), rc.Country)
 			b = strconv.AppendInt(append(b, `,"segments":`...), int64(rc.Segments), 10)
 			b = strconv.AppendInt(append(b, `,"estimate_micros":`...), rc.EstimateMicros, 10)
 			if rc.NumberHash != "" {
-				b = appendString(append(b, `,"number_hash":`...), rc.NumberHash)
+				b = jsontext.AppendString(append(b, `,"number_hash":`...), rc.NumberHash)
 			}
 			b = append(b, '}')
 		}
@@ -56,12 +57,12 @@ func appendReserveLine(b []byte, r *Reservation) ([]byte, error) {
 // appendSettleLine appends s's line, newline included.
 func appendSettleLine(b []byte, s *Settlement) ([]byte, error) {
 	b = append(b, `{"type":"settle","id":`...)
-	b = appendString(b, s.ID)
+	b = jsontext.AppendString(b, s.ID)
 	b, err := appendTime(append(b, `,"time":`...), s.Time)
 	if err != nil {
 		return nil, err
 	}
-	b = appendString(append(b, `,"outcome":`...), string(s.Outcome))
+	b = jsontext.AppendString(append(b, `,"outcome":`...), string(s.Outcome))
 	b = strconv.AppendInt(append(b, `,"charged_micros":`...), s.ChargedMicros, 10)
 	if len(s.Messages) > 0 {
 		b = append(b, `,"messages":[`...)
@@ -69,8 +70,8 @@ func appendSettleLine(b []byte, s *Settlement) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(append(b, `{"message_id":`...), m.ID)
-			b = appendString(append(b, `,"country":`...), m.Country)
+			b = jsontext.AppendString(append(b, `{"message_id":`...), m.ID)
+			b = jsontext.AppendString(append(b, `,"country":`...), m.Country)
 			b = strconv.AppendInt(append(b, `,"segments":`...), int64(m.Segments), 10)
 			b = strconv.AppendInt(append(b, `,"share_micros":`...), m.ShareMicros, 10)
 			b = append(b, '}')
@@ -83,19 +84,19 @@ func appendSettleLine(b []byte, s *Settlement) ([]byte, error) {
 // appendAdjustLine appends a's line, newline included.
 func appendAdjustLine(b []byte, a *Adjustment) ([]byte, error) {
 	b = append(b, `{"type":"adjust","message_id":`...)
-	b = appendString(b, a.MessageID)
+	b = jsontext.AppendString(b, a.MessageID)
 	b, err := appendTime(append(b, `,"time":`...), a.Time)
 	if err != nil {
 		return nil, err
 	}
-	b = appendString(append(b, `,"status":`...), a.Status)
+	b = jsontext.AppendString(append(b, `,"status":`...), a.Status)
 	b = strconv.AppendInt(append(b, `,"cost_micros":`...), a.CostMicros, 10)
 	b = strconv.AppendInt(append(b, `,"delta_micros":`...), a.DeltaMicros, 10)
-	b = appendString(append(b, `,"tenant":`...), a.Tenant)
-	b = appendString(append(b, `,"workspace":`...), a.Workspace)
-	b = appendString(append(b, `,"country":`...), a.Country)
-	b = appendString(append(b, `,"day":`...), a.Day)
-	b = appendString(append(b, `,"currency":`...), a.Currency)
+	b = jsontext.AppendString(append(b, `,"tenant":`...), a.Tenant)
+	b = jsontext.AppendString(append(b, `,"workspace":`...), a.Workspace)
+	b = jsontext.AppendString(append(b, `,"country":`...), a.Country)
+	b = jsontext.AppendString(append(b, `,"day":`...), a.Day)
+	b = jsontext.AppendString(append(b, `,"currency":`...), a.Currency)
 	return endLine(b)
 }
 
@@ -107,21 +108,6 @@ func endLine(b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("record of %d bytes is longer than a line may be (%d)", len(b)-1, maxLine)
 	}
 	return b, nil
-}
-
-// appendString appends s as a JSON string. Printable ASCII other than
-// '"', '\\', '<', '>' and '&' is written as it is; any other string, rare
-// in a ledger, is left to encoding/json, so that every escape is its own.
-func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }
 
 // appendTime appends t as encoding/json does: RFC 3339 with nanoseconds,
