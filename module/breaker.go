@@ -151,19 +151,43 @@ func (b *breaker) enter() (slot, *rejection) {
 	if err == nil {
 		return slot{done: done, outcome: errNotSent}, nil
 	}
-	rj := reject(CodeCircuitOpen, "the circuit breaker of this workspace is open after repeated upstream failures; retry after the time in Retry-After")
-	rj.retryAfter = 1
+	retryAfter := 1
 	if errors.Is(err, gobreaker.ErrOpenState) {
-		rj.retryAfter = b.retryAfter()
+		retryAfter = max(1, secondsUp(b.openLeft()))
 	}
-	return slot{}, rj
+	return slot{}, openRejection(retryAfter)
 }
 
-// retryAfter is the number of seconds until an open breaker lets a probe
-// through, rounded up, at least 1.
-func (b *breaker) retryAfter() int {
-	left := time.Duration(b.openedAt.Load() + int64(b.settings.openTimeout) - b.now().UnixNano())
-	return max(1, int(math.Ceil(left.Seconds())))
+// refusesNow is the refusal of a breaker that is open and whose open
+// timeout has not passed, found without entering it; nil when the
+// breaker is closed, half-open or due to let a probe through. A request
+// it refuses would be refused by enter too, so the work in between (the
+// send policy, budgets, pacing) can be skipped.
+func (b *breaker) refusesNow() *rejection {
+	if b.State() != gobreaker.StateOpen {
+		return nil
+	}
+	left := b.openLeft()
+	if left <= 0 {
+		return nil // the next request enters and makes it half-open
+	}
+	return openRejection(secondsUp(left))
+}
+
+// openLeft is how long an open breaker stays open, from its last opening.
+func (b *breaker) openLeft() time.Duration {
+	return time.Duration(b.openedAt.Load() + int64(b.settings.openTimeout) - b.now().UnixNano())
+}
+
+// secondsUp is d in whole seconds, rounded up.
+func secondsUp(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// openRejection is the answer to a request an open breaker refuses,
+// telling it to come back in retryAfter seconds.
+func openRejection(retryAfter int) *rejection {
+	rj := reject(CodeCircuitOpen, "the circuit breaker of this workspace is open after repeated upstream failures; retry after the time in Retry-After")
+	rj.retryAfter = retryAfter
+	return rj
 }
 
 // State is the breaker's state as of its last transition. An open breaker

@@ -2,6 +2,8 @@ package restlink
 
 import (
 	"errors"
+	"net/http"
+	"os"
 	"testing"
 	"time"
 
@@ -63,10 +65,35 @@ func TestBreakerRetryAfter(t *testing.T) {
 		want    int
 	}{{0, 30}, {100 * time.Millisecond, 30}, {29 * time.Second, 1}, {29*time.Second + 500*time.Millisecond, 1}, {10 * time.Second, 20}} {
 		now = time.Unix(1000, 0).Add(tc.elapsed)
+		if rj := b.refusesNow(); rj == nil || rj.retryAfter != tc.want {
+			t.Errorf("after %v, without entering: %+v, want Retry-After %d", tc.elapsed, rj, tc.want)
+		}
 		_, rj := b.enter()
 		if rj == nil || rj.retryAfter != tc.want {
 			t.Errorf("after %v: %+v, want Retry-After %d", tc.elapsed, rj, tc.want)
 		}
+	}
+	// Once the open timeout has passed, the next request enters (the probe).
+	now = time.Unix(1000, 0).Add(30 * time.Second)
+	if rj := b.refusesNow(); rj != nil {
+		t.Errorf("open timeout passed: refused %+v, want the request let in", rj)
+	}
+}
+
+// TestBreakerRefusesNowOnlyWhenOpen: a closed or half-open breaker refuses
+// nothing without entering.
+func TestBreakerRefusesNowOnlyWhenOpen(t *testing.T) {
+	b, _ := testBreaker(t, 1, 1, time.Millisecond)
+	if rj := b.refusesNow(); rj != nil {
+		t.Fatalf("closed: refused %+v", rj)
+	}
+	run(t, b, errFailureStatus)
+	time.Sleep(2 * time.Millisecond)
+	if _, rj := b.enter(); rj != nil { // the probe: half-open now
+		t.Fatalf("after the open timeout: %+v", rj)
+	}
+	if rj := b.refusesNow(); rj != nil || b.State() != gobreaker.StateHalfOpen {
+		t.Errorf("half-open (%v): refused %+v", b.State(), rj)
 	}
 }
 
@@ -157,5 +184,49 @@ func TestBreakerBuiltOnFirstRequest(t *testing.T) {
 	s.finish()
 	if _, state := b.Counts(); state != gobreaker.StateOpen {
 		t.Errorf("after a failure with consecutive_failures 1: %v, want open", state)
+	}
+}
+
+// TestOpenBreakerRefusesBeforeThePolicy: a send to a workspace whose
+// breaker is open is refused CIRCUIT_OPEN before the send policy looks at
+// it, unless it has an idempotency key: that takes the whole path, so
+// that a completed send is replayed whatever the breaker.
+func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
+	path := benchConfig(t, t.TempDir(), benchUpstream(t).URL, 10)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.WriteString("policy:\n  default:\n    mode: enforce\n    senders: [Other]\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := benchHandlerOf(t, path, benchKeyEnv())
+	serve := func(header ...string) string {
+		r := benchRequest("tenant-1")
+		for i := 0; i < len(header); i += 2 {
+			r.Header.Set(header[i], header[i+1])
+		}
+		w := &discardWriter{h: make(http.Header)}
+		_ = h.ServeHTTP(w, r, nil)
+		return w.h.Get(ErrorHeader)
+	}
+	if got := serve(); got != string(CodeSenderNotAllowed) {
+		t.Fatalf("closed breaker: %q, want the policy's refusal", got)
+	}
+	ws := h.live.current.Load().byName["ws-1"]
+	for ws.breaker.State() != gobreaker.StateOpen {
+		slot, _ := ws.breaker.enter()
+		slot.outcome = errFailureStatus
+		slot.finish()
+	}
+	if got := serve(); got != string(CodeCircuitOpen) {
+		t.Errorf("open breaker: %q, want %s", got, CodeCircuitOpen)
+	}
+	if got := serve("Idempotency-Key", "k1"); got != string(CodeSenderNotAllowed) {
+		t.Errorf("open breaker, with an idempotency key: %q, want the policy's refusal", got)
 	}
 }

@@ -162,6 +162,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	if rj != nil {
 		return rj, false
 	}
+	if claim == nil {
+		// An open breaker would refuse the request after the send policy,
+		// budgets and pacing: refuse it now. A request with an idempotency
+		// key takes the whole path, so that a completed send is replayed
+		// whatever the breaker.
+		if rj := ws.breaker.refusesNow(); rj != nil {
+			return rj, false
+		}
+	}
 	out := outbound{method: r.Method, path: sel.path, query: query, body: body.data, header: upstreamHeader(r.Header, snap.strip, r.Method)}
 
 	if r.Method == http.MethodPost {

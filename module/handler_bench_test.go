@@ -83,11 +83,16 @@ func benchWorkspacesConfig(b testing.TB, dir, upstream string, n int) string {
 // so that their cost is measured.
 func benchHandler(b testing.TB, upstream string, tenants int) *Handler {
 	b.Helper()
+	return benchHandlerOf(b, benchConfig(b, b.TempDir(), upstream, tenants), benchKeyEnv())
+}
+
+// benchKeyEnv holds the keys of benchConfig's workspaces.
+func benchKeyEnv() Environ {
 	var env []string
 	for w := range 10 {
 		env = append(env, fmt.Sprintf("BENCH_KEY_%d=bench-key-%d", w, w))
 	}
-	return benchHandlerOf(b, benchConfig(b, b.TempDir(), upstream, tenants), envOf(env...))
+	return envOf(env...)
 }
 
 // benchHandlerOf provisions the handler for the config at path.
