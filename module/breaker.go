@@ -24,7 +24,7 @@ type breakerPlan struct {
 	consecutiveFailures uint32
 	openTimeout         time.Duration
 	halfOpenRequests    uint32
-	failureStatuses     [100]bool // index: status - 500
+	failureStatuses     [2]uint64 // bit status - 500: 16 bytes in every breaker, not 100
 }
 
 // compileBreaker checks the breaker section.
@@ -48,7 +48,7 @@ func compileBreaker(c BreakerConfig, p *problems) breakerPlan {
 			p.add("breaker.failure_statuses", "%d is not a 5xx status (4xx answers never count as failures)", s)
 			continue
 		}
-		bp.failureStatuses[s-500] = true
+		bp.failureStatuses[(s-500)/64] |= 1 << ((s - 500) % 64)
 	}
 	return bp
 }
@@ -62,7 +62,7 @@ type breakerSettings struct {
 
 // isFailure reports whether an upstream status counts against the breaker.
 func (s *breakerSettings) isFailure(status int) bool {
-	return status >= 500 && status <= 599 && s.failureStatuses[status-500]
+	return status >= 500 && status <= 599 && s.failureStatuses[(status-500)/64]&(1<<((status-500)%64)) != 0
 }
 
 // breaker is one workspace's circuit breaker: a gobreaker two-step breaker,

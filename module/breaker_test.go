@@ -143,8 +143,9 @@ func TestBreakerClientGoneFreesProbe(t *testing.T) {
 }
 
 func TestBreakerFailureStatuses(t *testing.T) {
-	s := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{FailureStatuses: []int{500, 502, 503, 504}}, new(problems))}
-	for status, want := range map[int]bool{200: false, 401: false, 429: false, 499: false, 500: true, 501: false, 504: true, 599: false} {
+	s := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{FailureStatuses: []int{500, 502, 503, 504, 563, 564, 599}}, new(problems))}
+	for status, want := range map[int]bool{200: false, 401: false, 429: false, 499: false, 500: true, 501: false, 504: true,
+		562: false, 563: true, 564: true, 565: false, 598: false, 599: true, 600: false, 627: false, 663: false} {
 		if s.isFailure(status) != want {
 			t.Errorf("isFailure(%d) = %v", status, !want)
 		}
