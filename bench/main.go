@@ -114,6 +114,9 @@ func run() error {
 			return fmt.Errorf("%s is not installed (make bench installs wrk, nginx and redis-server)", tool)
 		}
 	}
+	if err := checkFresh(filepath.Join(*binDir, "restlink-sidecar"), "."); err != nil {
+		return err
+	}
 	dir, err := filepath.Abs(*workDir)
 	if err != nil {
 		return err
