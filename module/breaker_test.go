@@ -191,14 +191,15 @@ func TestBreakerBuiltOnFirstRequest(t *testing.T) {
 // TestOpenBreakerRefusesBeforeThePolicy: a send to a workspace whose
 // breaker is open is refused CIRCUIT_OPEN before the send policy looks at
 // it, unless it has an idempotency key: that takes the whole path, so
-// that a completed send is replayed whatever the breaker.
+// that a completed send is replayed whatever the breaker. A dry run is
+// answered as ever: it needs no upstream.
 func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
-	path := benchConfig(t, t.TempDir(), benchUpstream(t).URL, 10)
+	path := benchConfig(t, t.TempDir(), benchUpstream(t).URL, 20) // tenant-1 and tenant-11 use ws-1
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.WriteString("policy:\n  default:\n    mode: enforce\n    senders: [Other]\n")
+	_, err = f.WriteString("policy:\n  default:\n    mode: enforce\n    senders: [Other]\n  tenants:\n    tenant-11: {dry_run: true, senders: [MyApp]}\n")
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -206,8 +207,8 @@ func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := benchHandlerOf(t, path, benchKeyEnv())
-	serve := func(header ...string) string {
-		r := benchRequest("tenant-1")
+	serve := func(tenant string, header ...string) string {
+		r := benchRequest(tenant)
 		for i := 0; i < len(header); i += 2 {
 			r.Header.Set(header[i], header[i+1])
 		}
@@ -215,7 +216,7 @@ func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
 		_ = h.ServeHTTP(w, r, nil)
 		return w.h.Get(ErrorHeader)
 	}
-	if got := serve(); got != string(CodeSenderNotAllowed) {
+	if got := serve("tenant-1"); got != string(CodeSenderNotAllowed) {
 		t.Fatalf("closed breaker: %q, want the policy's refusal", got)
 	}
 	ws := h.live.current.Load().byName["ws-1"]
@@ -224,10 +225,13 @@ func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
 		slot.outcome = errFailureStatus
 		slot.finish()
 	}
-	if got := serve(); got != string(CodeCircuitOpen) {
+	if got := serve("tenant-1"); got != string(CodeCircuitOpen) {
 		t.Errorf("open breaker: %q, want %s", got, CodeCircuitOpen)
 	}
-	if got := serve("Idempotency-Key", "k1"); got != string(CodeSenderNotAllowed) {
+	if got := serve("tenant-1", "Idempotency-Key", "k1"); got != string(CodeSenderNotAllowed) {
 		t.Errorf("open breaker, with an idempotency key: %q, want the policy's refusal", got)
+	}
+	if got := serve("tenant-11"); got != "" {
+		t.Errorf("open breaker, a dry-run tenant: %q, want the dry run's answer", got)
 	}
 }

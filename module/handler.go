@@ -162,11 +162,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	if rj != nil {
 		return rj, false
 	}
-	if claim == nil {
+	if claim == nil && !answeredLocally(snap, r, sel) {
 		// An open breaker would refuse the request after the send policy,
-		// budgets and pacing: refuse it now. A request with an idempotency
+		// budgets and pacing: refuse it now (a GET that would have shared
+		// an identical one's answer too). A request with an idempotency
 		// key takes the whole path, so that a completed send is replayed
-		// whatever the breaker.
+		// whatever the breaker, and so does a dry run, which is answered
+		// without the upstream.
 		if rj := ws.breaker.refusesNow(); rj != nil {
 			return rj, false
 		}

@@ -39,6 +39,16 @@ type gate struct {
 // gateLimits is how many limits a gate holds the charges and values of.
 const gateLimits = 6
 
+// answeredLocally reports a request that the send policy answers itself,
+// without the upstream: a send of a tenant whose rules are a dry run.
+func answeredLocally(snap *snapshot, r *http.Request, sel selection) bool {
+	if !snap.policy.AppliesTo(r.Method, sel.path) {
+		return false
+	}
+	rules := snap.policy.For(sel.tenant)
+	return rules != nil && rules.DryRun()
+}
+
 // admit runs the send policy and idempotency for a request. It answers the
 // request itself (answered) when the policy refuses it, when it is a dry
 // run, or when idempotency answers it from a record or refuses it; else
