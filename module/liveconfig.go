@@ -72,8 +72,9 @@ type liveConfig struct {
 	}
 	now func() time.Time
 	// releasing is set while the memory a load freed is being given back
-	// to the operating system (see releaseMemory).
-	releasing atomic.Bool
+	// to the operating system, and releaseWanted when a load asked for it
+	// since the release began (see releaseMemory).
+	releasing, releaseWanted atomic.Bool
 }
 
 // subscriber is a consumer of a live config's snapshots.
@@ -253,14 +254,24 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 // later collections. A sidecar runs beside every app instance, so its
 // private memory multiplies across a fleet: with one workspace this is
 // about a quarter of it once idle. It runs a collection; at most one
-// runs at a time.
+// runs at a time, and a load published meanwhile gets one after it.
 func (lc *liveConfig) releaseMemory() {
+	lc.releaseWanted.Store(true)
 	if !lc.releasing.CompareAndSwap(false, true) {
-		return
+		return // the release running sees releaseWanted and runs again
 	}
 	go func() {
-		defer lc.releasing.Store(false)
-		debug.FreeOSMemory()
+		for {
+			for lc.releaseWanted.Swap(false) {
+				debug.FreeOSMemory()
+			}
+			lc.releasing.Store(false)
+			// A load published between the last Swap and the Store found
+			// the release still running: take its turn.
+			if !lc.releaseWanted.Load() || !lc.releasing.CompareAndSwap(false, true) {
+				return
+			}
+		}
 	}()
 }
 
