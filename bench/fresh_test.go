@@ -3,39 +3,55 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 )
 
-// TestCheckFresh refuses a binary older than a source file it is built
-// from, and ignores the bench's own code and tests.
+// TestCheckFresh refuses a binary older than one of its sources.
 func TestCheckFresh(t *testing.T) {
-	root := t.TempDir()
-	write := func(path string, at time.Time) {
+	dir := t.TempDir()
+	write := func(name string, at time.Time) string {
 		t.Helper()
-		path = filepath.Join(root, path)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		path := filepath.Join(dir, name)
 		if err := os.WriteFile(path, []byte("package x\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.Chtimes(path, at, at); err != nil {
 			t.Fatal(err)
 		}
+		return path
 	}
 	built := time.Now().Add(-time.Hour)
-	write("bin/restlink-sidecar", built)
-	write("module/handler.go", built.Add(-time.Minute))
-	write("module/handler_test.go", built.Add(time.Minute))
-	write("bench/main.go", built.Add(time.Minute))
-	binary := filepath.Join(root, "bin/restlink-sidecar")
-	if err := checkFresh(binary, root); err != nil {
+	binary := write("restlink-sidecar", built)
+	source := write("handler.go", built.Add(-time.Minute))
+	if err := checkFresh(binary, []string{source}); err != nil {
 		t.Fatalf("fresh binary refused: %v", err)
 	}
-	write("module/handler.go", built.Add(time.Minute))
-	if err := checkFresh(binary, root); err == nil || !strings.Contains(err.Error(), "handler.go") {
+	write("handler.go", built.Add(time.Minute))
+	if err := checkFresh(binary, []string{source}); err == nil || !strings.Contains(err.Error(), "handler.go") {
 		t.Errorf("stale binary: %v, want it refused naming handler.go", err)
+	}
+}
+
+// TestBinarySources lists the sidecar's own packages, not the demo's, the
+// bench's or the tests.
+func TestBinarySources(t *testing.T) {
+	sources, err := binarySources("..", "./cmd/restlink-sidecar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs("..")
+	has := func(rel string) bool { return slices.Contains(sources, filepath.Join(root, rel)) }
+	for _, rel := range []string{"go.mod", "go.sum", "module/handler.go", "cmd/restlink-sidecar/main.go", "module/webhookreceiver/receiver.go"} {
+		if !has(rel) {
+			t.Errorf("%s missing from the sources", rel)
+		}
+	}
+	for _, rel := range []string{"cmd/restlink-demo/main.go", "bench/main.go", "module/handler_bench_test.go", "internal/redistest/redistest.go"} {
+		if has(rel) {
+			t.Errorf("%s listed, but it is not in the binary", rel)
+		}
 	}
 }

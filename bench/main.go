@@ -114,7 +114,11 @@ func run() error {
 			return fmt.Errorf("%s is not installed (make bench installs wrk, nginx and redis-server)", tool)
 		}
 	}
-	if err := checkFresh(filepath.Join(*binDir, "restlink-sidecar"), "."); err != nil {
+	sources, err := binarySources(".", "./cmd/restlink-sidecar")
+	if err != nil {
+		return err
+	}
+	if err := checkFresh(filepath.Join(*binDir, "restlink-sidecar"), sources); err != nil {
 		return err
 	}
 	dir, err := filepath.Abs(*workDir)
