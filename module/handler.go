@@ -162,14 +162,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	if rj != nil {
 		return rj, false
 	}
-	if claim == nil && !answeredLocally(snap, r, sel) {
+	if claim == nil {
 		// An open breaker would refuse the request after the send policy,
 		// budgets and pacing: refuse it now (a GET that would have shared
 		// an identical one's answer too). A request with an idempotency
 		// key takes the whole path, so that a completed send is replayed
 		// whatever the breaker, and so does a dry run, which is answered
-		// without the upstream.
-		if rj := ws.breaker.refusesNow(); rj != nil {
+		// without the upstream. The breaker is read first: a closed one
+		// costs an atomic load, and the policy is not looked up.
+		if rj := ws.breaker.refusesNow(); rj != nil && !answeredLocally(snap, r, sel) {
 			return rj, false
 		}
 	}
