@@ -65,13 +65,22 @@ func (s *breakerSettings) isFailure(status int) bool {
 	return status >= 500 && status <= 599 && s.failureStatuses[(status-500)/64]&(1<<((status-500)%64)) != 0
 }
 
+// breakerMaker is what the breakers of a snapshot's workspaces are made
+// from: the compiled breaker section, and where a state change is
+// reported.
+type breakerMaker struct {
+	plan     breakerPlan
+	onChange func(b *breaker, from, to gobreaker.State)
+}
+
 // breaker is one workspace's circuit breaker: a gobreaker two-step breaker,
 // plus what gobreaker does not expose: when it opened (for Retry-After)
-// and its state without taking its lock (for logs and metrics). The
-// gobreaker breaker is built when the workspace's first request enters:
-// a workspace without traffic costs no more than this struct (with 10,000
-// workspaces, gobreaker's breakers and their closures were 4.6 MiB of a
-// 33 MiB live heap).
+// and its state without taking its lock (for logs and metrics). It is
+// made by the workspace's first request (see workspace.breaker), and the
+// gobreaker breaker by the first request that enters it: a workspace
+// without traffic costs a pointer (with 10,000 workspaces, gobreaker's
+// breakers and their closures were 4.6 MiB of a 33 MiB live heap, and
+// these 1.6 MB of 25).
 type breaker struct {
 	settings  breakerSettings
 	cb        atomic.Pointer[gobreaker.TwoStepCircuitBreaker[struct{}]] // nil until built
@@ -82,13 +91,13 @@ type breaker struct {
 	now       func() time.Time
 	onChange  func(b *breaker, from, to gobreaker.State)
 	workspace string
-	stats     *workspaceStats // counts the state changes
+	stats     *lazy[workspaceStats] // the workspace's counters: they count the state changes
 }
 
 // newBreaker builds a closed breaker. Every state change is counted in
 // stats, then reported to onChange (if not nil), which runs under
 // gobreaker's lock: it must not call back into the breaker.
-func newBreaker(workspace string, s breakerSettings, stats *workspaceStats, onChange func(b *breaker, from, to gobreaker.State)) *breaker {
+func newBreaker(workspace string, s breakerSettings, stats *lazy[workspaceStats], onChange func(b *breaker, from, to gobreaker.State)) *breaker {
 	return &breaker{settings: s, now: time.Now, onChange: onChange, workspace: workspace, stats: stats}
 }
 
@@ -121,7 +130,7 @@ func (b *breaker) newCircuit() *gobreaker.TwoStepCircuitBreaker[struct{}] {
 				b.openedAt.Store(b.now().UnixNano())
 			}
 			b.state.Store(int32(to))
-			b.stats.breakerChanges[to].Add(1)
+			b.stats.get(newWorkspaceStats).breakerChanges[to].Add(1)
 			if b.onChange != nil {
 				b.onChange(b, from, to)
 			}

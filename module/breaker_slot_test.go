@@ -74,7 +74,7 @@ func TestEveryRequestReportsToTheBreakerOnce(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ws := snap.byName["ws-0"]
-			ws.breaker = newBreaker(ws.name, ws.breaker.settings, ws.stats, nil)
+			ws.circuit = new(lazy[breaker]) // a fresh breaker for each case
 			func() {
 				defer func() { // a response cut short aborts the connection
 					if v := recover(); v != nil && v != http.ErrAbortHandler {
@@ -83,7 +83,7 @@ func TestEveryRequestReportsToTheBreakerOnce(t *testing.T) {
 				}()
 				_ = h.ServeHTTP(&discardWriter{h: make(http.Header)}, tc.req(), nil)
 			}()
-			c, _ := ws.breaker.Counts()
+			c, _ := ws.breakerCounts()
 			reported := c.TotalSuccesses + c.TotalFailures + c.TotalExclusions
 			if c.Requests != reported {
 				t.Fatalf("breaker counts %+v: a request was reported %s", c, map[bool]string{true: "twice", false: "never"}[reported > c.Requests])

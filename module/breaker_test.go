@@ -14,7 +14,7 @@ func testBreaker(t *testing.T, failures, halfOpen uint32, open time.Duration) (*
 	t.Helper()
 	var changes []string
 	s := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{ConsecutiveFailures: failures, OpenTimeout: open, HalfOpenRequests: halfOpen, FailureStatuses: []int{500, 503}}, new(problems))}
-	b := newBreaker("w", s, new(workspaceStats), func(_ *breaker, from, to gobreaker.State) { changes = append(changes, from.String()+">"+to.String()) })
+	b := newBreaker("w", s, new(lazy[workspaceStats]), func(_ *breaker, from, to gobreaker.State) { changes = append(changes, from.String()+">"+to.String()) })
 	return b, &changes
 }
 
@@ -154,7 +154,7 @@ func TestBreakerFailureStatuses(t *testing.T) {
 
 func BenchmarkBreakerOpen(b *testing.B) {
 	settings := breakerSettings{workspaceID: 1, breakerPlan: compileBreaker(BreakerConfig{ConsecutiveFailures: 1, OpenTimeout: time.Hour, HalfOpenRequests: 1}, new(problems))}
-	br := newBreaker("w", settings, new(workspaceStats), nil)
+	br := newBreaker("w", settings, new(lazy[workspaceStats]), nil)
 	slot, _ := br.enter()
 	slot.outcome = errFailureStatus
 	slot.finish()
@@ -170,7 +170,7 @@ func BenchmarkBreakerOpen(b *testing.B) {
 // when its first request enters; until then the breaker reads closed, with
 // nothing counted, and costs only its own struct.
 func TestBreakerBuiltOnFirstRequest(t *testing.T) {
-	b := newBreaker("main", breakerSettings{breakerPlan: breakerPlan{consecutiveFailures: 1, openTimeout: time.Minute, halfOpenRequests: 1}}, new(workspaceStats), nil)
+	b := newBreaker("main", breakerSettings{breakerPlan: breakerPlan{consecutiveFailures: 1, openTimeout: time.Minute, halfOpenRequests: 1}}, new(lazy[workspaceStats]), nil)
 	if b.cb.Load() != nil {
 		t.Fatal("a breaker no request entered was built")
 	}
@@ -220,8 +220,8 @@ func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
 		t.Fatalf("closed breaker: %q, want the policy's refusal", got)
 	}
 	ws := h.live.current.Load().byName["ws-1"]
-	for ws.breaker.State() != gobreaker.StateOpen {
-		slot, _ := ws.breaker.enter()
+	for ws.breakerState() != gobreaker.StateOpen {
+		slot, _ := ws.breaker().enter()
 		slot.outcome = errFailureStatus
 		slot.finish()
 	}

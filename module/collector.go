@@ -98,7 +98,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descStoreOutages, prometheus.CounterValue, float64(st.Outages))
 		}
 		recordsDropped += lc.memory.RecordsDropped()
-		sc.add(noWorkspace, &lc.stats.unrouted, nil, keyFacts{age: math.NaN(), fileModified: math.NaN()})
+		sc.add(noWorkspace, &lc.stats.unrouted, keyFacts{age: math.NaN(), fileModified: math.NaN()})
 		for _, ws := range snap.workspaces {
 			kf := keyFacts{age: math.NaN(), fileModified: math.NaN(), usable: len(ws.keys)}
 			if k := activeKey(ws.keys); k != nil {
@@ -107,7 +107,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 					kf.fileModified = float64(k.fileModified.Unix())
 				}
 			}
-			sc.add(ws.name, ws.stats, ws.breaker, kf)
+			sc.add(ws.name, ws.stats.peek(), kf).addBreaker(ws.breakerState())
 		}
 		for subject, ts := range snap.tenantStats {
 			emitTenant(ch, subject, ts)
@@ -156,7 +156,9 @@ type keyFacts struct {
 	usable            int
 }
 
-func (sc *scrape) add(name string, s *workspaceStats, b *breaker, kf keyFacts) {
+// add sums a workspace's counters (nil: none counted yet) and key facts
+// into the scrape, and returns its sums.
+func (sc *scrape) add(name string, s *workspaceStats, kf keyFacts) *scraped {
 	if sc.byName == nil {
 		sc.byName = make(map[string]*scraped)
 	}
@@ -174,6 +176,9 @@ func (sc *scrape) add(name string, s *workspaceStats, b *breaker, kf keyFacts) {
 		}
 		v.keys.usable += kf.usable
 	}
+	if s == nil {
+		return v
+	}
 	for i := range s.requests {
 		v.requests[i] += s.requests[i].Load()
 	}
@@ -186,10 +191,14 @@ func (sc *scrape) add(name string, s *workspaceStats, b *breaker, kf keyFacts) {
 	sumInto(v.upstreamErrors[:], s.upstreamErrors[:])
 	sumInto(v.verifications[:], s.verifications[:])
 	sumInto(v.demotions[:], s.demotions[:])
-	if b != nil {
-		v.hasBreaker = true
-		v.breakerState = max(v.breakerState, b.State())
-	}
+	return v
+}
+
+// addBreaker adds a workspace's breaker state: the scrape shows the worst
+// of a name's breakers.
+func (v *scraped) addBreaker(state gobreaker.State) {
+	v.hasBreaker = true
+	v.breakerState = max(v.breakerState, state)
 }
 
 func (sc *scrape) emit(ch chan<- prometheus.Metric) {

@@ -168,10 +168,13 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 		// an identical one's answer too). A request with an idempotency
 		// key takes the whole path, so that a completed send is replayed
 		// whatever the breaker, and so does a dry run, which is answered
-		// without the upstream. The breaker is read first: a closed one
-		// costs an atomic load, and the policy is not looked up.
-		if rj := ws.breaker.refusesNow(); rj != nil && !answeredLocally(snap, r, sel) {
-			return rj, false
+		// without the upstream. The breaker is read first: a closed one,
+		// or one no request has made yet, costs an atomic load, and the
+		// policy is not looked up.
+		if b := ws.circuit.peek(); b != nil {
+			if rj := b.refusesNow(); rj != nil && !answeredLocally(snap, r, sel) {
+				return rj, false
+			}
 		}
 	}
 	out := outbound{method: r.Method, path: sel.path, query: query, body: body.data, header: upstreamHeader(r.Header, snap.strip, r.Method)}
@@ -215,7 +218,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, snap *snapshot, 
 	}
 	// Nothing is taken from the breaker before the whole body is in: a
 	// slow client cannot hold a half-open breaker's probe slot.
-	slot, rj := ws.breaker.enter()
+	slot, rj := ws.breaker().enter()
 	if rj != nil {
 		return rj, false
 	}
@@ -245,7 +248,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 	for i := 0; i < len(keys); i++ {
 		k := keys[i]
 		if x.attempts > 0 && !resigned {
-			ws.stats.keyFailovers.Add(1)
+			ws.counters().keyFailovers.Add(1)
 		}
 		x.key = k
 		x.attempts++
@@ -259,7 +262,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 		x.upstream += time.Since(sent)
 		if err != nil {
 			x.failure = classifyFailure(err, clock, false)
-			ws.stats.countUpstreamFailure(x.failure)
+			ws.counters().countUpstreamFailure(x.failure)
 			slot.outcome = err
 			return upstreamError(x.failure, snap.Upstream.Timeout), false
 		}
@@ -295,9 +298,9 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 		switch {
 		case readErr != nil:
 			x.failure = classifyFailure(readErr, clock, true)
-			ws.stats.countUpstreamFailure(x.failure)
+			ws.counters().countUpstreamFailure(x.failure)
 			slot.outcome = readErr
-		case ws.breaker.isFailureStatus(resp.StatusCode):
+		case ws.breaker().isFailureStatus(resp.StatusCode):
 			slot.outcome = errFailureStatus
 		default:
 			slot.outcome = nil
@@ -337,7 +340,7 @@ func (h *Handler) demote(snap *snapshot, ws *workspace, k *key, code string) {
 		return
 	}
 	go withdrawVerdict(snap.store, verdictMarker(snap.upstream.origin, snap.rotation, k))
-	ws.stats.countDemotion(code)
+	ws.counters().countDemotion(code)
 	msg := "upstream refused a key; it will be tried after the workspace's other keys until its material changes"
 	if misconfigured(code) {
 		msg = "upstream refused a key's signature (the key is misconfigured); it will be tried after the workspace's other keys until its material changes"
@@ -353,9 +356,9 @@ func (h *Handler) demote(snap *snapshot, ws *workspace, k *key, code string) {
 func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 	wsName, wsStats := noWorkspace, &snap.stats.unrouted
 	if ws := x.sel.ws; ws != nil {
-		wsName, wsStats = ws.name, ws.stats
+		wsName, wsStats = ws.name, ws.counters()
 		if x.attempts > 0 {
-			ws.stats.upstreamLatency.Observe(x.upstream)
+			wsStats.upstreamLatency.Observe(x.upstream)
 		}
 	}
 	if x.status != 0 {
@@ -398,7 +401,7 @@ func (h *Handler) observe(r *http.Request, snap *snapshot, x *exchange) {
 	)
 	if ws := x.sel.ws; ws != nil {
 		fields = append(fields, zap.Int64("workspace_id", ws.id), zap.String("routed_by", x.sel.by),
-			zap.String("breaker", ws.breaker.State().String()))
+			zap.String("breaker", ws.breakerState().String()))
 	}
 	if x.key != nil {
 		fields = append(fields, zap.String("key", x.key.fp), zap.Int("attempts", x.attempts),

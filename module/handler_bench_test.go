@@ -203,7 +203,7 @@ func BenchmarkServeHTTPOpenBreaker(b *testing.B) {
 	h := benchHandler(b, benchUpstream(b).URL, 10)
 	ws := h.live.current.Load().byName["ws-1"]
 	for range 5 {
-		slot, _ := ws.breaker.enter()
+		slot, _ := ws.breaker().enter()
 		slot.outcome = errFailureStatus
 		slot.finish()
 	}

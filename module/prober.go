@@ -110,7 +110,7 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 		settleVerdict(snap.store, marker, v)
 	}
 	k.verification.Store(&v)
-	ws.stats.countVerification(v.result)
+	ws.counters().countVerification(v.result)
 	log := p.logger()
 	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("verdict", v.result)}
 	if v.fleet {
@@ -132,7 +132,7 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 	case v.result == verdictInvalid:
 		reason := strings.TrimPrefix(v.reason, "401 ")
 		if k.demote(reason) {
-			ws.stats.countDemotion(reason)
+			ws.counters().countDemotion(reason)
 		}
 		log.Error("key is invalid; it is tried after the workspace's other keys until its material changes", append(fields, zap.String("diagnosis", diagnose(k, v)))...)
 	case v.fleet:

@@ -45,9 +45,9 @@ type liveState struct {
 }
 
 // buildSnapshot links a plan to its loaded keys and webhook secrets, and
-// to the live state of its live config: each workspace keeps the counters, and while its
-// breaker settings stay the same the breaker, of the same-named workspace
-// in prev (nil at start-up). It cannot fail: everything that can be wrong with a config
+// to the live state of its live config: each workspace keeps the counters,
+// and while its breaker settings stay the same the breaker, of the
+// same-named workspace in prev (nil at start-up), made or not. It cannot fail: everything that can be wrong with a config
 // was found by compileConfig.
 func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets *webhookSecretLoad, up *upstream, st store.Store, prev *snapshot, live liveState, now time.Time) *snapshot {
 	s := &snapshot{
@@ -61,9 +61,9 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 		stats:    live.stats,
 		builtAt:  now,
 	}
+	breakers := &breakerMaker{plan: pl.breaker, onChange: live.breakerChanged}
 	for _, wp := range pl.workspaces {
-		ws := &workspace{name: wp.name, id: wp.id, main: wp.main, keys: keys.keys[wp.name]}
-		settings := breakerSettings{breakerPlan: pl.breaker, workspaceID: wp.id}
+		ws := &workspace{name: wp.name, id: wp.id, main: wp.main, keys: keys.keys[wp.name], breakers: breakers}
 		var old *workspace
 		if prev != nil {
 			old = prev.byName[wp.name]
@@ -71,12 +71,12 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 		if old != nil {
 			ws.stats = old.stats
 		} else {
-			ws.stats = new(workspaceStats)
+			ws.stats = new(lazy[workspaceStats])
 		}
-		if old != nil && old.breaker.settings == settings {
-			ws.breaker = old.breaker
+		if old != nil && old.breakers.plan == pl.breaker && old.id == wp.id {
+			ws.circuit = old.circuit
 		} else {
-			ws.breaker = newBreaker(wp.name, settings, ws.stats, live.breakerChanged)
+			ws.circuit = new(lazy[breaker])
 		}
 		s.workspaces = append(s.workspaces, ws)
 		s.byName[ws.name] = ws

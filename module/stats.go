@@ -13,10 +13,11 @@ import (
 // counts under workspace "(none)", which is not a valid workspace name.
 const noWorkspace = "(none)"
 
-// workspaceStats are one workspace's counters. They are created with the
-// workspace and handed on to the workspace of the same name in each new
-// snapshot of the same config, so that they count on across reloads; the
-// collector reads them at scrape time. Updating one is an atomic add.
+// workspaceStats are one workspace's counters. They are made by the
+// workspace's first count and handed on to the workspace of the same name
+// in each new snapshot of the same config, so that they count on across
+// reloads; the collector reads them at scrape time (a workspace without
+// them shows zeros). Updating one is an atomic add.
 type workspaceStats struct {
 	requests        [6]atomic.Uint64 // answers by status class; index status/100
 	upstreamLatency metric.Histogram
@@ -27,6 +28,9 @@ type workspaceStats struct {
 	verifications   [len(verdicts)]atomic.Uint64
 	demotions       [len(demotionReasons)]atomic.Uint64
 }
+
+// newWorkspaceStats makes a workspace's counters (see workspace.counters).
+func newWorkspaceStats() *workspaceStats { return new(workspaceStats) }
 
 // Reasons an upstream round trip failed, for logs and metrics.
 const (

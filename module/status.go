@@ -228,7 +228,7 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		for _, k := range snap.keys.refused[ws.name] {
 			keys = append(keys, keyStatus(k, false))
 		}
-		counts, state := ws.breaker.Counts()
+		counts, state := ws.breakerCounts()
 		st.Workspaces = append(st.Workspaces, WorkspaceStatus{
 			Name: ws.name, ID: ws.id, Main: ws.main, Tenants: tenants[ws.name], Keys: keys, KeyProblems: snap.keys.unreadable[ws.name],
 			Pricing: pricingStatus(snap, ws),

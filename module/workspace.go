@@ -6,18 +6,56 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sony/gobreaker/v2"
+
 	"github.com/23telecom/restlink-sidecar/internal/names"
 )
 
 // workspace is one configured workspace, ready to serve: its keys and the
 // live state that outlasts reloads while it stays configured.
 type workspace struct {
-	name    string
-	id      int64
-	main    bool
-	keys    []*key // usable keys in config order; empty: NO_USABLE_KEY
-	breaker *breaker
-	stats   *workspaceStats
+	name string
+	id   int64
+	main bool
+	keys []*key // usable keys in config order; empty: NO_USABLE_KEY
+	// stats are the workspace's counters, shared with the workspace of
+	// the same name in every snapshot of its live config; circuit is its
+	// breaker, shared while its settings stay the same (see
+	// buildSnapshot). Both are made by their first use (see lazy).
+	stats    *lazy[workspaceStats]
+	circuit  *lazy[breaker]
+	breakers *breakerMaker // what circuit's breaker is made from
+}
+
+// counters returns the workspace's counters, making them on first use.
+func (ws *workspace) counters() *workspaceStats { return ws.stats.get(newWorkspaceStats) }
+
+// breaker returns the workspace's breaker, making it on first use.
+func (ws *workspace) breaker() *breaker { return ws.circuit.get(ws.newBreaker) }
+
+// newBreaker makes the workspace's breaker.
+func (ws *workspace) newBreaker() *breaker {
+	settings := breakerSettings{breakerPlan: ws.breakers.plan, workspaceID: ws.id}
+	return newBreaker(ws.name, settings, ws.stats, ws.breakers.onChange)
+}
+
+// breakerCounts are the counts and state of the workspace's breaker (see
+// breaker.Counts): closed, with nothing counted, while no request has
+// made it.
+func (ws *workspace) breakerCounts() (gobreaker.Counts, gobreaker.State) {
+	if b := ws.circuit.peek(); b != nil {
+		return b.Counts()
+	}
+	return gobreaker.Counts{}, gobreaker.StateClosed
+}
+
+// breakerState is the state of the workspace's breaker: closed while no
+// request has made it.
+func (ws *workspace) breakerState() gobreaker.State {
+	if b := ws.circuit.peek(); b != nil {
+		return b.State()
+	}
+	return gobreaker.StateClosed
 }
 
 // workspacePlan is one workspace as compiled from the config.
