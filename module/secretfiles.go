@@ -37,7 +37,7 @@ type secretFile struct {
 // read before if its stamp is the same and recent, else read anew with
 // readAtMost(path, limit).
 func (c *secretFiles) read(path string, fi fs.FileInfo, limit int64, now time.Time) (string, error) {
-	stamp := fileStamp{size: fi.Size(), modTime: fi.ModTime().UnixNano(), mode: fi.Mode(), id: fileIdentity(fi)}
+	stamp := stampOf(fi)
 	if c != nil {
 		c.mu.Lock()
 		f, ok := c.byPath[path]

@@ -56,9 +56,12 @@ type watcher struct {
 	// nil: call onChange at the next period. called is when onChange was
 	// last called: it is called at least every secretReread, changed or
 	// not, so that the secret files are read again that often. Used by
-	// loop only.
-	stamps []fileStamp
-	called time.Time
+	// loop only, as is spare, the room of the stamps taken before, which
+	// the next check reuses.
+	stamps  []fileStamp
+	spare   []fileStamp
+	called  time.Time
+	stamper stamper // used by loop only
 
 	stop chan struct{}
 	done chan struct{}
@@ -93,29 +96,25 @@ func (w *watcher) setFiles(files []string) {
 }
 
 // fileStamp is what the periodic check compares: a file's size,
-// modification time, mode and identity (see fileIdentity), or that it could not
-// be stat'ed.
+// modification time, mode and identity (see fileID), or that it could
+// not be stat'ed.
 type fileStamp struct {
 	size    int64
-	modTime int64 // unix nanoseconds
-	mode    fs.FileMode
+	modTime int64  // unix nanoseconds
+	mode    uint32 // st_mode on Linux, fs.FileMode elsewhere
 	id      [3]uint64
 	missing bool
 }
 
-// stampFiles stats the watched files, in order (following symlinks).
-func (w *watcher) stampFiles() []fileStamp {
+// stampFiles stats the watched files, in order (following symlinks), into
+// buf, whose room it reuses.
+func (w *watcher) stampFiles(buf []fileStamp) []fileStamp {
 	w.mu.Lock()
 	files := w.files
 	w.mu.Unlock()
-	stamps := make([]fileStamp, len(files))
-	for i, f := range files {
-		fi, err := os.Stat(f)
-		if err != nil {
-			stamps[i].missing = true
-			continue
-		}
-		stamps[i] = fileStamp{size: fi.Size(), modTime: fi.ModTime().UnixNano(), mode: fi.Mode(), id: fileIdentity(fi)}
+	stamps := buf[:0]
+	for _, f := range files {
+		stamps = append(stamps, w.stamper.stamp(f))
 	}
 	return stamps
 }
@@ -125,11 +124,12 @@ func (w *watcher) stampFiles() []fileStamp {
 // recorded before onChange reads the files, so that one made while it
 // reads is seen at the next period.
 func (w *watcher) check(changed bool) {
-	stamps := w.stampFiles()
+	stamps := w.stampFiles(w.spare)
 	if !changed && w.stamps != nil && slices.Equal(stamps, w.stamps) && time.Since(w.called) < secretReread {
+		w.spare = stamps
 		return
 	}
-	w.stamps, w.called = stamps, time.Now()
+	w.spare, w.stamps, w.called = w.stamps, stamps, time.Now()
 	if err := w.onChange(); err != nil {
 		w.stamps = nil
 	}
@@ -152,7 +152,7 @@ func (w *watcher) rearm() {
 		dir := filepath.Dir(f)
 		want[dir] = true
 		w.relevant[f] = true
-		if real := resolveFile(f, realDirs); real != "" {
+		if real := resolveFile(f, realDirs); real != "" && real != f { // f itself is kept once
 			want[filepath.Dir(real)] = true
 			w.relevant[real] = true
 		}
