@@ -48,6 +48,7 @@ var (
 	tenantSets  = flag.String("tenants", "10,10000", "tenant counts to run, comma-separated")
 	extras      = flag.Bool("extras", true, "also run the capabilities, refusal, start-up and reload rows")
 	starts      = flag.Int("starts", 5, "starts measured for time to ready and idle RSS (the median is shown)")
+	idleSettle  = flag.Duration("idle", 2*time.Second, "how long a started server idles after its first answer before its RSS is read (past a minute, the sidecar's watcher has re-read every key file once)")
 	profileOut  = flag.String("profile", "", "write a CPU profile of the -profile-row row (first round) to this file; turns the sidecars' admin API on, on a unix socket")
 	profileRow  = flag.String("profile-row", "sidecar, 10 ws (1/tenant)", "the row -profile profiles")
 	rowFilter   = flag.String("rows", "", "only the rows whose names match this regular expression (the rows they compare with too)")

@@ -23,15 +23,12 @@ type startupResult struct {
 	// IdleAnonKiB is the anonymous part of IdleKiB (see rss).
 	IdleAnonKiB int64 `json:"idle_rss_anon_kib"`
 	Tries       int   `json:"tries"`
+	IdleMs      int64 `json:"idle_ms"` // how long it idled before IdleKiB was read (-idle)
 }
-
-// idleSettle is how long a server idles after its first answer before its
-// RSS is read.
-const idleSettle = 2 * time.Second
 
 // measureStartup starts a server of kind with tenants tenants tries times, each
 // pinned to CPU 0: the time from exec to its first expected answer to a
-// send, polled every millisecond, and its RSS after idleSettle.
+// send, polled every millisecond, and its RSS after -idle.
 func measureStartup(dir, row, kind string, tenants, upPort, tries int) (startupResult, error) {
 	var ready []float64
 	var idle, idleAnon []int64
@@ -59,7 +56,7 @@ func measureStartup(dir, row, kind string, tenants, upPort, tries int) (startupR
 		}
 		took, err := pollReady(client, url, start)
 		if err == nil {
-			time.Sleep(idleSettle)
+			time.Sleep(*idleSettle)
 			total, anon := rss(cmd.Process.Pid)
 			idle, idleAnon = append(idle, total), append(idleAnon, anon)
 			ready = append(ready, float64(took)/float64(time.Millisecond))
@@ -74,7 +71,7 @@ func measureStartup(dir, row, kind string, tenants, upPort, tries int) (startupR
 	slices.Sort(ready)
 	slices.Sort(idle)
 	slices.Sort(idleAnon)
-	return startupResult{Row: row, ReadyMs: ready[len(ready)/2], IdleKiB: idle[len(idle)/2], IdleAnonKiB: idleAnon[len(idleAnon)/2], Tries: tries}, nil
+	return startupResult{Row: row, ReadyMs: ready[len(ready)/2], IdleKiB: idle[len(idle)/2], IdleAnonKiB: idleAnon[len(idleAnon)/2], Tries: tries, IdleMs: idleSettle.Milliseconds()}, nil
 }
 
 // pollReady sends a send to url every millisecond until one is answered
