@@ -63,14 +63,16 @@ type watcher struct {
 	called  time.Time
 	stamper stamper // used by loop only
 
-	stop chan struct{}
-	done chan struct{}
+	rearmWanted chan struct{} // the files changed (buffered: one rearm is due)
+	stop        chan struct{}
+	done        chan struct{}
 }
 
 // newWatcher starts watching, and calls onChange every poll period too;
 // setFiles says which files.
 func newWatcher(onChange func() error, logger func() *zap.Logger, poll time.Duration) *watcher {
-	w := &watcher{onChange: onChange, logger: logger, poll: poll, dirs: make(map[string]bool), stop: make(chan struct{}), done: make(chan struct{})}
+	w := &watcher{onChange: onChange, logger: logger, poll: poll, dirs: make(map[string]bool),
+		rearmWanted: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{})}
 	fs, err := fsnotify.NewWatcher()
 	if err != nil {
 		logger().Warn("cannot watch config and key files; checking them every poll period instead",
@@ -84,14 +86,20 @@ func newWatcher(onChange func() error, logger func() *zap.Logger, poll time.Dura
 
 // setFiles replaces the set of watched files. The same set again changes
 // nothing: the check that follows a change rearms anyway (symlink targets
-// swapped), and with 10,000 key files a rearm resolves 10,000 paths.
+// swapped), and with 10,000 key files a rearm resolves 10,000 paths
+// (40 ms). A new set is rearmed by loop, not here: setFiles is called
+// while the config is provisioned, before the sidecar serves. A change in
+// between is seen by the first periodic check, which always reloads.
 func (w *watcher) setFiles(files []string) {
 	w.mu.Lock()
 	same := slices.Equal(w.files, files)
 	w.files = files
 	w.mu.Unlock()
 	if !same {
-		w.rearm()
+		select {
+		case w.rearmWanted <- struct{}{}:
+		default: // a rearm is due already, and reads the files then
+		}
 	}
 }
 
@@ -254,6 +262,8 @@ func (w *watcher) loop() {
 			}
 			w.logger().Warn("file watcher error; re-reading config and keys", zap.Error(err))
 			schedule()
+		case <-w.rearmWanted:
+			w.rearm()
 		case <-debounce.C:
 			firstEvent = time.Time{}
 			w.check(true)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -186,4 +187,39 @@ func TestStampIsStampOfStat(t *testing.T) {
 	if got := s.stamp(filepath.Join(dir, "absent.key")); !got.missing {
 		t.Errorf("a missing file stamps %+v", got)
 	}
+}
+
+// TestSetFilesRearmsInTheLoop: setFiles, called while a config is
+// provisioned, leaves resolving the files' directories (40 ms for 10,000
+// key files) to the watcher's loop; it watches them once the loop is free.
+func TestSetFilesRearmsInTheLoop(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	w := newWatcher(func() error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		return nil
+	}, zap.NewNop, 10*time.Millisecond)
+	defer w.close()
+	var unblock sync.Once
+	free := func() { unblock.Do(func() { close(release) }) }
+	defer free() // before close, which waits for the loop
+	w.setFiles(nil)
+	<-entered // the loop is in a check, waiting for release
+	dir := t.TempDir()
+	w.setFiles([]string{filepath.Join(dir, "main.key")})
+	w.mu.Lock()
+	watched := len(w.dirs)
+	w.mu.Unlock()
+	if watched != 0 {
+		t.Fatalf("setFiles watched %d directories itself", watched)
+	}
+	free()
+	waitFor(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		return w.dirs[dir]
+	}, "watch of the file's directory")
 }
