@@ -100,8 +100,8 @@ func report(servers []*server, results []result, startups []startupResult, reloa
 	if len(startups) > 0 {
 		fmt.Println()
 		for _, s := range startups {
-			fmt.Printf("start-up, %-22s ready %.1f ms after exec, RSS %.1f MiB %.0f s later, of it anonymous %.1f MiB (medians of %d starts)\n",
-				s.Row+":", s.ReadyMs, float64(s.IdleKiB)/1024, float64(s.IdleMs)/1000, float64(s.IdleAnonKiB)/1024, s.Tries)
+			fmt.Printf("start-up, %-22s ready %.1f ms after exec, RSS %.1f MiB %v later, of it anonymous %.1f MiB (medians of %d starts)\n",
+				s.Row+":", s.ReadyMs, float64(s.IdleKiB)/1024, time.Duration(s.IdleMs)*time.Millisecond, float64(s.IdleAnonKiB)/1024, s.Tries)
 		}
 	}
 	if reload != nil {

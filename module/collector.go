@@ -107,7 +107,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 					kf.fileModified = float64(k.fileModified.Unix())
 				}
 			}
-			sc.add(ws.name, ws.stats.peek(), kf).addBreaker(ws.breakerState())
+			v := sc.add(ws.name, ws.stats.peek(), kf)
+			v.addBreaker(ws.breakerState())
+			v.addVerifications(ws.verified.peek())
 		}
 		for subject, ts := range snap.tenantStats {
 			emitTenant(ch, subject, ts)
@@ -189,9 +191,15 @@ func (sc *scrape) add(name string, s *workspaceStats, kf keyFacts) *scraped {
 		v.breakerChanges[i] += s.breakerChanges[i].Load()
 	}
 	sumInto(v.upstreamErrors[:], s.upstreamErrors[:])
-	sumInto(v.verifications[:], s.verifications[:])
 	sumInto(v.demotions[:], s.demotions[:])
 	return v
+}
+
+// addVerifications adds a workspace's verdict counts (nil: none yet).
+func (v *scraped) addVerifications(s *verificationStats) {
+	if s != nil {
+		sumInto(v.verifications[:], s[:])
+	}
 }
 
 // addBreaker adds a workspace's breaker state: the scrape shows the worst

@@ -46,7 +46,7 @@ const (
 	verdictInconclusive = "inconclusive" // anything else: retried
 )
 
-// verdicts lists them in the order of workspaceStats.verifications.
+// verdicts lists them in the order of verificationStats.
 var verdicts = [...]string{verdictValid, verdictInvalid, verdictInconclusive}
 
 // verdict is what a probe found about a key value.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -28,13 +29,30 @@ func TestLazyAgreesOnOneValue(t *testing.T) {
 }
 
 // TestWorkspaceStateIsMadeByItsFirstUse checks that a workspace's counters
-// and breaker are made by its first request, not with the snapshot, and
+// and breaker are made by its first request, not with the snapshot nor by
+// the prober, and
 // that a reload hands on what was made, and what was not yet, so that a
 // request still served by the replaced snapshot counts where the new one
 // shows it.
 func TestWorkspaceStateIsMadeByItsFirstUse(t *testing.T) {
 	h := benchHandler(t, benchUpstream(t).URL, 10)
 	first := h.live.current.Load()
+	// The prober verifies every key after start-up (10 a second): its
+	// verdicts are counted apart, and make no workspace's counters.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		verified := 0
+		for _, ws := range first.workspaces {
+			if ws.verified.peek() != nil {
+				verified++
+			}
+		}
+		if verified == len(first.workspaces) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after start, verdicts on %d of %d workspaces' keys", verified, len(first.workspaces))
+		}
+	}
 	for _, ws := range first.workspaces {
 		if ws.stats.peek() != nil || ws.circuit.peek() != nil {
 			t.Fatalf("workspace %s has counters or a breaker before any request", ws.name)

@@ -260,9 +260,10 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 // twice the live heap. A sidecar runs beside every app instance, so its
 // private memory multiplies across a fleet: with one workspace this is
 // about a quarter of it once idle. It runs a collection (about 10 ms of
-// CPU with 10,000 workspaces, at most once a minute when nothing
-// changes); at most one runs at a time, and a load meanwhile gets one
-// after it.
+// CPU with 10,000 workspaces) after each reload pass: the watcher's every
+// minute, and one for each change to the config or its files, which
+// costs a pass of its own anyway; at most one runs at a time, and a load
+// meanwhile gets one after it.
 func (lc *liveConfig) releaseMemory() {
 	lc.releaseWanted.Store(true)
 	if !lc.releasing.CompareAndSwap(false, true) {

@@ -110,7 +110,7 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 		settleVerdict(snap.store, marker, v)
 	}
 	k.verification.Store(&v)
-	ws.counters().countVerification(v.result)
+	ws.verified.get(newVerificationStats).count(v.result)
 	log := p.logger()
 	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("verdict", v.result)}
 	if v.fleet {

@@ -69,9 +69,9 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 			old = prev.byName[wp.name]
 		}
 		if old != nil {
-			ws.stats = old.stats
+			ws.stats, ws.verified = old.stats, old.verified
 		} else {
-			ws.stats = new(lazy[workspaceStats])
+			ws.stats, ws.verified = new(lazy[workspaceStats]), new(lazy[verificationStats])
 		}
 		if old != nil && old.breakers.plan == pl.breaker && old.id == wp.id {
 			ws.circuit = old.circuit

@@ -25,9 +25,17 @@ type workspaceStats struct {
 	keyLoadFailures atomic.Uint64
 	breakerChanges  [3]atomic.Uint64 // index: the gobreaker.State entered
 	upstreamErrors  [len(upstreamFailures)]atomic.Uint64
-	verifications   [len(verdicts)]atomic.Uint64
 	demotions       [len(demotionReasons)]atomic.Uint64
 }
+
+// verificationStats count the verdicts on a workspace's key values, in
+// the order of verdicts. They are made by the workspace's first verdict,
+// apart from its workspaceStats: the prober gives every key a verdict
+// after start-up, and would otherwise make every workspace's counters.
+type verificationStats [len(verdicts)]atomic.Uint64
+
+// newVerificationStats makes a workspace's verdict counters.
+func newVerificationStats() *verificationStats { return new(verificationStats) }
 
 // newWorkspaceStats makes a workspace's counters (see workspace.counters).
 func newWorkspaceStats() *workspaceStats { return new(workspaceStats) }
@@ -47,9 +55,9 @@ var upstreamFailures = [...]string{failConnect, failLost, failTimeout, failTrunc
 // order of workspaceStats.demotions.
 var demotionReasons = [...]string{"INVALID_API_KEY", "API_KEY_INACTIVE", "API_KEY_EXPIRED", "SIGNATURE_REQUIRED", "INVALID_SIGNATURE"}
 
-// countVerification counts a probe's verdict.
-func (s *workspaceStats) countVerification(result string) {
-	metric.CountIn(s.verifications[:], verdicts[:], result)
+// count counts a probe's verdict.
+func (s *verificationStats) count(result string) {
+	metric.CountIn(s[:], verdicts[:], result)
 }
 
 // countDemotion counts a key demoted for reason.

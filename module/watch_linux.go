@@ -30,8 +30,11 @@ func (s *stamper) stamp(path string) fileStamp {
 		s.cpath = append(append(s.cpath[:0], path...), 0)
 		var stx unix.Statx_t
 		dir := unix.AT_FDCWD
-		_, _, errno := unix.Syscall6(unix.SYS_STATX, uintptr(dir), uintptr(unsafe.Pointer(&s.cpath[0])),
-			0, unix.STATX_BASIC_STATS, uintptr(unsafe.Pointer(&stx)), 0)
+		errno := unix.EINTR
+		for errno == unix.EINTR { // as os.Stat retries (a signal on a network file system)
+			_, _, errno = unix.Syscall6(unix.SYS_STATX, uintptr(dir), uintptr(unsafe.Pointer(&s.cpath[0])),
+				0, unix.STATX_BASIC_STATS, uintptr(unsafe.Pointer(&stx)), 0)
+		}
 		switch {
 		case errno == 0:
 			return fileStamp{
@@ -47,7 +50,7 @@ func (s *stamper) stamp(path string) fileStamp {
 		}
 	}
 	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
+	if err := retryInterrupted(func() error { return syscall.Stat(path, &st) }); err != nil {
 		return fileStamp{missing: true}
 	}
 	return stampOfStat(&st)

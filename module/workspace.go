@@ -23,6 +23,7 @@ type workspace struct {
 	// breaker, shared while its settings stay the same (see
 	// buildSnapshot). Both are made by their first use (see lazy).
 	stats    *lazy[workspaceStats]
+	verified *lazy[verificationStats] // like stats
 	circuit  *lazy[breaker]
 	breakers *breakerMaker // what circuit's breaker is made from
 }
