@@ -267,7 +267,12 @@ func TestVolumeSignal(t *testing.T) {
 		wg.Wait()
 		growth *= 1.10
 		for tenant, a := range results {
-			if a.status != http.StatusOK && !(tenant == "acme" && w > 7) {
+			switch {
+			case a.status == http.StatusOK, tenant == "acme" && w > 7:
+			case tenant == "acme" && w == 7 && strings.Contains(a.body, "DESTINATION_QUARANTINED"):
+				// The signal's tick (every second) saw the surge between
+				// its batches: a quarantine may come that soon.
+			default:
 				t.Fatalf("window %d: %s's send: %d %s", w, tenant, a.status, a.body)
 			}
 		}
