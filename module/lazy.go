@@ -5,9 +5,9 @@ import "sync/atomic"
 // lazy holds a value made on its first use: a workspace that serves no
 // request holds empty cells (a pointer to 8 bytes each) for its counters
 // and its breaker, not the counters and the breaker (with 10,000
-// workspaces, 4.4 MB of a 25 MB live heap). A lazy is shared by the snapshots whose workspaces
-// share its value, so that a value made through one snapshot is seen
-// through the others.
+// workspaces, 4.4 MB of a 25 MB live heap). A lazy is shared by the
+// snapshots whose workspaces share its value, so that a value made
+// through one snapshot is seen through the others.
 type lazy[T any] struct{ p atomic.Pointer[T] }
 
 // peek returns the value, or nil if none was made yet.

@@ -47,8 +47,9 @@ type liveState struct {
 // buildSnapshot links a plan to its loaded keys and webhook secrets, and
 // to the live state of its live config: each workspace keeps the counters,
 // and while its breaker settings stay the same the breaker, of the
-// same-named workspace in prev (nil at start-up), made or not. It cannot fail: everything that can be wrong with a config
-// was found by compileConfig.
+// same-named workspace in prev (nil at start-up), made or not. It cannot
+// fail: everything that can be wrong with a config was found by
+// compileConfig.
 func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets *webhookSecretLoad, up *upstream, st store.Store, prev *snapshot, live liveState, now time.Time) *snapshot {
 	s := &snapshot{
 		plan:      pl,
