@@ -11,6 +11,7 @@ import (
 const (
 	kindSidecar         = "sidecar"           // tenants over 10 workspaces (the shape of the first benchmarks)
 	kindSidecarWS       = "sidecar-ws"        // one workspace, with its own key file, per tenant
+	kindSidecarQuiet    = "sidecar-quiet"     // the same, logging at WARN: without the request line every send writes
 	kindSidecarCaps     = "sidecar-caps"      // one workspace per tenant, HMAC signing, send policy, idempotency
 	kindSidecarPolicy   = "sidecar-policy"    // one workspace per tenant, send policy and idempotency
 	kindSidecarRedis    = "sidecar-redis"     // the same, with its store in Redis
@@ -19,6 +20,7 @@ const (
 	kindSidecarAllAhead = "sidecar-all-100ms" // the same, the ledger synced every 100 ms (ledger.sync_every)
 	kindSidecarOpen     = "sidecar-open"      // an upstream that refuses connections: the breakers open
 	kindCaddy           = "caddy"             // stock Caddy: map + reverse_proxy with header_up
+	kindCaddyLog        = "caddy-log"         // the same, with Caddy's access log: a line a request, as the sidecar writes
 	kindNginx           = "nginx"             // nginx: map + proxy_pass with proxy_set_header
 	kindCaddyRespond    = "caddy-respond"     // stock Caddy answering a static respond: the floor of a refusal
 	kindCaddyClose      = "caddy-close"       // the same, closing the connection: the floor of a refusal of an unread body
@@ -39,7 +41,7 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		return "", nil, err
 	}
 	switch kind {
-	case kindSidecar, kindSidecarWS, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarAll, kindSidecarAllAhead, kindSidecarOpen:
+	case kindSidecar, kindSidecarWS, kindSidecarQuiet, kindSidecarCaps, kindSidecarPolicy, kindSidecarRedis, kindSidecarMoney, kindSidecarAll, kindSidecarAllAhead, kindSidecarOpen:
 		cfg, err := sidecarConfig(sub, kind, n, upPort)
 		if err != nil {
 			return "", nil, err
@@ -47,15 +49,22 @@ func writeConfig(dir, kind string, n, port, upPort int) (string, []string, error
 		if err := os.WriteFile(filepath.Join(sub, "config.yaml"), []byte(cfg), 0o600); err != nil {
 			return "", nil, err
 		}
-		admin := "admin off"
+		global := "admin off"
 		if *profileOut != "" {
-			admin = "admin unix/" + filepath.Join(sub, "admin.sock")
+			global = "admin unix/" + filepath.Join(sub, "admin.sock")
 		}
-		caddyfile := fmt.Sprintf("{\n\t%s\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", admin, port, sub)
+		if kind == kindSidecarQuiet {
+			global += "\n\tlog {\n\t\tlevel WARN\n\t}"
+		}
+		caddyfile := fmt.Sprintf("{\n\t%s\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\trestlink %s/config.yaml\n}\n", global, port, sub)
 		return caddyCommand(sub, filepath.Join(*binDir, "restlink-sidecar"), caddyfile)
-	case kindCaddy:
+	case kindCaddy, kindCaddyLog:
 		var b strings.Builder
-		fmt.Fprintf(&b, "{\n\tadmin off\n}\nhttp://:%d {\n\tbind 127.0.0.1\n\tmap {header.X-Tenant} {api_key} {\n", port)
+		fmt.Fprintf(&b, "{\n\tadmin off\n}\nhttp://:%d {\n\tbind 127.0.0.1\n", port)
+		if kind == kindCaddyLog {
+			b.WriteString("\tlog\n")
+		}
+		b.WriteString("\tmap {header.X-Tenant} {api_key} {\n")
 		for i := range n {
 			fmt.Fprintf(&b, "\t\ttenant-%d %s\n", i, benchKey(i))
 		}

@@ -330,9 +330,14 @@ func plan() ([]*server, error) {
 			return nil, fmt.Errorf("-tenants: %w", err)
 		}
 		caddyRow, nginxRow := fmt.Sprintf("caddy, %d tenants", n), fmt.Sprintf("nginx, %d tenants", n)
+		caddyLogRow := fmt.Sprintf("caddy, %d tenants, access log", n)
 		servers = append(servers,
 			&server{name: fmt.Sprintf("sidecar, %d tenants/10 ws", n), kind: kindSidecar, tenants: n, vs: []string{caddyRow, nginxRow}},
-			&server{name: fmt.Sprintf("sidecar, %d ws (1/tenant)", n), kind: kindSidecarWS, tenants: n, vs: []string{caddyRow, nginxRow}},
+			&server{name: fmt.Sprintf("sidecar, %d ws (1/tenant)", n), kind: kindSidecarWS, tenants: n, vs: []string{caddyRow, caddyLogRow, nginxRow}},
+			// The sidecar writes a log line for every request (SPEC §9), stock
+			// Caddy none unless told: these two rows compare like with like.
+			&server{name: fmt.Sprintf("sidecar, %d ws, no request log", n), kind: kindSidecarQuiet, tenants: n, vs: []string{caddyRow}},
+			&server{name: caddyLogRow, kind: kindCaddyLog, tenants: n},
 			&server{name: caddyRow, kind: kindCaddy, tenants: n, vs: []string{nginxRow}},
 			&server{name: nginxRow, kind: kindNginx, tenants: n},
 		)
