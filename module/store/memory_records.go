@@ -5,7 +5,7 @@ import "sync"
 // recordBound keeps a Memory store's idempotency records under a maximum
 // count. Records are otherwise kept until their TTL, and a sidecar sending
 // steadily with idempotency keys would hold a day of answers in memory
-// (about a kibibyte each).
+// (about 400 bytes each, with a send's answer).
 //
 // It lists every record held, oldest first, across shards; a record
 // leaves the list when it leaves its shard (released, expired, replaced or

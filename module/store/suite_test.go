@@ -283,7 +283,7 @@ func testDryRun(t *testing.T, hs []harness) {
 
 func testIdempotency(t *testing.T, hs []harness) {
 	hashA, hashB := [32]byte{0xa}, [32]byte{0xb}
-	answer := &Record{Status: 202, Header: map[string]string{"Content-Type": "application/json"}, Body: []byte(`{"message_id":"api_1"}`)}
+	answer := &Record{Status: 202, ContentType: "application/json", Body: []byte(`{"message_id":"api_1"}`)}
 	limit := Limit{Key: "rate:acme", Cost: 1, Max: 10, Window: time.Hour}
 
 	type then struct {
