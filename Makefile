@@ -13,7 +13,7 @@ FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module:FuzzParseConfig
   module/money:FuzzParse module/money:FuzzSplit \
   module/pricing:FuzzParseTable module/pricing:FuzzParseBalance \
   module/ledger:FuzzParseLine module/alerts:FuzzDecode module/restlinktest:FuzzMicros \
-  internal/jsontext:FuzzAppendString
+  internal/jsontext:FuzzAppendString module/store:FuzzRecordJSON
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10

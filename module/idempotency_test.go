@@ -3,6 +3,7 @@ package restlink
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 
 	"github.com/23telecom/restlink-sidecar/module/store"
@@ -31,7 +32,11 @@ func TestReplayHeaders(t *testing.T) {
 		w.Header().Set("Server", "Caddy")
 		writeReplay(w, &store.Record{Status: 202, ContentType: ct, Body: []byte(`{"message_id":"api_1"}`)})
 		res := w.Result()
-		if got := res.Header.Get("Content-Type"); got != ct {
+		want := []string{ct}
+		if ct == "" {
+			want = nil // no header at all: not an empty one, nor one Go sniffs
+		}
+		if got := res.Header.Values("Content-Type"); !slices.Equal(got, want) {
 			t.Errorf("Content-Type %q replayed as %q", ct, got)
 		}
 		if res.StatusCode != 202 || res.Header.Get("Idempotent-Replayed") != "true" || res.Header.Get("Server") != "" {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -196,4 +197,45 @@ func BenchmarkRedisSend(b *testing.B) {
 	}
 	b.StopTimer()
 	reportLatency(b, lat)
+}
+
+// BenchmarkMemoryRecordHeap measures the live heap a completed
+// idempotency record holds in the memory store (heap-B/record), with a
+// typical send's answer: 100,000 records, the default max_records.
+func BenchmarkMemoryRecordHeap(b *testing.B) {
+	const n = 100_000
+	keys := idempotencyKeys(n)
+	body := []byte(`{"message_id":"api_42_1743667200123456789_a3f8b2c1d9e45f67","status":"queued","segments":1}`)
+	ctx := context.Background()
+	liveHeap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	var perRecord float64
+	for range b.N {
+		b.StopTimer()
+		before := liveHeap()
+		b.StartTimer()
+		m := NewMemory(MemoryOptions{})
+		now := time.Now()
+		for _, key := range keys {
+			d, err := m.Admit(ctx, Admission{Scope: "acme", Now: now,
+				Idempotency: &IdempotencyClaim{Key: key, BodyHash: [32]byte{1}, TTL: time.Hour, InFlightFor: time.Minute}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			answer := &Record{Status: 202, ContentType: "application/json", Body: slices.Clone(body)}
+			if err := m.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: answer, TTL: time.Hour, Now: now}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		perRecord = float64(liveHeap()-before) / n
+		runtime.KeepAlive(m)
+		b.StartTimer()
+	}
+	b.ReportMetric(perRecord, "heap-B/record")
 }

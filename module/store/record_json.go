@@ -1,6 +1,12 @@
 package store
 
-import "encoding/json"
+import (
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+
+	"github.com/23telecom/restlink-sidecar/internal/jsontext"
+)
 
 // recordJSON is a Record as the Redis store keeps it:
 // {"status":202,"header":{"Content-Type":"application/json"},"body":"…"}
@@ -12,13 +18,27 @@ type recordJSON struct {
 	Body   []byte            `json:"body,omitempty"`
 }
 
+// appendJSON appends r in its stored form, byte for byte what
+// encoding/json writes for its recordJSON.
+func (r *Record) appendJSON(b []byte) []byte {
+	b = append(b, `{"status":`...)
+	b = strconv.AppendInt(b, int64(r.Status), 10)
+	if r.ContentType != "" {
+		b = append(b, `,"header":{"Content-Type":`...)
+		b = jsontext.AppendString(b, r.ContentType)
+		b = append(b, '}')
+	}
+	if len(r.Body) > 0 {
+		b = append(b, `,"body":"`...)
+		b = base64.StdEncoding.AppendEncode(b, r.Body)
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
 // MarshalJSON encodes r in its stored form.
 func (r Record) MarshalJSON() ([]byte, error) {
-	j := recordJSON{Status: r.Status, Body: r.Body}
-	if r.ContentType != "" {
-		j.Header = map[string]string{"Content-Type": r.ContentType}
-	}
-	return json.Marshal(j)
+	return r.appendJSON(nil), nil
 }
 
 // UnmarshalJSON decodes a Record's stored form.

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 )
@@ -32,10 +31,7 @@ func (r *Redis) Settle(ctx context.Context, t Ticket, s Settlement) error {
 	}
 	var rec []byte
 	if s.Outcome == Completed && t.Idempotency != "" {
-		var err error
-		if rec, err = json.Marshal(recordOrEmpty(s.Record)); err != nil {
-			return fmt.Errorf("settling: encoding the answer: %w", err)
-		}
+		rec = recordOrEmpty(s.Record).appendJSON(nil)
 	}
 	keys := make([]string, 0, 1+moves)
 	args := make([]any, 0, 6+2*moves)
