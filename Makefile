@@ -13,7 +13,7 @@ FUZZ_TARGETS := module:FuzzCanonicalPath module:FuzzRoute module:FuzzParseConfig
   module/money:FuzzParse module/money:FuzzSplit \
   module/pricing:FuzzParseTable module/pricing:FuzzParseBalance \
   module/ledger:FuzzParseLine module/alerts:FuzzDecode module/restlinktest:FuzzMicros \
-  internal/jsontext:FuzzAppendString module/store:FuzzRecordJSON
+  internal/jsontext:FuzzAppendString module/store:FuzzRecordJSON module/store:FuzzRecordTable
 BENCH_ROUNDS ?= 5
 BENCH_DURATION ?= 5s
 PROFILE_TENANTS ?= 10
@@ -46,17 +46,19 @@ test-deps:
 ## test: vet, format check, all tests with the race detector, a bounded
 ## fuzz run of each target; fails on a skipped test
 test: test-deps
-	@scripts/progress "[1/5] go vet ./... (a first run compiles everything: about 3 minutes on 2 cores)" -- go vet ./...
-	@echo "[2/5] gofmt"
+	@scripts/progress "[1/6] go vet ./... (a first run compiles everything: about 3 minutes on 2 cores)" -- go vet ./...
+	@echo "[2/6] gofmt"
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
-	@scripts/progress "[3/5] go test -race ./... (about 12 minutes on 2 cores from a cold cache; log: .test.log)" -- \
+	@scripts/progress "[3/6] go test -race ./... (about 12 minutes on 2 cores from a cold cache; log: .test.log)" -- \
 	  bash -c 'go test -race -count=1 -v ./... > .test.log 2>&1' \
 	  || { grep -E -B2 -A25 -- '--- FAIL|^panic:|^FAIL|build failed' .test.log | head -300; exit 1; }
 	@grep -E '^(ok|FAIL|---)' .test.log | grep -v -- '--- PASS' || true
 	@if grep -E -- '--- SKIP' .test.log; then echo "tests were skipped: every test must run"; exit 1; fi
-	@scripts/progress "[4/5] benchmarks, once each" -- bash -c 'go test -race -run=NONE -bench=. -benchtime=1x ./... > /dev/null'  # reuses the race build above
-	@echo "[5/5] fuzz targets, $(FUZZTIME) each"
+	@scripts/progress "[4/6] go test ./module/store without the race detector: its idempotency records in memory mapped from the OS" -- \
+	  go test -count=1 ./module/store
+	@scripts/progress "[5/6] benchmarks, once each" -- bash -c 'go test -race -run=NONE -bench=. -benchtime=1x ./... > /dev/null'  # reuses the race build above
+	@echo "[6/6] fuzz targets, $(FUZZTIME) each"
 	@$(MAKE) --no-print-directory fuzz
 
 ## fuzz: run each fuzz target for FUZZTIME. A run fails on a crasher, which

@@ -419,14 +419,14 @@ type IdempotencyConfig struct {
 	// How long a POST and its answer are remembered. Default: 24h.
 	TTL time.Duration `yaml:"ttl"`
 
-	// The most records (a POST and its answer, about 400 bytes of heap
-	// each) kept in this sidecar's memory: without store.redis; with it,
-	// only those of this sidecar's sends whose outcome Redis does not have
-	// yet. Beyond it the oldest completed records are dropped first, even
-	// before their ttl, and counted in
-	// restlink_idempotency_records_dropped_total; records of sends in
-	// flight or of unknown outcome are never dropped. Redis keeps its
-	// records until their ttl. Default: 100000.
+	// The most records (a POST and its answer, about 300 bytes each
+	// with a send's answer, in memory outside the Go heap) kept in this
+	// sidecar's memory: without store.redis; with it, only those of this
+	// sidecar's sends whose outcome Redis does not have yet. Beyond it
+	// the oldest completed records are dropped first, even before their
+	// ttl, and counted in restlink_idempotency_records_dropped_total;
+	// records of sends in flight or of unknown outcome are never dropped.
+	// Redis keeps its records until their ttl. Default: 100000.
 	MaxRecords int `yaml:"max_records"`
 }
 

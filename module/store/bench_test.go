@@ -101,6 +101,40 @@ func BenchmarkMemoryAdmitSettle(b *testing.B) {
 	}
 }
 
+// BenchmarkMemoryAdmitComplete: an admission and its settlement as a
+// send restlink answered, its answer kept for replays, in a store at its
+// bound of records, so that each new record drops the oldest: a sidecar
+// sending steadily with idempotency keys.
+func BenchmarkMemoryAdmitComplete(b *testing.B) {
+	const bound = 10_000
+	m := NewMemory(MemoryOptions{})
+	m.SetMaxRecords(bound)
+	keys := idempotencyKeys(b.N + bound)
+	body := []byte(`{"message_id":"api_42_1743667200123456789_a3f8b2c1d9e45f67","status":"queued","segments":1}`)
+	ctx := context.Background()
+	now := time.Now()
+	a := withBuffers(sendAdmission("", now))
+	send := func(key string) {
+		a.Idempotency.Key = key
+		d, err := m.Admit(ctx, a)
+		if err != nil || d.Verdict != Admitted {
+			b.Fatal(d.Verdict, err)
+		}
+		answer := &Record{Status: 202, ContentType: "application/json", Body: body}
+		if err := m.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: answer, TTL: time.Hour, Now: now}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for _, key := range keys[b.N:] {
+		send(key)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, key := range keys[:b.N] {
+		send(key)
+	}
+}
+
 // BenchmarkMemoryAdmitParallel: admissions of many tenants at once.
 func BenchmarkMemoryAdmitParallel(b *testing.B) {
 	m := NewMemory(MemoryOptions{})
@@ -214,7 +248,7 @@ func BenchmarkMemoryRecordHeap(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		return ms.HeapAlloc
 	}
-	var perRecord float64
+	var perRecord, offHeapPerRecord float64
 	for range b.N {
 		b.StopTimer()
 		before := liveHeap()
@@ -234,8 +268,10 @@ func BenchmarkMemoryRecordHeap(b *testing.B) {
 		}
 		b.StopTimer()
 		perRecord = float64(liveHeap()-before) / n
+		offHeapPerRecord = float64(m.RecordBytes()) / n
 		runtime.KeepAlive(m)
 		b.StartTimer()
 	}
 	b.ReportMetric(perRecord, "heap-B/record")
+	b.ReportMetric(offHeapPerRecord, "offheap-B/record")
 }

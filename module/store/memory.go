@@ -2,6 +2,7 @@ package store
 
 import (
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,9 @@ type MemoryOptions struct {
 // atomic across its limits while tenants proceed in parallel; the few
 // holds share one map and one mutex. Only non-empty window steps are kept
 // and expired entries are swept (ended holds when a hold is placed), so
-// memory stays bounded by what is live.
+// memory stays bounded by what is live; the idempotency records, kept off
+// the Go heap (see recordTable), by what was live at the busiest moment
+// since their shard last held none.
 type Memory struct {
 	seed   maphash.Seed
 	every  int64 // sweep interval, ns
@@ -42,6 +45,9 @@ type Memory struct {
 	clock  func() time.Time
 	shards [memoryShards]memoryShard
 	bound  recordBound // on the idempotency records
+	// mapped holds the idempotency records, off the Go heap; it is
+	// released when the store is collected.
+	mapped *mappedRecords
 	// maxAttributions bounds the attributions kept (see Attribute), and
 	// maxTallies the tally keys (see Tally).
 	maxAttributions int
@@ -66,10 +72,11 @@ type periodKey struct {
 // memoryShard is one independently locked part of a Memory store.
 type memoryShard struct {
 	mu      sync.Mutex
+	index   uint32 // in the store's shards
 	windows map[scopedKey]*windowCounter
 	days    map[scopedKey]*dayCounter
 	periods map[periodKey]*periodCounter
-	records map[scopedKey]memoryRecord
+	records *recordTable     // in the store's mappedRecords
 	paces   map[string]int64 // theoretical arrival time, Unix ns
 	seconds map[string]*secondClaims
 	markers map[string]memoryMarker
@@ -97,15 +104,18 @@ func NewMemory(opts MemoryOptions) *Memory {
 	m := &Memory{
 		seed: maphash.MakeSeed(), every: int64(every), clock: time.Now,
 		maxAttributions: defaultMaxAttributions, maxTallies: defaultMaxTallies,
-		holds: make(map[string]memoryHold),
+		holds: make(map[string]memoryHold), mapped: new(mappedRecords),
 	}
-	m.bound.order.init()
+	m.mapped.order.init()
+	m.bound.order = &m.mapped.order
+	runtime.AddCleanup(m, (*mappedRecords).release, m.mapped)
 	for i := range m.shards {
 		s := &m.shards[i]
+		s.index = uint32(i)
+		s.records = &m.mapped.tables[i]
 		s.windows = make(map[scopedKey]*windowCounter)
 		s.days = make(map[scopedKey]*dayCounter)
 		s.periods = make(map[periodKey]*periodCounter)
-		s.records = make(map[scopedKey]memoryRecord)
 		s.paces = make(map[string]int64)
 		s.seconds = make(map[string]*secondClaims)
 		s.markers = make(map[string]memoryMarker)
@@ -120,8 +130,9 @@ func (m *Memory) shard(key string) *memoryShard {
 	return &m.shards[maphash.String(m.seed, key)%memoryShards]
 }
 
-// Close releases nothing: a Memory store holds no outside resources. It
-// is safe to keep using the store after Close.
+// Close releases nothing, and the store may be kept in use after it: the
+// memory it maps for its idempotency records goes back to the OS when the
+// store is collected.
 func (m *Memory) Close() error { return nil }
 
 // sweepIfDue drops the shard's expired entries (all but markers,
@@ -149,12 +160,7 @@ func (m *Memory) sweepIfDue(s *memoryShard, now int64) {
 			delete(s.periods, k)
 		}
 	}
-	for k, r := range s.records {
-		if r.expires <= now {
-			delete(s.records, k)
-			m.unlistRecord(&r)
-		}
-	}
+	s.records.sweep(now, m.unlistRecord)
 	for k, tat := range s.paces {
 		if tat <= now {
 			delete(s.paces, k)
@@ -196,7 +202,7 @@ func (m *Memory) sweepClockedIfDue(s *memoryShard, now int64) {
 func (s *memoryShard) size() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := len(s.windows) + len(s.days) + len(s.periods) + len(s.records) + len(s.paces) + len(s.seconds) +
+	n := len(s.windows) + len(s.days) + len(s.periods) + s.records.live + len(s.paces) + len(s.seconds) +
 		len(s.markers) + len(s.attributions) + len(s.tallies)
 	for _, w := range s.windows {
 		n += len(w.steps)

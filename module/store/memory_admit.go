@@ -15,24 +15,26 @@ func (m *Memory) Admit(_ context.Context, a Admission) (Decision, error) {
 	if err := validateAdmission(&a); err != nil {
 		return Decision{}, err
 	}
-	d := m.admit(&a)
+	d, err := m.admit(&a)
 	if d.Ticket.Idempotency != "" {
 		m.trimRecords()
 	}
-	return d, nil
+	return d, err
 }
 
 // admit is Admit under the shard's lock.
-func (m *Memory) admit(a *Admission) Decision {
+func (m *Memory) admit(a *Admission) (Decision, error) {
 	now := a.Now.UnixNano()
 	s := m.shard(a.Scope)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m.sweepIfDue(s, now)
 
+	var tag uint64
 	if c := a.Idempotency; c != nil {
-		if r, ok := s.records[scopedKey{a.Scope, c.Key}]; ok && r.expires > now {
-			return Decision{Verdict: recordVerdict(r, c, now), Record: r.record}
+		tag = recordTag(m.seed, a.Scope, c.Key)
+		if i := s.records.find(tag, a.Scope, c.Key); i >= 0 && s.records.at(i).expires > now {
+			return s.recordDecision(i, c, now), nil
 		}
 	}
 
@@ -41,7 +43,7 @@ func (m *Memory) admit(a *Admission) Decision {
 		v, retry, refused := s.tryCharge(a.Scope, &a.Limits[i], now)
 		if refused {
 			s.uncharge(a.Scope, a.Limits[:i], now)
-			return Decision{Verdict: Refused, Refused: i, Current: v, RetryAfter: retry}
+			return Decision{Verdict: Refused, Refused: i, Current: v, RetryAfter: retry}, nil
 		}
 		if i < len(after) {
 			after[i] = v
@@ -59,22 +61,38 @@ func (m *Memory) admit(a *Admission) Decision {
 		s.uncharge(a.Scope, a.Limits, now)
 	}
 	if c := a.Idempotency; c != nil {
-		t.Idempotency = c.Key
-		t.claim = m.claims.Add(1)
-		k := scopedKey{a.Scope, c.Key}
-		if old, replaced := s.records[k]; replaced {
-			m.unlistRecord(&old) // an expired record the sweep has not dropped yet
-		}
-		s.records[k] = memoryRecord{
-			node:    m.listRecord(recordRef{scope: a.Scope, key: c.Key, claim: t.claim}),
-			hash:    c.BodyHash,
-			state:   recordInFlight,
-			owner:   t.claim,
-			started: now,
-			expires: now + int64(c.TTL),
+		if err := m.claimRecord(s, tag, a.Scope, c, now, &t); err != nil {
+			if a.Charge {
+				s.uncharge(a.Scope, a.Limits, now)
+			}
+			return Decision{}, err
 		}
 	}
-	return Decision{Verdict: Admitted, Ticket: t, Values: values}
+	return Decision{Verdict: Admitted, Ticket: t, Values: values}, nil
+}
+
+// claimRecord makes the in-flight record of an admission's idempotency
+// claim, tagged tag, in shard s at now, and names it in t. The caller
+// holds the shard's lock.
+func (m *Memory) claimRecord(s *memoryShard, tag uint64, scope string, c *IdempotencyClaim, now int64, t *Ticket) error {
+	if old := s.records.find(tag, scope, c.Key); old >= 0 {
+		m.unlistRecord(s.records.at(old)) // an expired record the sweep has not dropped yet
+		s.records.remove(old)
+	}
+	claim := m.claims.Add(1)
+	node, err := m.listRecord(recordRef{tag: tag, claim: claim, shard: s.index})
+	if err != nil {
+		return err
+	}
+	r := memoryRecord{node: node, hash: c.BodyHash, state: recordInFlight, owner: claim, started: now, expires: now + int64(c.TTL)}
+	if err := s.records.insert(tag, scope, c.Key, r); err != nil {
+		m.bound.mu.Lock()
+		m.bound.order.remove(node, claim)
+		m.bound.mu.Unlock()
+		return err
+	}
+	t.Idempotency, t.claim = c.Key, claim
+	return nil
 }
 
 // recorded answers an admission from the live record of its idempotency
@@ -86,16 +104,27 @@ func (m *Memory) recorded(a *Admission) (Decision, bool) {
 	s := m.shard(a.Scope)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	r, ok := s.records[scopedKey{a.Scope, c.Key}]
-	if !ok || r.expires <= now {
+	i := s.records.find(recordTag(m.seed, a.Scope, c.Key), a.Scope, c.Key)
+	if i < 0 || s.records.at(i).expires <= now {
 		return Decision{}, false
 	}
-	return Decision{Verdict: recordVerdict(r, c, now), Record: r.record}, true
+	return s.recordDecision(i, c, now), true
+}
+
+// recordDecision answers a claim from the live record in slot i of the
+// shard's table, with a copy of its answer for a replay. The caller holds
+// the shard's lock.
+func (s *memoryShard) recordDecision(i int, c *IdempotencyClaim, now int64) Decision {
+	d := Decision{Verdict: recordVerdict(s.records.at(i), c, now)}
+	if d.Verdict == Replay {
+		d.Record = s.records.record(i)
+	}
+	return d
 }
 
 // recordVerdict answers a claim from the live record r: a different body
 // reuses the key; otherwise the record's state decides.
-func recordVerdict(r memoryRecord, c *IdempotencyClaim, now int64) Verdict {
+func recordVerdict(r *memoryRecord, c *IdempotencyClaim, now int64) Verdict {
 	switch {
 	case r.hash != c.BodyHash:
 		return KeyReused

@@ -105,26 +105,6 @@ func (c *secondClaims) expiry() int64 {
 	return (c.secs[len(c.secs)-1] + c.ttl) * int64(1e9)
 }
 
-// memoryRecord is an idempotency record of a Memory store.
-type memoryRecord struct {
-	hash    [32]byte
-	state   recordState
-	owner   uint64 // the claim that created it; only it can settle it
-	started int64  // Unix ns of the claim
-	expires int64  // Unix ns
-	record  *Record
-	node    int32 // in the store's list of records (see recordBound)
-}
-
-// recordState is where an idempotency record stands.
-type recordState uint8
-
-const (
-	recordInFlight recordState = iota
-	recordCompleted
-	recordUnknown
-)
-
 // memoryMarker is a de-duplication marker of a Memory store.
 type memoryMarker struct {
 	done    bool

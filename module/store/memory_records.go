@@ -1,11 +1,14 @@
 package store
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // recordBound keeps a Memory store's idempotency records under a maximum
 // count. Records are otherwise kept until their TTL, and a sidecar sending
 // steadily with idempotency keys would hold a day of answers in memory
-// (about 400 bytes each, with a send's answer).
+// (about 300 bytes each, with a send's answer; see recordTable).
 //
 // It lists every record held, oldest first, across shards; a record
 // leaves the list when it leaves its shard (released, expired, replaced or
@@ -17,34 +20,52 @@ import "sync"
 // other way round.
 type recordBound struct {
 	mu      sync.Mutex
-	max     int        // 0: no bound
-	order   recordList // oldest first
-	dropped uint64     // completed records dropped for the bound
+	max     int         // 0: no bound
+	order   *recordList // oldest first; in the store's mappedRecords
+	dropped uint64      // completed records dropped for the bound
 }
 
-// recordRef names a record as it was claimed.
+// mappedRecords is what a Memory store keeps of its idempotency records
+// in mapped memory: each shard's table, and the list of them all.
+type mappedRecords struct {
+	tables [memoryShards]recordTable // shard i's, under its lock
+	order  recordList                // under the bound's lock
+}
+
+// release gives the records' memory back to the OS, once the store that
+// kept them is gone.
+func (r *mappedRecords) release() {
+	for i := range r.tables {
+		r.tables[i].release()
+	}
+	r.order.nodes.release()
+}
+
+// recordRef names a record as it was claimed: its shard and tag, and the
+// claim that created it (claims are never reused).
 type recordRef struct {
-	scope, key string
-	claim      uint64
+	tag   uint64
+	claim uint64
+	shard uint32
 }
 
 // recordList is a doubly linked list of recordRefs whose nodes live in
-// one slice, linked by index, with a free list of the nodes not in use:
-// listing a record allocates nothing once the slice has grown to the most
-// records held (as the shards' maps keep their size), where
-// container/list allocated an element and boxed the ref for every claim.
+// one slice of mapped memory (as the records do; see recordTable), linked
+// by index, with a free list of the nodes not in use: listing a record
+// allocates nothing once the slice has grown to the most records held.
 // A record keeps the index of its node; the node's claim tells whether it
 // is still that record's (claims are never reused), so that taking a
 // record off twice, or after its node went to another, is harmless.
 type recordList struct {
-	nodes      []recordNode
+	nodes      mappedSlice[recordNode]
+	made       int32 // nodes made: in use or free
 	head, tail int32 // the oldest and newest nodes; noNode when empty
 	free       int32 // the first node not in use, linked by next; noNode when none
 	len        int
 }
 
 // recordNode is a node of a recordList. A node not in use has a zero ref
-// (claims start at 1), so that it keeps no scope or key alive.
+// (claims start at 1).
 type recordNode struct {
 	ref        recordRef
 	prev, next int32
@@ -62,24 +83,27 @@ func (l *recordList) init() {
 }
 
 // pushBack lists ref as the newest record and returns its node.
-func (l *recordList) pushBack(ref recordRef) int32 {
+func (l *recordList) pushBack(ref recordRef) (int32, error) {
 	i := l.free
 	if i != noNode {
-		l.free = l.nodes[i].next
+		l.free = l.nodes.items[i].next
 	} else {
-		i = int32(len(l.nodes))
-		l.nodes = append(l.nodes, recordNode{})
+		if err := l.nodes.grow(max(int(l.made)+1, 1024)); err != nil {
+			return noNode, err
+		}
+		i = l.made
+		l.made++
 	}
-	l.nodes[i] = recordNode{ref: ref, prev: l.tail, next: noNode}
+	l.nodes.items[i] = recordNode{ref: ref, prev: l.tail, next: noNode}
 	l.link(i)
 	l.len++
-	return i
+	return i, nil
 }
 
 // link links node i at the back; its prev is the tail already.
 func (l *recordList) link(i int32) {
 	if l.tail != noNode {
-		l.nodes[l.tail].next = i
+		l.nodes.items[l.tail].next = i
 	} else {
 		l.head = i
 	}
@@ -88,14 +112,14 @@ func (l *recordList) link(i int32) {
 
 // unlink takes node i out of the order, keeping it in use.
 func (l *recordList) unlink(i int32) {
-	n := &l.nodes[i]
+	n := &l.nodes.items[i]
 	if n.prev != noNode {
-		l.nodes[n.prev].next = n.next
+		l.nodes.items[n.prev].next = n.next
 	} else {
 		l.head = n.next
 	}
 	if n.next != noNode {
-		l.nodes[n.next].prev = n.prev
+		l.nodes.items[n.next].prev = n.prev
 	} else {
 		l.tail = n.prev
 	}
@@ -103,7 +127,7 @@ func (l *recordList) unlink(i int32) {
 
 // holds reports whether node i lists the record of claim.
 func (l *recordList) holds(i int32, claim uint64) bool {
-	return i >= 0 && int(i) < len(l.nodes) && l.nodes[i].ref.claim == claim && claim != 0
+	return i >= 0 && i < l.made && l.nodes.items[i].ref.claim == claim && claim != 0
 }
 
 // remove takes the record of claim, listed at node i, off the list; a
@@ -113,7 +137,7 @@ func (l *recordList) remove(i int32, claim uint64) {
 		return
 	}
 	l.unlink(i)
-	l.nodes[i] = recordNode{next: l.free}
+	l.nodes.items[i] = recordNode{next: l.free}
 	l.free = i
 	l.len--
 }
@@ -124,7 +148,7 @@ func (l *recordList) moveToBack(i int32) {
 		return
 	}
 	l.unlink(i)
-	l.nodes[i].prev, l.nodes[i].next = l.tail, noNode
+	l.nodes.items[i].prev, l.nodes.items[i].next = l.tail, noNode
 	l.link(i)
 }
 
@@ -134,7 +158,7 @@ func (l *recordList) front() (ref recordRef, i int32, ok bool) {
 	if l.head == noNode {
 		return recordRef{}, noNode, false
 	}
-	return l.nodes[l.head].ref, l.head, true
+	return l.nodes.items[l.head].ref, l.head, true
 }
 
 // maxSkipped bounds how many records that may not be dropped (in flight,
@@ -158,9 +182,26 @@ func (m *Memory) RecordsDropped() uint64 {
 	return m.bound.dropped
 }
 
+// RecordBytes returns how much of the memory the store maps for its
+// idempotency records, outside the Go heap, can be resident: the records'
+// tables, their list, and the chunks carved for them (in use, or free for
+// the next records).
+func (m *Memory) RecordBytes() int {
+	m.bound.mu.Lock()
+	n := int(m.bound.order.made) * int(unsafe.Sizeof(recordNode{}))
+	m.bound.mu.Unlock()
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.Lock()
+		n += len(s.records.slots.mem) + s.records.arena.held
+		s.mu.Unlock()
+	}
+	return n
+}
+
 // listRecord adds a record to the list; the caller holds its shard's lock
 // and keeps the node in the record.
-func (m *Memory) listRecord(ref recordRef) int32 {
+func (m *Memory) listRecord(ref recordRef) (int32, error) {
 	m.bound.mu.Lock()
 	defer m.bound.mu.Unlock()
 	return m.bound.order.pushBack(ref)
@@ -187,25 +228,23 @@ func (m *Memory) trimRecords() {
 		}
 		b.mu.Unlock()
 
-		s := m.shard(ref.scope)
+		s := &m.shards[ref.shard]
 		s.mu.Lock()
-		k := scopedKey{ref.scope, ref.key}
-		r, ok := s.records[k]
-		held := ok && r.owner == ref.claim
+		i := s.records.findClaim(ref.tag, ref.claim)
 		b.mu.Lock()
 		switch {
-		case !held:
+		case i < 0:
 			// Released, expired or replaced meanwhile: already off the
 			// list (removing it again is harmless).
 			b.order.remove(front, ref.claim)
 		case b.order.Len() <= b.max:
 			// Another trim or a release made room meanwhile.
-		case r.state != recordCompleted:
-			b.order.moveToBack(r.node)
+		case s.records.at(i).state != recordCompleted:
+			b.order.moveToBack(front)
 			skipped++
 		default:
-			delete(s.records, k)
-			b.order.remove(r.node, r.owner)
+			b.order.remove(front, ref.claim)
+			s.records.remove(i)
 			b.dropped++
 		}
 		b.mu.Unlock()

@@ -3,8 +3,12 @@ package store
 import (
 	"container/list"
 	"context"
+	"errors"
 	"math/rand/v2"
+	"os"
+	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -29,7 +33,7 @@ func records(m *Memory) int {
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.Lock()
-		n += len(s.records)
+		n += s.records.live
 		s.mu.Unlock()
 	}
 	return n
@@ -176,6 +180,7 @@ func TestMemoryRecordsBoundConcurrent(t *testing.T) {
 func TestRecordList(t *testing.T) {
 	var l recordList
 	l.init()
+	defer l.nodes.release()
 	model := list.New() // of recordRef
 	listed := map[uint64]int32{}
 	var removed []uint64 // claims removed, with the nodes they had
@@ -187,8 +192,12 @@ func TestRecordList(t *testing.T) {
 		switch op := rng.IntN(10); {
 		case op < 4 || model.Len() == 0:
 			claim++
-			ref := recordRef{scope: "acme", key: "k" + strconv.FormatUint(claim, 10), claim: claim}
-			listed[claim] = l.pushBack(ref)
+			ref := recordRef{tag: claim * 7, claim: claim, shard: uint32(claim % memoryShards)}
+			node, err := l.pushBack(ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed[claim] = node
 			elems[claim] = model.PushBack(ref)
 		case op < 8:
 			e := model.Front()
@@ -218,19 +227,19 @@ func TestRecordList(t *testing.T) {
 	i := l.head
 	prev := noNode
 	for e := model.Front(); e != nil; e = e.Next() {
-		if i == noNode || l.nodes[i].ref != e.Value.(recordRef) || l.nodes[i].prev != prev {
+		if i == noNode || l.nodes.items[i].ref != e.Value.(recordRef) || l.nodes.items[i].prev != prev {
 			t.Fatalf("the list differs from the model at %v", e.Value)
 		}
-		prev, i = i, l.nodes[i].next
+		prev, i = i, l.nodes.items[i].next
 	}
 	if i != noNode || l.tail != prev {
 		t.Fatal("the list is longer than the model, or its tail is wrong")
 	}
-	if len(l.nodes) > most {
-		t.Errorf("%d nodes for at most %d records held", len(l.nodes), most)
+	if int(l.made) > most {
+		t.Errorf("%d nodes for at most %d records held", l.made, most)
 	}
-	for j := l.free; j != noNode; j = l.nodes[j].next {
-		if n := l.nodes[j]; n.ref != (recordRef{}) {
+	for j := l.free; j != noNode; j = l.nodes.items[j].next {
+		if n := l.nodes.items[j]; n.ref != (recordRef{}) {
 			t.Fatalf("free node %d keeps %v", j, n.ref)
 		}
 	}
@@ -250,12 +259,12 @@ func TestMemoryRecordNodeReused(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := claim("second")
-	if n := len(m.bound.order.nodes); n != 1 {
+	if n := m.bound.order.made; n != 1 {
 		t.Errorf("%d nodes for one record held at a time", n)
 	}
 	m.unlistRecord(&memoryRecord{node: 0, owner: first.Ticket.claim}) // stale
-	if n := m.bound.order.Len(); n != 1 || m.bound.order.nodes[0].ref.key != "second" {
-		t.Errorf("%d listed, node 0 lists %q; want the second record listed", n, m.bound.order.nodes[0].ref.key)
+	if n := m.bound.order.Len(); n != 1 || m.bound.order.nodes.items[0].ref.claim != second.Ticket.claim {
+		t.Errorf("%d listed, node 0 lists claim %d; want the second record (claim %d) listed", n, m.bound.order.nodes.items[0].ref.claim, second.Ticket.claim)
 	}
 	if err := m.Settle(ctx, second.Ticket, Settlement{Outcome: Release, Now: at(0)}); err != nil {
 		t.Fatal(err)
@@ -263,4 +272,64 @@ func TestMemoryRecordNodeReused(t *testing.T) {
 	if n := m.bound.order.Len(); n != 0 {
 		t.Errorf("%d listed after both were released", n)
 	}
+}
+
+// TestMemoryRecordsUnmappedWhenCollected: the memory a Memory store maps
+// for its records goes back to the OS once the store is collected, as a
+// sidecar's stores come and go with its config. (Under the race detector
+// the records are on the heap, and the test shows less: make test runs
+// it without too.)
+func TestMemoryRecordsUnmappedWhenCollected(t *testing.T) {
+	if _, err := anonKiB(); err != nil {
+		t.Skip("no /proc/self/status here:", err)
+	}
+	const records, size = 1000, 40_000 // 40 MB, each answer in a mapping of its own
+	body := make([]byte, size)
+	for i := range body {
+		body[i] = byte(i)
+	}
+	before, _ := anonKiB()
+	func() {
+		m := NewMemory(MemoryOptions{})
+		ctx := context.Background()
+		for i := range records {
+			d := admit(t, m, Admission{Scope: "acme", Idempotency: &IdempotencyClaim{Key: strconv.Itoa(i), TTL: time.Hour}, Now: at(0)})
+			if err := m.Settle(ctx, d.Ticket, Settlement{Outcome: Completed, Record: &Record{Status: 200, Body: body}, TTL: time.Hour, Now: at(0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := m.RecordBytes(); n < records*size {
+			t.Fatalf("%d bytes mapped for %d answers of %d bytes", n, records, size)
+		}
+	}()
+	held, _ := anonKiB()
+	if held-before < records*size/1024*3/4 {
+		t.Fatalf("anonymous memory grew by %d KiB for %d KiB of records", held-before, records*size/1024)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		debug.FreeOSMemory() // a collection, and under the race detector (records on the heap) the pages back
+		now, _ := anonKiB()
+		if held-now >= records*size/1024*3/4 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("anonymous memory %d KiB 30 s after the store was dropped, %d KiB with it, %d KiB before it", now, held, before)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// anonKiB returns the process's resident anonymous memory, KiB.
+func anonKiB() (int, error) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			return strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+		}
+	}
+	return 0, errors.New("no RssAnon in /proc/self/status")
 }

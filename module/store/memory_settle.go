@@ -22,6 +22,21 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 	s := m.shard(t.Scope)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// The record first: keeping its answer takes memory, the one step
+	// that can fail, and a failed Settle changes nothing (the record then
+	// reads as unknown when its time is up, which never sends twice).
+	slot := -1
+	if t.Idempotency != "" {
+		i := s.records.find(recordTag(m.seed, t.Scope, t.Idempotency), t.Scope, t.Idempotency)
+		if i >= 0 && s.records.at(i).owner == t.claim { // else expired, and perhaps claimed anew: not ours to settle
+			slot = i
+		}
+	}
+	if slot >= 0 && st.Outcome == Completed {
+		if err := s.records.keep(slot, recordOrEmpty(st.Record)); err != nil {
+			return err
+		}
+	}
 	if st.Refund {
 		for _, c := range t.Charges {
 			s.refund(t.Scope, c)
@@ -31,28 +46,23 @@ func (m *Memory) Settle(_ context.Context, t Ticket, st Settlement) error {
 			s.move(t.Scope, c, st.Costs[i]-c.Amount, now.UnixNano())
 		}
 	}
-	if t.Idempotency == "" {
+	if slot < 0 {
 		return nil
 	}
-	k := scopedKey{t.Scope, t.Idempotency}
-	r, ok := s.records[k]
-	if !ok || r.owner != t.claim {
-		return nil // expired, and perhaps claimed anew: not ours to settle
-	}
+	r := s.records.at(slot)
 	switch st.Outcome {
 	case Release:
-		delete(s.records, k)
-		m.unlistRecord(&r)
+		m.unlistRecord(r)
+		s.records.remove(slot)
 		return nil
 	case Completed:
-		r.state, r.record = recordCompleted, recordOrEmpty(st.Record)
+		r.state = recordCompleted
 	case Unknown:
 		r.state = recordUnknown
 	}
 	if st.TTL > 0 {
 		r.expires = now.UnixNano() + int64(st.TTL)
 	}
-	s.records[k] = r
 	return nil
 }
 
