@@ -36,6 +36,7 @@ var (
 	descStoreFailures   = metric.NewDesc("store_failures_total", "Calls to the shared store (Redis) that failed as unavailable, probes included.")
 	descStoreOutages    = metric.NewDesc("store_outages_total", "Outages of the shared store (Redis): failures less than a minute apart are one outage.")
 	descRecordsDropped  = metric.NewDesc("idempotency_records_dropped_total", "Completed idempotency records dropped from this sidecar's memory before their ttl, the oldest first, to stay under idempotency.max_records.")
+	descRecordsMemory   = metric.NewDesc("idempotency_records_memory_bytes", "Memory this sidecar has mapped for the idempotency records it keeps in its memory, outside the Go heap (and so outside go_memstats_*); pages not yet written are not resident.")
 	descUpstreamErrors  = metric.NewDesc("upstream_failures_total", "Round trips to the upstream that failed, by workspace and reason: connect (not sent), lost (the connection failed after sending), timeout, truncated (the answer was cut short).", "workspace", "reason")
 )
 
@@ -63,7 +64,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descRequests, descUpstreamLatency, descBreakerState, descBreakerChanges,
 		descKeyFailovers, descKeyLoadFailures, descKeyAge, descKeyFileTime, descUsableKeys, descReloads, descRejections, descUpstreamErrors,
 		descVerifications, descDemotions, descDecisions, descRecipients, descSegments, descCost,
-		descStoreUp, descStoreFailures, descStoreOutages, descRecordsDropped} {
+		descStoreUp, descStoreFailures, descStoreOutages, descRecordsDropped, descRecordsMemory} {
 		ch <- d
 	}
 	for _, d := range moneyDescs {
@@ -83,6 +84,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
 	var sc scrape
 	var recordsDropped uint64
+	recordsMemory := 0
 	storeShown := false // several config files: the first one's Redis is shown
 	for _, lc := range configs {
 		snap := lc.current.Load()
@@ -98,6 +100,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(descStoreOutages, prometheus.CounterValue, float64(st.Outages))
 		}
 		recordsDropped += lc.memory.RecordsDropped()
+		recordsMemory += lc.memory.RecordBytes()
 		sc.add(noWorkspace, &lc.stats.unrouted, keyFacts{age: math.NaN(), fileModified: math.NaN()})
 		for _, ws := range snap.workspaces {
 			kf := keyFacts{age: math.NaN(), fileModified: math.NaN(), usable: len(ws.keys)}
@@ -124,6 +127,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	sc.emit(ch)
 	ch <- prometheus.MustNewConstMetric(descRecordsDropped, prometheus.CounterValue, float64(recordsDropped))
+	ch <- prometheus.MustNewConstMetric(descRecordsMemory, prometheus.GaugeValue, float64(recordsMemory))
 }
 
 // scrape accumulates one scrape's values, summed by workspace name.
