@@ -56,9 +56,9 @@ const minRecordSlots = 64
 // table (linear probing, deleted slots marked) in mapped memory, over an
 // arena that holds each record in one chunk. None of it is on the Go
 // heap, where 100,000 records would take 36 MB and, with the collector's
-// headroom, as much again. A *memoryRecord it returns is valid until the
-// table's next call but at. Not safe for concurrent use: its shard's lock
-// guards it.
+// headroom, as much again. A *memoryRecord from at is valid until the
+// table's next insert, remove, keep or sweep. Not safe for concurrent
+// use: its shard's lock guards it.
 type recordTable struct {
 	slots mappedSlice[recordSlot] // a power of two of them, or none
 	live  int                     // records held
