@@ -31,10 +31,11 @@ func (m *Memory) admit(a *Admission) (Decision, error) {
 	m.sweepIfDue(s, now)
 
 	var tag uint64
+	old := -1 // the slot of the key's record, if the table holds one
 	if c := a.Idempotency; c != nil {
 		tag = recordTag(m.seed, a.Scope, c.Key)
-		if i := s.records.find(tag, a.Scope, c.Key); i >= 0 && s.records.at(i).expires > now {
-			return s.recordDecision(i, c, now), nil
+		if old = s.records.find(tag, a.Scope, c.Key); old >= 0 && s.records.at(old).expires > now {
+			return s.recordDecision(old, c, now), nil
 		}
 	}
 
@@ -61,7 +62,7 @@ func (m *Memory) admit(a *Admission) (Decision, error) {
 		s.uncharge(a.Scope, a.Limits, now)
 	}
 	if c := a.Idempotency; c != nil {
-		if err := m.claimRecord(s, tag, a.Scope, c, now, &t); err != nil {
+		if err := m.claimRecord(s, tag, old, a.Scope, c, now, &t); err != nil {
 			if a.Charge {
 				s.uncharge(a.Scope, a.Limits, now)
 			}
@@ -72,11 +73,12 @@ func (m *Memory) admit(a *Admission) (Decision, error) {
 }
 
 // claimRecord makes the in-flight record of an admission's idempotency
-// claim, tagged tag, in shard s at now, and names it in t. The caller
-// holds the shard's lock.
-func (m *Memory) claimRecord(s *memoryShard, tag uint64, scope string, c *IdempotencyClaim, now int64, t *Ticket) error {
-	if old := s.records.find(tag, scope, c.Key); old >= 0 {
-		m.unlistRecord(s.records.at(old)) // an expired record the sweep has not dropped yet
+// claim, tagged tag, in shard s at now, and names it in t; old is the
+// slot of the key's expired record that the sweep has not dropped yet, or
+// -1. The caller holds the shard's lock.
+func (m *Memory) claimRecord(s *memoryShard, tag uint64, old int, scope string, c *IdempotencyClaim, now int64, t *Ticket) error {
+	if old >= 0 {
+		m.unlistRecord(s.records.at(old))
 		s.records.remove(old)
 	}
 	claim := m.claims.Add(1)

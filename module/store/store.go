@@ -299,9 +299,7 @@ const (
 )
 
 // Record is a remembered answer: its status, Content-Type and body, all
-// a replay sends again. A store may hold many (see SetMaxRecords), so it
-// keeps the one header it needs as a string: a map of one header cost
-// each record 336 bytes more, nearly half of it.
+// a replay sends again.
 type Record struct {
 	Status      int
 	ContentType string // "" if the answer had none
