@@ -1,6 +1,8 @@
 package restlink
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,17 +53,20 @@ type watcher struct {
 	files    []string
 	dirs     map[string]bool // watched now
 	relevant map[string]bool // paths whose events matter: the files, their symlink targets, the dirs
-	// stamps are the files as they were just before the last onChange
-	// that succeeded, in the order of files (a new set of files differs);
-	// nil: call onChange at the next period. called is when onChange was
-	// last called: it is called at least every secretReread, changed or
-	// not, so that the secret files are read again that often. Used by
-	// loop only, as is spare, the room of the stamps taken before, which
-	// the next check reuses.
-	stamps  []fileStamp
-	spare   []fileStamp
-	called  time.Time
-	stamper stamper // used by loop only
+	// stampsSum sums up the files as they were just before the last
+	// onChange that succeeded: a hash of their paths and stamps, in order
+	// (see sumStamps); stamped is false when onChange is to be called at
+	// the next period. With 10,000 key files, the stamps themselves took
+	// 1.1 MB of heap, kept twice; a change that left the sum as it was
+	// (one in 2^64) is read within secretReread all the same. called is
+	// when onChange was last called: it is called at least every
+	// secretReread, changed or not, so that the secret files are read
+	// again that often. Used by loop only, as are sum and its seed.
+	stampsSum uint64
+	stamped   bool
+	called    time.Time
+	sum       maphash.Hash
+	stamper   stamper // used by loop only
 
 	rearmWanted chan struct{} // the files changed (buffered: one rearm is due)
 	stop        chan struct{}
@@ -114,17 +119,31 @@ type fileStamp struct {
 	missing bool
 }
 
-// stampFiles stats the watched files, in order (following symlinks), into
-// buf, whose room it reuses.
-func (w *watcher) stampFiles(buf []fileStamp) []fileStamp {
+// sumStamps stats the watched files, in order (following symlinks), and
+// sums up their paths and stamps.
+func (w *watcher) sumStamps() uint64 {
 	w.mu.Lock()
 	files := w.files
 	w.mu.Unlock()
-	stamps := buf[:0]
+	w.sum.Reset()
+	var b [45]byte
 	for _, f := range files {
-		stamps = append(stamps, w.stamper.stamp(f))
+		st := w.stamper.stamp(f)
+		binary.LittleEndian.PutUint64(b[0:], uint64(st.size))
+		binary.LittleEndian.PutUint64(b[8:], uint64(st.modTime))
+		binary.LittleEndian.PutUint32(b[16:], st.mode)
+		binary.LittleEndian.PutUint64(b[20:], st.id[0])
+		binary.LittleEndian.PutUint64(b[28:], st.id[1])
+		binary.LittleEndian.PutUint64(b[36:], st.id[2])
+		b[44] = 0
+		if st.missing {
+			b[44] = 1
+		}
+		w.sum.WriteString(f)
+		w.sum.WriteByte(0) // a path holds no NUL: the paths are told apart from the stamps
+		w.sum.Write(b[:])
 	}
-	return stamps
+	return w.sum.Sum64()
 }
 
 // check calls onChange and rearms; changed says whether the files changed
@@ -132,14 +151,13 @@ func (w *watcher) stampFiles(buf []fileStamp) []fileStamp {
 // recorded before onChange reads the files, so that one made while it
 // reads is seen at the next period.
 func (w *watcher) check(changed bool) {
-	stamps := w.stampFiles(w.spare)
-	if !changed && w.stamps != nil && slices.Equal(stamps, w.stamps) && time.Since(w.called) < secretReread {
-		w.spare = stamps
+	sum := w.sumStamps()
+	if !changed && w.stamped && sum == w.stampsSum && time.Since(w.called) < secretReread {
 		return
 	}
-	w.spare, w.stamps, w.called = w.stamps, stamps, time.Now()
+	w.stampsSum, w.stamped, w.called = sum, true, time.Now()
 	if err := w.onChange(); err != nil {
-		w.stamps = nil
+		w.stamped = false
 	}
 	w.rearm()
 }
