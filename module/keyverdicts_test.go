@@ -32,7 +32,7 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 	// sidecar is one sidecar of the fleet verifying material once.
 	sidecar := func(material string) *key {
 		k := &key{header: []string{material}, fp: "fp", keyState: new(keyState)}
-		ws := &workspace{name: "main", id: 16, main: true, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
+		ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
 		snap := &snapshot{
 			plan:       &plan{rotation: rp},
 			upstream:   &upstream{origin: origin{scheme: "http", host: u.Host}, transport: &http.Transport{}},
@@ -139,7 +139,7 @@ func TestRefusalWithdrawsSharedVerdict(t *testing.T) {
 	defer shared.Close()
 	rp := rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
 	k := &key{header: []string{"sk_prod_WITHDRAWNwithdrawn01"}, fp: "fp", keyState: new(keyState)}
-	ws := &workspace{name: "main", id: 16, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
+	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
 	snap := &snapshot{plan: &plan{rotation: rp}, upstream: &upstream{origin: origin{scheme: "https", host: "restlink.example"}}, store: shared}
 	marker := verdictMarker(snap.upstream.origin, rp, k)
 	if err := shared.ConfirmMarker(t.Context(), marker, sharedVerdictTTL); err != nil {

@@ -78,13 +78,11 @@ type router struct {
 	routingPlan
 	tenantWorkspace map[string]*workspace // tenant name -> workspace
 	byID            map[int64]*workspace
-	// soleTenant is the tenant of each workspace that exactly one tenant
-	// maps to: a request naming the workspace by id is that tenant's.
-	soleTenant map[*workspace]string
-	main       *workspace // nil when no workspace is main
+	main            *workspace // nil when no workspace is main
 }
 
-// newRouter links a routing plan to the snapshot's workspaces.
+// newRouter links a routing plan to the snapshot's workspaces, and sets
+// their soleTenant: it is called while the snapshot is built.
 func newRouter(rp routingPlan, workspaces []*workspace) router {
 	rtr := router{
 		routingPlan:     rp,
@@ -100,16 +98,15 @@ func newRouter(rp routingPlan, workspaces []*workspace) router {
 		}
 	}
 	tenantsOf := make(map[*workspace]int)
-	rtr.soleTenant = make(map[*workspace]string)
 	for tenant, name := range rp.tenants {
 		ws := byName[name]
 		rtr.tenantWorkspace[tenant] = ws
-		rtr.soleTenant[ws] = tenant
+		ws.soleTenant = tenant
 		tenantsOf[ws]++
 	}
 	for ws, n := range tenantsOf {
 		if n > 1 {
-			delete(rtr.soleTenant, ws)
+			ws.soleTenant = ""
 		}
 	}
 	return rtr
@@ -231,7 +228,7 @@ func (rtr *router) route(h http.Header, path, pinned string) (selection, *reject
 	if sel.tenant == "" && sel.by == byWorkspaceID {
 		// Named by id, a workspace of one tenant is that tenant's, policy
 		// and all; one of several tenants, or none, is nobody's.
-		sel.tenant = rtr.soleTenant[sel.ws]
+		sel.tenant = sel.ws.soleTenant
 	}
 	return sel, nil
 }

@@ -63,8 +63,9 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 		builtAt:  now,
 	}
 	breakers := &breakerMaker{plan: pl.breaker, onChange: live.breakerChanged}
-	for _, wp := range pl.workspaces {
-		ws := &workspace{name: wp.name, id: wp.id, main: wp.main, keys: keys.keys[wp.name], breakers: breakers}
+	for i := range pl.workspaces {
+		wp := &pl.workspaces[i]
+		ws := &workspace{workspacePlan: wp, keys: keys.keys[wp.name], breakers: breakers}
 		var old *workspace
 		if prev != nil {
 			old = prev.byName[wp.name]

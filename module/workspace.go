@@ -14,10 +14,12 @@ import (
 // workspace is one configured workspace, ready to serve: its keys and the
 // live state that outlasts reloads while it stays configured.
 type workspace struct {
-	name string
-	id   int64
-	main bool
-	keys []*key // usable keys in config order; empty: NO_USABLE_KEY
+	*workspacePlan        // its name, id and sources, as configured
+	keys           []*key // usable keys in config order; empty: NO_USABLE_KEY
+	// soleTenant is the tenant of the workspace if exactly one tenant maps
+	// to it ("" if none or several): a request naming the workspace by id
+	// is that tenant's. Set by newRouter.
+	soleTenant string
 	// stats are the workspace's counters, shared with the workspace of
 	// the same name in every snapshot of its live config; circuit is its
 	// breaker, shared while its settings stay the same (see
