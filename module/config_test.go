@@ -187,6 +187,7 @@ func TestBadConfigs(t *testing.T) {
 		{"two mains", ws + "  other:\n    id: 17\n    main: true\n    keys:\n      - file: /o\n", "workspaces: only one workspace may be main, found 2: main, other"},
 		{"no key source", "workspaces:\n  main:\n    id: 1\n", "workspaces.main.keys: at least one key source is required"},
 		{"two fields in a key source", "workspaces:\n  main:\n    id: 1\n    keys:\n      - file: /k\n        env: K\n", "workspaces.main.keys[0]: exactly one of file, env or value must be set"},
+		{"a key file path with a NUL byte", "workspaces:\n  main:\n    id: 1\n    keys:\n      - file: \"/k\\0env:K\"\n", "workspaces.main.keys[0]: file holds a NUL byte, which no path can"},
 		{"bad env name", "workspaces:\n  main:\n    id: 1\n    keys:\n      - env: 9LIVES\n", `workspaces.main.keys[0]: env "9LIVES" is not an environment variable name`},
 		{"too many keys", "workspaces:\n  main:\n    id: 1\n    keys: [{file: /1},{file: /2},{file: /3},{file: /4},{file: /5},{file: /6},{file: /7},{file: /8},{file: /9}]\n", "at most 8 key sources"},
 		{"bad workspace name", "workspaces:\n  'main ws':\n    id: 1\n    keys:\n      - file: /k\n", "may contain only A-Z a-z 0-9 . _ -"},

@@ -30,6 +30,9 @@ func (s Source) validate() error {
 	if set != 1 {
 		return errors.New("exactly one of file, env or value must be set")
 	}
+	if strings.ContainsRune(s.File, 0) {
+		return errors.New("file holds a NUL byte, which no path can")
+	}
 	if s.Env != "" && !isEnvName(s.Env) {
 		return fmt.Errorf("env %q is not an environment variable name", s.Env)
 	}
@@ -70,13 +73,18 @@ func (s Source) location() string {
 
 // identity tells sources apart across reloads: the last good secret of a
 // source is kept when it cannot be read, and a new value is checked against
-// the value it replaces. owner and index place a literal value, which has
-// no location: "main" and 0 for a workspace's first key.
+// the value it replaces. A file is known by its path, which costs no
+// memory of its own; the other kinds start with a NUL byte, which no path
+// holds (validate). owner and index place a literal value, which has no
+// location: "main" and 0 for a workspace's first key.
 func (s Source) identity(owner string, index int) string {
-	if s.kind() == sourceValue {
-		return "value:" + owner + "#" + strconv.Itoa(index)
+	switch s.kind() {
+	case sourceFile:
+		return s.File
+	case sourceEnv:
+		return "\x00env:" + s.Env
 	}
-	return s.kind() + ":" + s.location()
+	return "\x00value:" + owner + "#" + strconv.Itoa(index)
 }
 
 // describe names the source of a secret (what: "key", "signing secret",
