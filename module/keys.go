@@ -141,7 +141,6 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 		refused:    make(map[string][]*key),
 		bySource:   make(map[string]*sourceKeys),
 		unreadable: make(map[string][]string),
-		sourceLoad: sourceLoad{served: make(map[string]servedValue)},
 	}
 	for _, ws := range workspaces {
 		var candidates []*key
@@ -152,12 +151,8 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			if prev != nil {
 				before = prev.bySource[id]
 			}
-			var prevSources *sourceLoad
-			if prev != nil {
-				prevSources = &prev.sourceLoad
-			}
 			var modified time.Time // of the key file read now
-			v, ok, failure := out.read(field, id, "key", prevSources, func() (string, string, []string, error) {
+			v, ok, failure := out.read(field, id, "key", prev.lastServed, func() (string, string, []string, error) {
 				material, secret, mod, warnings, err := readKey(src, lookupEnv, files)
 				modified = mod
 				if err == nil {
@@ -181,7 +176,6 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			} else {
 				sk = nextKeys(src, v.material, v.secret, modified, before, verify, states, now)
 			}
-			out.serve(id, sk.served())
 			out.bySource[id] = &sk
 			if !slices.ContainsFunc(out.keys[ws.name], func(o *key) bool { return o.id == sk.active.id }) {
 				out.keys[ws.name] = append(out.keys[ws.name], sk.active) // the same value twice is tried once
@@ -198,7 +192,45 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 	return out
 }
 
-// served is what a source with these keys serves, for the next load.
+// lastServed is what the key source with identity id serves in this load
+// (nil: none at all), for the next load's read.
+func (l *keyLoad) lastServed(id string) (servedValue, bool) {
+	if l == nil || l.bySource[id] == nil {
+		return servedValue{}, false
+	}
+	return l.bySource[id].served(), true
+}
+
+// same reports whether two loads serve the same keys from the same
+// sources, with the same number of failures.
+func (l *keyLoad) same(o *keyLoad) bool {
+	if len(l.bySource) != len(o.bySource) || len(l.errs) != len(o.errs) {
+		return false
+	}
+	for id, sk := range l.bySource {
+		if osk := o.bySource[id]; osk == nil || !sk.servesAs(osk) {
+			return false
+		}
+	}
+	return true
+}
+
+// servesAs reports whether sk serves what o does: the same values, stale
+// or not, with the same candidate.
+func (sk *sourceKeys) servesAs(o *sourceKeys) bool {
+	return sameValue(sk.active, o.active) && sk.active.stale == o.active.stale && sameValue(sk.candidate, o.candidate)
+}
+
+// sameValue reports whether two keys (nil: none) hold the same key and
+// secret.
+func sameValue(a, b *key) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.header[0] == b.header[0] && string(a.secret) == string(b.secret)
+}
+
+// served is what a source with these keys serves.
 func (sk sourceKeys) served() servedValue {
 	v := servedValue{material: sk.active.header[0], secret: string(sk.active.secret), stale: sk.active.stale}
 	if c := sk.candidate; c != nil {

@@ -171,16 +171,19 @@ type servedValue struct {
 // be read keeps serving its last good value, marked stale, with a warning;
 // a source with no last good value serves nothing, and is reported in errs.
 type sourceLoad struct {
-	served   map[string]servedValue // by Source.identity
+	// served is what each source serves, by Source.identity; nil in a
+	// keyLoad, which knows it from its keys (keyLoad.lastServed).
+	served   map[string]servedValue
 	warnings []string
 	errs     []error
 }
 
 // read reads one source (field names it in messages, id is its identity,
 // what names its kind: "key", "secret") with read, whose warnings and
-// error are the operator's. ok is false when the source serves nothing;
-// failure is why the source could not be read, kept or not.
-func (l *sourceLoad) read(field, id, what string, prev *sourceLoad, read func() (material, secret string, warnings []string, err error)) (v servedValue, ok bool, failure error) {
+// error are the operator's; last is what each source served at the
+// previous load. ok is false when the source serves nothing; failure is
+// why the source could not be read, kept or not.
+func (l *sourceLoad) read(field, id, what string, last func(id string) (servedValue, bool), read func() (material, secret string, warnings []string, err error)) (v servedValue, ok bool, failure error) {
 	material, secret, warnings, err := read()
 	for _, w := range warnings {
 		l.warnings = append(l.warnings, field+": "+w)
@@ -189,15 +192,23 @@ func (l *sourceLoad) read(field, id, what string, prev *sourceLoad, read func() 
 		return servedValue{material: material, secret: secret}, true, nil
 	}
 	failure = fmt.Errorf("%s: %w", field, err)
-	if prev != nil {
-		if last, kept := prev.served[id]; kept {
-			last.stale, last.next = true, ""
-			l.warnings = append(l.warnings, fmt.Sprintf("%v; keeping its last good %s %s", failure, what, Fingerprint(last.material)))
-			return last, true, failure
-		}
+	if last, kept := last(id); kept {
+		last.stale, last.next = true, ""
+		l.warnings = append(l.warnings, fmt.Sprintf("%v; keeping its last good %s %s", failure, what, Fingerprint(last.material)))
+		return last, true, failure
 	}
 	l.errs = append(l.errs, failure)
 	return servedValue{}, false, failure
+}
+
+// lastServed is what the source with identity id serves in this load
+// (nil: none at all), for the next load's read.
+func (l *sourceLoad) lastServed(id string) (servedValue, bool) {
+	if l == nil {
+		return servedValue{}, false
+	}
+	v, ok := l.served[id]
+	return v, ok
 }
 
 // serve records what a source serves, for the next load.

@@ -46,7 +46,7 @@ func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (stri
 		for i, src := range ws.webhookSecrets {
 			field := fmt.Sprintf("workspaces.%s.webhook_secrets[%d]", ws.name, i)
 			id := src.identity(webhookSecretOwner(ws.name), i)
-			v, ok, _ := out.read(field, id, "secret", prevSources, func() (string, string, []string, error) {
+			v, ok, _ := out.read(field, id, "secret", prevSources.lastServed, func() (string, string, []string, error) {
 				material, _, warnings, err := src.read("webhook secret", lookupEnv, files)
 				return material, "", warnings, err
 			})
