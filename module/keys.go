@@ -76,7 +76,7 @@ func checkEnvironment(environment, kind string) error {
 // key is one loaded API key of a workspace, with its signing secret if it
 // has one; immutable once built.
 type key struct {
-	source   KeySource // where it was read from
+	source   *KeySource // where it was read from: its workspace's plan
 	header   []string  // the X-API-Key header value, ready to set; never logged
 	secret   []byte    // the HMAC signing secret; nil: the key does not sign. Never logged
 	fp       string    // Fingerprint of the key
@@ -144,7 +144,8 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 	}
 	for _, ws := range workspaces {
 		var candidates []*key
-		for i, src := range ws.keys {
+		for i := range ws.keys {
+			src := &ws.keys[i]
 			field := fmt.Sprintf("workspaces.%s.keys[%d]", ws.name, i)
 			id := src.identity(ws.name, i)
 			var before *sourceKeys
@@ -153,7 +154,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			}
 			var modified time.Time // of the key file read now
 			v, ok, failure := out.read(field, id, "key", prev.lastServed, func() (string, string, []string, error) {
-				material, secret, mod, warnings, err := readKey(src, lookupEnv, files)
+				material, secret, mod, warnings, err := readKey(*src, lookupEnv, files)
 				modified = mod
 				if err == nil {
 					if envErr := checkEnvironment(ws.environment, keyKind(material)); envErr != nil {
@@ -241,7 +242,7 @@ func (sk sourceKeys) served() servedValue {
 
 // nextKeys decides what a source that yielded material serves now, given
 // what it served before.
-func nextKeys(src KeySource, material, secret string, modified time.Time, before *sourceKeys, verify bool, states map[[sha256.Size]byte]*keyState, now time.Time) sourceKeys {
+func nextKeys(src *KeySource, material, secret string, modified time.Time, before *sourceKeys, verify bool, states map[[sha256.Size]byte]*keyState, now time.Time) sourceKeys {
 	k := newKey(src, material, secret, modified, states, now)
 	switch {
 	case !verify || before == nil || before.active == nil:
@@ -270,7 +271,7 @@ func replacedSide(old, next *key) string {
 
 // newKey builds the key for material and secret read from src, sharing the
 // keyState of a value already known.
-func newKey(src KeySource, material, secret string, modified time.Time, states map[[sha256.Size]byte]*keyState, now time.Time) *key {
+func newKey(src *KeySource, material, secret string, modified time.Time, states map[[sha256.Size]byte]*keyState, now time.Time) *key {
 	keySum := sha256.Sum256([]byte(material))
 	id := keySum
 	if secret != "" {

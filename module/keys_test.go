@@ -138,9 +138,9 @@ func TestCheckSharedKeys(t *testing.T) {
 
 func TestOrderKeys(t *testing.T) {
 	states := map[[32]byte]*keyState{}
-	k1 := newKey(KeySource{Source: Source{Value: "1"}}, "one", "", time.Time{}, states, time.Now())
-	k2 := newKey(KeySource{Source: Source{Value: "2"}}, "two", "", time.Time{}, states, time.Now())
-	k3 := newKey(KeySource{Source: Source{Value: "3"}}, "three", "", time.Time{}, states, time.Now())
+	k1 := newKey(&KeySource{Source: Source{Value: "1"}}, "one", "", time.Time{}, states, time.Now())
+	k2 := newKey(&KeySource{Source: Source{Value: "2"}}, "two", "", time.Time{}, states, time.Now())
+	k3 := newKey(&KeySource{Source: Source{Value: "3"}}, "three", "", time.Time{}, states, time.Now())
 	keys := []*key{k1, k2, k3}
 	var buf [maxKeysPerWorkspace]*key
 	order := func() string {

@@ -15,7 +15,7 @@ import (
 // move to seconds of their own, never past the window.
 func TestSignRequest(t *testing.T) {
 	st := store.NewMemory(store.MemoryOptions{})
-	k := newKey(KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
+	k := newKey(&KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
 	now := time.Unix(1_800_000_000, 0)
 	body := []byte(`{"to":["+447700900123"]}`)
 	seen := map[string]bool{}
@@ -55,7 +55,7 @@ func TestSignRequest(t *testing.T) {
 func TestNextKeys(t *testing.T) {
 	states := map[[32]byte]*keyState{}
 	now := time.Now()
-	src := KeySource{Source: Source{File: "/k"}, Secret: &Source{File: "/s"}}
+	src := &KeySource{Source: Source{File: "/k"}, Secret: &Source{File: "/s"}}
 	old := sourceKeys{active: newKey(src, "sk_prod_OLD", "s1", time.Time{}, states, now)}
 
 	if got := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, nil, true, states, now); got.active.header[0] != "sk_prod_NEW" || got.candidate != nil {
@@ -118,7 +118,7 @@ func (s *claimTTLStore) ClaimSecond(ctx context.Context, key string, now time.Ti
 // claims.
 func TestSigningClaimsEndWithTheirSecond(t *testing.T) {
 	st := &claimTTLStore{Store: store.NewMemory(store.MemoryOptions{})}
-	k := newKey(KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
+	k := newKey(&KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
 	if _, _, err := signRequest(context.Background(), st, k, "POST", "/api/v1/sms/send", []byte("{}"), time.Now()); err != nil {
 		t.Fatal(err)
 	}
