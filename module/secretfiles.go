@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"hash/maphash"
 	"io/fs"
 	"sync"
 	"time"
@@ -22,15 +23,20 @@ const secretReread = time.Minute
 type secretFiles struct {
 	mu     sync.Mutex
 	byPath map[string]secretFile
+	seed   maphash.Seed // of the stamps' sums
+	epoch  time.Time    // of readAt
 }
 
-// secretFile is a file as last read. Its content is a string of its
-// exact size, which the key made of it shares: the buffer it was read
-// into (512 bytes at least) is not kept.
+// secretFile is a file as last read: 32 bytes, where its stamp alone
+// took 56. stampSum is a hash of its stamp (see fileStamp.write): a
+// change that left it as it was (one in 2^64) is read within
+// secretReread all the same. Its content is a string of its exact size,
+// which the key made of it shares: the buffer it was read into (512 bytes
+// at least) is not kept. readAt is when it was read, since epoch.
 type secretFile struct {
-	stamp   fileStamp
-	content string
-	readAt  time.Time
+	stampSum uint64
+	content  string
+	readAt   time.Duration
 }
 
 // read returns the content of the file at path, stat'ed as fi: what was
@@ -38,11 +44,22 @@ type secretFile struct {
 // readAtMost(path, limit).
 func (c *secretFiles) read(path string, fi fs.FileInfo, limit int64, now time.Time) (string, error) {
 	stamp := stampOf(fi)
+	var sum uint64
 	if c != nil {
 		c.mu.Lock()
+		if c.epoch.IsZero() {
+			c.seed, c.epoch = maphash.MakeSeed(), now
+		}
+		if c.byPath == nil {
+			c.byPath = make(map[string]secretFile)
+		}
+		var h maphash.Hash
+		h.SetSeed(c.seed)
+		stamp.write(&h)
+		sum = h.Sum64()
 		f, ok := c.byPath[path]
 		c.mu.Unlock()
-		if ok && f.stamp == stamp && now.Sub(f.readAt) < secretReread {
+		if ok && f.stampSum == sum && now.Sub(c.epoch)-f.readAt < secretReread {
 			return f.content, nil
 		}
 	}
@@ -56,10 +73,7 @@ func (c *secretFiles) read(path string, fi fs.FileInfo, limit int64, now time.Ti
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.byPath == nil {
-		c.byPath = make(map[string]secretFile)
-	}
-	c.byPath[path] = secretFile{stamp: stamp, content: content, readAt: now}
+	c.byPath[path] = secretFile{stampSum: sum, content: content, readAt: now.Sub(c.epoch)}
 	return content, nil
 }
 

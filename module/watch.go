@@ -119,6 +119,21 @@ type fileStamp struct {
 	missing bool
 }
 
+// write adds the stamp to a hash, without allocating.
+func (st *fileStamp) write(h *maphash.Hash) {
+	var b [45]byte
+	binary.LittleEndian.PutUint64(b[0:], uint64(st.size))
+	binary.LittleEndian.PutUint64(b[8:], uint64(st.modTime))
+	binary.LittleEndian.PutUint32(b[16:], st.mode)
+	binary.LittleEndian.PutUint64(b[20:], st.id[0])
+	binary.LittleEndian.PutUint64(b[28:], st.id[1])
+	binary.LittleEndian.PutUint64(b[36:], st.id[2])
+	if st.missing {
+		b[44] = 1
+	}
+	h.Write(b[:])
+}
+
 // sumStamps stats the watched files, in order (following symlinks), and
 // sums up their paths and stamps.
 func (w *watcher) sumStamps() uint64 {
@@ -126,22 +141,11 @@ func (w *watcher) sumStamps() uint64 {
 	files := w.files
 	w.mu.Unlock()
 	w.sum.Reset()
-	var b [45]byte
 	for _, f := range files {
-		st := w.stamper.stamp(f)
-		binary.LittleEndian.PutUint64(b[0:], uint64(st.size))
-		binary.LittleEndian.PutUint64(b[8:], uint64(st.modTime))
-		binary.LittleEndian.PutUint32(b[16:], st.mode)
-		binary.LittleEndian.PutUint64(b[20:], st.id[0])
-		binary.LittleEndian.PutUint64(b[28:], st.id[1])
-		binary.LittleEndian.PutUint64(b[36:], st.id[2])
-		b[44] = 0
-		if st.missing {
-			b[44] = 1
-		}
 		w.sum.WriteString(f)
 		w.sum.WriteByte(0) // a path holds no NUL: the paths are told apart from the stamps
-		w.sum.Write(b[:])
+		st := w.stamper.stamp(f)
+		st.write(&w.sum)
 	}
 	return w.sum.Sum64()
 }
