@@ -118,8 +118,8 @@ func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ
 	fmt.Fprintln(tw, "WORKSPACE\tFINGERPRINT\tKIND\tSIGNED\tVERDICT\tUPSTREAM ANSWER")
 	invalid := 0
 	var warnings []string
-	for _, ws := range pl.workspaces {
-		for _, k := range keys.keys[ws.name] {
+	for i, ws := range pl.workspaces {
+		for _, k := range keys.keys[i] {
 			v := probeKey(ctx, up, pl.rotation, k, sign)
 			if v.result == verdictInvalid {
 				invalid++
@@ -201,7 +201,7 @@ func inspect(path string, environ Environ) (*inspection, error) {
 	var errs []error
 	errs = append(errs, keys.errs...)
 	errs = append(errs, secrets.errs...)
-	if err := checkSharedKeys(keys.keys); err != nil {
+	if err := checkSharedKeys(pl.workspaces, keys.keys); err != nil {
 		errs = append(errs, err)
 	}
 	if _, _, err := loadRoots(pl.Upstream.CAFile); err != nil {
@@ -222,9 +222,9 @@ func validateConfig(out io.Writer, path string, environ Environ) error {
 	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(in.workspaces), len(in.Tenants), in.upstream)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\tID\tMAIN\tKEYS\tWEBHOOK SECRETS")
-	for _, ws := range in.workspaces {
+	for i, ws := range in.workspaces {
 		var fps []string
-		for _, k := range in.keys.keys[ws.name] {
+		for _, k := range in.keys.keys[i] {
 			fps = append(fps, k.fp)
 		}
 		hooks := "-"

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -104,7 +103,7 @@ type sourceKeys struct {
 
 // keyLoad is the outcome of loading every key source of one config.
 type keyLoad struct {
-	keys       map[string][]*key      // workspace name -> keys to try: active ones, then candidates
+	keys       [][]*key               // by the plan's workspace index: keys to try, active ones, then candidates
 	refused    map[string][]*key      // workspace name -> candidates a probe found invalid (never tried)
 	bySource   map[string]*sourceKeys // KeySource.identity -> its keys (for the next reload)
 	unreadable map[string][]string    // workspace name -> why each source that could not be read (or was refused) failed
@@ -137,12 +136,12 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 		}
 	}
 	out := &keyLoad{
-		keys:       make(map[string][]*key, len(workspaces)),
+		keys:       make([][]*key, len(workspaces)),
 		refused:    make(map[string][]*key),
 		bySource:   make(map[string]*sourceKeys),
 		unreadable: make(map[string][]string),
 	}
-	for _, ws := range workspaces {
+	for wi, ws := range workspaces {
 		var candidates []*key
 		for i := range ws.keys {
 			src := &ws.keys[i]
@@ -178,8 +177,8 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 				sk = nextKeys(src, v.material, v.secret, modified, before, verify, states, now)
 			}
 			out.bySource[id] = &sk
-			if !slices.ContainsFunc(out.keys[ws.name], func(o *key) bool { return o.id == sk.active.id }) {
-				out.keys[ws.name] = append(out.keys[ws.name], sk.active) // the same value twice is tried once
+			if !slices.ContainsFunc(out.keys[wi], func(o *key) bool { return o.id == sk.active.id }) {
+				out.keys[wi] = append(out.keys[wi], sk.active) // the same value twice is tried once
 			}
 			switch c := sk.candidate; {
 			case c != nil && c.isInvalid():
@@ -188,7 +187,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 				candidates = append(candidates, c)
 			}
 		}
-		out.keys[ws.name] = append(out.keys[ws.name], candidates...)
+		out.keys[wi] = append(out.keys[wi], candidates...)
 	}
 	return out
 }
@@ -259,7 +258,7 @@ func nextKeys(src *KeySource, material, secret string, modified time.Time, befor
 
 // replacedSide says which side of a key pair a new value changed.
 func replacedSide(old, next *key) string {
-	keyChanged, secretChanged := old.keySum != next.keySum, old.secretFP != next.secretFP
+	keyChanged, secretChanged := old.header[0] != next.header[0], old.secretFP != next.secretFP
 	switch {
 	case keyChanged && secretChanged:
 		return "key and secret"
@@ -279,7 +278,7 @@ func newKey(src *KeySource, material, secret string, modified time.Time, states 
 	}
 	st := states[id]
 	if st == nil {
-		st = &keyState{id: id, keySum: keySum, loadedAt: now}
+		st = &keyState{id: id, loadedAt: now}
 		states[id] = st
 	}
 	k := &key{
@@ -299,16 +298,16 @@ func newKey(src *KeySource, material, secret string, modified time.Time, states 
 
 // checkSharedKeys reports key material configured for two workspaces: a key
 // is bound to one workspace upstream, so one of them would be misrouted.
-func checkSharedKeys(keys map[string][]*key) error {
-	owner := make(map[[sha256.Size]byte]string)
+func checkSharedKeys(workspaces []workspacePlan, keys [][]*key) error {
+	owner := make(map[string]string) // key material -> workspace name
 	var errs []error
-	for _, name := range slices.Sorted(maps.Keys(keys)) {
-		for _, k := range keys[name] {
-			if other, ok := owner[k.keySum]; ok && other != name {
-				errs = append(errs, fmt.Errorf("workspaces %s and %s have the same key (fingerprint %s); each key is bound to one workspace", other, name, k.fp))
+	for i, ws := range workspaces { // in name order
+		for _, k := range keys[i] {
+			if other, ok := owner[k.header[0]]; ok && other != ws.name {
+				errs = append(errs, fmt.Errorf("workspaces %s and %s have the same key (fingerprint %s); each key is bound to one workspace", other, ws.name, k.fp))
 				continue
 			}
-			owner[k.keySum] = name
+			owner[k.header[0]] = ws.name
 		}
 	}
 	return errors.Join(errs...)

@@ -81,16 +81,16 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	}
 	t0 := time.Unix(1000, 0)
 	first := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, t0)
-	if len(first.errs) != 0 || len(first.keys["w"]) != 2 {
+	if len(first.errs) != 0 || len(first.keys[0]) != 2 {
 		t.Fatalf("first load: %v %v", first.errs, first.keys)
 	}
-	first.keys["w"][0].demoted.Store(true)
+	first.keys[0][0].demoted.Store(true)
 
 	// a is deleted, b rotates: a keeps its last good key, b gets a new one.
 	os.Remove(a)
 	os.WriteFile(b, []byte("key-b2"), 0o600)
 	second := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, first, time.Unix(2000, 0))
-	keys := second.keys["w"]
+	keys := second.keys[0]
 	if len(second.errs) != 0 || len(keys) != 2 {
 		t.Fatalf("second load: %v %v", second.errs, keys)
 	}
@@ -106,14 +106,14 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 
 	// Without a last good key, the source is an error.
 	third := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, t0)
-	if len(third.errs) != 1 || len(third.keys["w"]) != 1 {
+	if len(third.errs) != 1 || len(third.keys[0]) != 1 {
 		t.Errorf("third load: %v %v", third.errs, third.keys)
 	}
 
 	// a comes back with new material: not demoted any more.
 	os.WriteFile(a, []byte("key-a2"), 0o600)
 	fourth := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, second, t0)
-	if k := fourth.keys["w"][0]; k.header[0] != "key-a2" || k.demoted.Load() || k.stale {
+	if k := fourth.keys[0][0]; k.header[0] != "key-a2" || k.demoted.Load() || k.stale {
 		t.Errorf("a after rotation: %+v demoted %v", k, k.demoted.Load())
 	}
 }
@@ -123,14 +123,14 @@ func TestLoadKeysSameMaterialTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if kl := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, time.Now()); len(kl.keys["w"]) != 2 {
-		t.Errorf("keys = %d, want 2", len(kl.keys["w"]))
+	if kl := loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, time.Now()); len(kl.keys[0]) != 2 {
+		t.Errorf("keys = %d, want 2", len(kl.keys[0]))
 	}
 }
 
 func TestCheckSharedKeys(t *testing.T) {
 	cfg, _ := parseConfig([]byte("workspaces:\n  a:\n    id: 1\n    keys: [{value: same}]\n  b:\n    id: 2\n    keys: [{value: same}]\n"), noEnv)
-	err := checkSharedKeys(loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, time.Now()).keys)
+	err := checkSharedKeys(cfg.workspaces, loadKeys(cfg.workspaces, cfg.Rotation.Verify, nil, nil, nil, time.Now()).keys)
 	if err == nil || !strings.Contains(err.Error(), "workspaces a and b have the same key (fingerprint "+Fingerprint("same")+")") {
 		t.Errorf("err = %v", err)
 	}
@@ -209,7 +209,7 @@ func TestHugeKeyFileIsNotRead(t *testing.T) {
 	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
 		t.Errorf("loading allocated %d bytes", grew)
 	}
-	if k := second.keys["w"]; len(k) != 1 || k[0].header[0] != "key-1" || !k[0].stale {
+	if k := second.keys[0]; len(k) != 1 || k[0].header[0] != "key-1" || !k[0].stale {
 		t.Errorf("keys %+v, want the last good key, stale", k)
 	}
 	if w := strings.Join(second.warnings, "\n"); !strings.Contains(w, "is 1073741824 bytes, more than a key can be") {

@@ -12,7 +12,6 @@ import (
 // value stays configured.
 type keyState struct {
 	id       [sha256.Size]byte // SHA-256 of the key and its secret; never shown
-	keySum   [sha256.Size]byte // SHA-256 of the key alone
 	loadedAt time.Time         // first time this value was loaded
 	// demoted: the upstream refused the key (demotion says with which
 	// error_code): it is tried after the workspace's other keys until its

@@ -314,7 +314,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 	}
 	warnings := readRedisPassword(pl.store, &lc.redisPassword)
 	keys := loadKeys(pl.workspaces, pl.Rotation.Verify, lc.environ.lookup(), &lc.secretFiles, prevKeys, lc.now())
-	if err := checkSharedKeys(keys.keys); err != nil {
+	if err := checkSharedKeys(pl.workspaces, keys.keys); err != nil {
 		return nil, nil, err
 	}
 	var prevSecrets *webhookSecretLoad

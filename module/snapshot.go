@@ -65,7 +65,7 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 	breakers := &breakerMaker{plan: pl.breaker, onChange: live.breakerChanged}
 	for i := range pl.workspaces {
 		wp := &pl.workspaces[i]
-		ws := &workspace{workspacePlan: wp, keys: keys.keys[wp.name], breakers: breakers}
+		ws := &workspace{workspacePlan: wp, keys: keys.keys[i], breakers: breakers}
 		var old *workspace
 		if prev != nil {
 			old = prev.byName[wp.name]
