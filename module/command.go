@@ -219,7 +219,7 @@ func validateConfig(out io.Writer, path string, environ Environ) error {
 	for _, w := range slices.Concat(in.keys.warnings, in.secrets.warnings) {
 		fmt.Fprintf(out, "warning: %s\n", w)
 	}
-	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(in.workspaces), len(in.Tenants), in.upstream)
+	fmt.Fprintf(out, "config OK: %d workspaces, %d tenants, upstream %s\n", len(in.workspaces), len(in.routing.tenants), in.upstream)
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORKSPACE\tID\tMAIN\tKEYS\tWEBHOOK SECRETS")
 	for i, ws := range in.workspaces {

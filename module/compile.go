@@ -39,7 +39,7 @@ func compileConfig(c *Config) (*plan, error) {
 	pl := &plan{Config: c}
 	pl.upstream = compileUpstream(c.Upstream, &p)
 	pl.workspaces = compileWorkspaces(c.Workspaces, &p)
-	pl.routing = compileRouting(c.Routing, c.Tenants, c.Workspaces, &p)
+	pl.routing = compileRouting(c.Routing, c.Tenants, pl.workspaces, &p)
 	pl.allow = compileAllowList(c.Allow, &p)
 	pl.breaker = compileBreaker(c.Breaker, &p)
 	pl.client = compileSecurity(c.Security, &p)

@@ -66,7 +66,7 @@ func (h *Handler) Validate() error {
 	if h.Tenant == "" {
 		return nil
 	}
-	if h.live.current.Load().router.tenantWorkspace[h.Tenant] == nil {
+	if h.live.current.Load().router.tenant(h.Tenant) == nil {
 		return fmt.Errorf("tenant: %q is not a tenant in %s", h.Tenant, h.live.path)
 	}
 	return nil

@@ -32,20 +32,24 @@ type routingPlan struct {
 	tenantHeader      string            // canonical header name; "" disabled
 	workspaceIDHeader string            // canonical header name; "" disabled
 	rejectMissing     bool              // on_missing: reject
-	tenants           map[string]string // tenant name -> workspace name
+	tenants           map[string]int32  // tenant name -> its workspace's index in plan.workspaces
 }
 
 // compileRouting checks the routing and tenants sections; tenants must
 // name configured workspaces.
-func compileRouting(c RoutingConfig, tenants map[string]string, workspaces map[string]WorkspaceConfig, p *problems) routingPlan {
+func compileRouting(c RoutingConfig, tenants map[string]string, workspaces []workspacePlan, p *problems) routingPlan {
+	tenantWorkspace := make(map[string]int32, len(tenants))
 	for _, tenant := range slices.Sorted(maps.Keys(tenants)) {
 		field := "tenants." + tenant
 		if err := names.Check(tenant); err != nil {
 			p.add(field, "tenant name %v", err)
 		}
-		if _, ok := workspaces[tenants[tenant]]; !ok {
+		i, ok := slices.BinarySearchFunc(workspaces, tenants[tenant], func(wp workspacePlan, name string) int { return strings.Compare(wp.name, name) })
+		if !ok {
 			p.add(field, "names workspace %q, which is not configured", tenants[tenant])
+			continue
 		}
+		tenantWorkspace[tenant] = int32(i)
 	}
 	if err := checkHeaderName(c.TenantHeader); err != nil {
 		p.add("routing.tenant_header", "%v", err)
@@ -68,7 +72,7 @@ func compileRouting(c RoutingConfig, tenants map[string]string, workspaces map[s
 		tenantHeader:      http.CanonicalHeaderKey(c.TenantHeader),
 		workspaceIDHeader: http.CanonicalHeaderKey(c.WorkspaceIDHeader),
 		rejectMissing:     c.OnMissing == onMissingReject,
-		tenants:           tenants,
+		tenants:           tenantWorkspace,
 	}
 }
 
@@ -76,31 +80,28 @@ func compileRouting(c RoutingConfig, tenants map[string]string, workspaces map[s
 // map lookups, whatever the number of tenants.
 type router struct {
 	routingPlan
-	tenantWorkspace map[string]*workspace // tenant name -> workspace
-	byID            map[int64]*workspace
-	main            *workspace // nil when no workspace is main
+	workspaces []*workspace // the snapshot's, in the order of plan.workspaces
+	byID       map[int64]*workspace
+	main       *workspace // nil when no workspace is main
 }
 
 // newRouter links a routing plan to the snapshot's workspaces, and sets
 // their soleTenant: it is called while the snapshot is built.
 func newRouter(rp routingPlan, workspaces []*workspace) router {
 	rtr := router{
-		routingPlan:     rp,
-		tenantWorkspace: make(map[string]*workspace, len(rp.tenants)),
-		byID:            make(map[int64]*workspace, len(workspaces)),
+		routingPlan: rp,
+		workspaces:  workspaces,
+		byID:        make(map[int64]*workspace, len(workspaces)),
 	}
-	byName := make(map[string]*workspace, len(workspaces))
 	for _, ws := range workspaces {
-		byName[ws.name] = ws
 		rtr.byID[ws.id] = ws
 		if ws.main {
 			rtr.main = ws
 		}
 	}
 	tenantsOf := make(map[*workspace]int)
-	for tenant, name := range rp.tenants {
-		ws := byName[name]
-		rtr.tenantWorkspace[tenant] = ws
+	for tenant, i := range rp.tenants {
+		ws := workspaces[i]
 		ws.soleTenant = tenant
 		tenantsOf[ws]++
 	}
@@ -110,6 +111,15 @@ func newRouter(rp routingPlan, workspaces []*workspace) router {
 		}
 	}
 	return rtr
+}
+
+// tenant is the workspace of a tenant; nil if the tenant is not
+// configured.
+func (rtr *router) tenant(name string) *workspace {
+	if i, ok := rtr.tenants[name]; ok {
+		return rtr.workspaces[i]
+	}
+	return nil
 }
 
 // selection is where the router sends a request.
@@ -147,7 +157,7 @@ func (rtr *router) route(h http.Header, path, pinned string) (selection, *reject
 	sel := selection{path: path}
 	var pinnedWS *workspace
 	if pinned != "" {
-		if pinnedWS = rtr.tenantWorkspace[pinned]; pinnedWS == nil {
+		if pinnedWS = rtr.tenant(pinned); pinnedWS == nil {
 			return sel, reject(CodeUnknownTenant, fmt.Sprintf("this listener's tenant %q is no longer configured", pinned))
 		}
 	}
@@ -183,7 +193,7 @@ func (rtr *router) route(h http.Header, path, pinned string) (selection, *reject
 			return sel, reject(CodeInvalidPath, "the path prefix "+rtr.prefix+" is not followed by a tenant name")
 		}
 		sel.path = "/" + rest
-		if rj := name(byPath, tenant, rtr.tenantWorkspace[tenant]); rj != nil {
+		if rj := name(byPath, tenant, rtr.tenant(tenant)); rj != nil {
 			return sel, rj
 		}
 	}
@@ -194,7 +204,7 @@ func (rtr *router) route(h http.Header, path, pinned string) (selection, *reject
 		case v == "":
 			rj = reject(CodeUnknownTenant, "the "+rtr.tenantHeader+" header is present but empty")
 		default:
-			rj = name(byHeader, v, rtr.tenantWorkspace[v])
+			rj = name(byHeader, v, rtr.tenant(v))
 		}
 		if rj != nil {
 			return sel, rj

@@ -194,14 +194,14 @@ func FuzzRoute(f *testing.F) {
 		}
 		named := map[string]bool{}
 		if tenant != "" {
-			named[snap.router.tenantWorkspace[tenant].name] = true
+			named[snap.router.tenant(tenant).name] = true
 		}
 		if id, ok := parseWorkspaceID(wsID); ok && wsID != "" {
 			named[snap.router.byID[id].name] = true
 		}
 		if p, ok := strings.CutPrefix(path, "/t/"); ok {
 			name, rest, _ := strings.Cut(p, "/")
-			named[snap.router.tenantWorkspace[name].name] = true
+			named[snap.router.tenant(name).name] = true
 			if sel.path != "/"+rest {
 				t.Fatalf("path %q forwarded as %q", path, sel.path)
 			}
@@ -209,7 +209,7 @@ func FuzzRoute(f *testing.F) {
 			t.Fatalf("path %q forwarded as %q", path, sel.path)
 		}
 		if pinned != "" {
-			named[snap.router.tenantWorkspace[pinned].name] = true
+			named[snap.router.tenant(pinned).name] = true
 		}
 		if len(named) > 1 || (len(named) == 1 && !named[sel.ws.name]) || (len(named) == 0 && sel.by != byMain) {
 			t.Fatalf("path %q tenant %q id %q pinned %q: routed to %s by %s; selectors named %v", path, tenant, wsID, pinned, sel.ws.name, sel.by, named)

@@ -107,7 +107,7 @@ func linkTenantStats(pl *plan, workspaces []*workspace, prev *snapshot) map[stri
 			subjects[subject] = new(tenantStats)
 		}
 	}
-	for tenant := range pl.Tenants {
+	for tenant := range pl.routing.tenants {
 		add(tenant, tenant)
 	}
 	for _, ws := range workspaces {

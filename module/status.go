@@ -215,9 +215,9 @@ func statusOf(ctx context.Context, lc *liveConfig, snap *snapshot) Status {
 		Signals:    lc.signals.status(snap, lc.now()),
 		Workspaces: make([]WorkspaceStatus, 0, len(snap.workspaces)),
 	}
-	tenants := make(map[string]int)
-	for _, ws := range snap.Tenants {
-		tenants[ws]++
+	tenants := make(map[string]int) // workspace name -> its number of tenants
+	for _, i := range snap.routing.tenants {
+		tenants[snap.workspaces[i].name]++
 	}
 	for _, ws := range snap.workspaces {
 		var buf [maxKeysPerWorkspace]*key
