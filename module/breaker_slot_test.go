@@ -73,7 +73,7 @@ func TestEveryRequestReportsToTheBreakerOnce(t *testing.T) {
 		}, success},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ws := snap.byName["ws-0"]
+			ws := snap.workspace("ws-0")
 			ws.circuit = new(lazy[breaker]) // a fresh breaker for each case
 			func() {
 				defer func() { // a response cut short aborts the connection

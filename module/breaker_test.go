@@ -219,7 +219,7 @@ func TestOpenBreakerRefusesBeforeThePolicy(t *testing.T) {
 	if got := serve("tenant-1"); got != string(CodeSenderNotAllowed) {
 		t.Fatalf("closed breaker: %q, want the policy's refusal", got)
 	}
-	ws := h.live.current.Load().byName["ws-1"]
+	ws := h.live.current.Load().workspace("ws-1")
 	for ws.breakerState() != gobreaker.StateOpen {
 		slot, _ := ws.breaker().enter()
 		slot.outcome = errFailureStatus

@@ -202,7 +202,7 @@ func BenchmarkServeHTTP(b *testing.B) {
 // BenchmarkServeHTTPOpenBreaker is a request refused by an open breaker.
 func BenchmarkServeHTTPOpenBreaker(b *testing.B) {
 	h := benchHandler(b, benchUpstream(b).URL, 10)
-	ws := h.live.current.Load().byName["ws-1"]
+	ws := h.live.current.Load().workspace("ws-1")
 	for range 5 {
 		slot, _ := ws.breaker().enter()
 		slot.outcome = errFailureStatus

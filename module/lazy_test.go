@@ -68,7 +68,7 @@ func TestWorkspaceStateIsMadeByItsFirstUse(t *testing.T) {
 			t.Fatalf("after a send by ws-3: workspace %s made its counters and breaker: %v", ws.name, made)
 		}
 	}
-	counted := first.byName["ws-3"].stats.peek().requests[2].Load()
+	counted := first.workspace("ws-3").stats.peek().requests[2].Load()
 
 	reload := func(edit func(string) string) *snapshot {
 		t.Helper()
@@ -88,21 +88,21 @@ func TestWorkspaceStateIsMadeByItsFirstUse(t *testing.T) {
 	if second == first {
 		t.Fatal("the reload published no new snapshot")
 	}
-	if s, b := second.byName["ws-3"].stats.peek(), second.byName["ws-3"].circuit.peek(); s != first.byName["ws-3"].stats.peek() || b != first.byName["ws-3"].circuit.peek() {
+	if s, b := second.workspace("ws-3").stats.peek(), second.workspace("ws-3").circuit.peek(); s != first.workspace("ws-3").stats.peek() || b != first.workspace("ws-3").circuit.peek() {
 		t.Fatal("the reload did not hand on ws-3's counters and breaker")
 	}
-	if n := second.byName["ws-3"].counters().requests[2].Load(); n != counted {
+	if n := second.workspace("ws-3").counters().requests[2].Load(); n != counted {
 		t.Fatalf("ws-3 counts %d answers after the reload, %d before", n, counted)
 	}
 	// ws-5 is first used through the replaced snapshot.
-	old := first.byName["ws-5"]
-	if old.counters() != second.byName["ws-5"].stats.peek() || old.breaker() != second.byName["ws-5"].circuit.peek() {
+	old := first.workspace("ws-5")
+	if old.counters() != second.workspace("ws-5").stats.peek() || old.breaker() != second.workspace("ws-5").circuit.peek() {
 		t.Fatal("counters or breaker made through the replaced snapshot are not the new snapshot's")
 	}
 
 	third := reload(func(s string) string { return s + "breaker:\n  open_timeout: 7m\n" })
-	ws := third.byName["ws-3"]
-	if ws.stats.peek() != first.byName["ws-3"].stats.peek() {
+	ws := third.workspace("ws-3")
+	if ws.stats.peek() != first.workspace("ws-3").stats.peek() {
 		t.Fatal("a breaker settings change dropped ws-3's counters")
 	}
 	if ws.circuit.peek() != nil {

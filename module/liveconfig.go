@@ -228,7 +228,7 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 	lc.current.Store(next)
 	lc.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
 	for name, failures := range next.keys.unreadable {
-		next.byName[name].counters().keyLoadFailures.Add(uint64(len(failures)))
+		next.workspace(name).counters().keyLoadFailures.Add(uint64(len(failures)))
 	}
 	lc.logChanges(prev, next, warnings, time.Since(began))
 	if prev != nil {
@@ -473,7 +473,7 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took t
 			zap.Int("tenants", len(next.routing.tenants)), zap.String("upstream", next.upstream.String()))
 	} else {
 		for _, ws := range next.workspaces {
-			old := prev.byName[ws.name]
+			old := prev.workspace(ws.name)
 			switch {
 			case old == nil:
 				log.Info("workspace added", zap.String("workspace", ws.name), zap.Strings("keys", fps(ws.keys)))
@@ -487,7 +487,7 @@ func (lc *liveConfig) logChanges(prev, next *snapshot, warnings []string, took t
 			}
 		}
 		for _, ws := range prev.workspaces {
-			if next.byName[ws.name] == nil {
+			if next.workspace(ws.name) == nil {
 				log.Info("workspace removed", zap.String("workspace", ws.name))
 			}
 		}

@@ -74,10 +74,10 @@ func TestMetricsBelongToTheirConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	a.current.Load().byName["main"].counters().countRequest(200)
-	a.current.Load().byName["other"].counters().countRequest(204)
-	b.current.Load().byName["main"].counters().countRequest(200)
-	b.current.Load().byName["main"].counters().countRequest(201)
+	a.current.Load().workspace("main").counters().countRequest(200)
+	a.current.Load().workspace("other").counters().countRequest(204)
+	b.current.Load().workspace("main").counters().countRequest(200)
+	b.current.Load().workspace("main").counters().countRequest(201)
 	if got := requestSeries(t, reg); got["main"] != 3 || got["other"] != 1 {
 		t.Fatalf("summed series = %v, want main 3, other 1", got)
 	}
