@@ -124,7 +124,7 @@ func verifyKeys(ctx context.Context, out io.Writer, path string, environ Environ
 			if v.result == verdictInvalid {
 				invalid++
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", ws.name, k.fp, k.kind, k.secret != nil, v.result, v.reason)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", ws.name, k.fp, k.kind(), k.secret != nil, v.result, v.reason)
 			if v.result == verdictValid && pl.policy.Budgeted() {
 				status, _, _, err := readWithKey(ctx, up, pl.Upstream.Timeout, claims, pacePlan{}, k, pricingPath)
 				if err == nil && status == http.StatusForbidden {

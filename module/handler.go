@@ -346,8 +346,8 @@ func (h *Handler) demote(snap *snapshot, ws *workspace, k *key, code string) {
 		msg = "upstream refused a key's signature (the key is misconfigured); it will be tried after the workspace's other keys until its material changes"
 	}
 	fields := []zap.Field{zap.String("workspace", ws.name), zap.String("key", k.fp), zap.String("upstream_error_code", code)}
-	if k.secretFP != "" {
-		fields = append(fields, zap.String("secret", k.secretFP))
+	if fp := k.secretFingerprint(); fp != "" {
+		fields = append(fields, zap.String("secret", fp))
 	}
 	h.logger.Warn(msg, fields...)
 }

@@ -79,8 +79,6 @@ type key struct {
 	header   []string   // the X-API-Key header value, ready to set; never logged
 	secret   []byte     // the HMAC signing secret; nil: the key does not sign. Never logged
 	fp       string     // Fingerprint of the key
-	secretFP string     // Fingerprint of the secret; "" if none
-	kind     string     // kindLive, kindTest or kindUnknown
 	// fileModified is when the key file was last written, as it was read;
 	// zero for a key from a variable or a literal. Unlike loadedAt, a
 	// restart does not reset it: it dates a rotation.
@@ -88,10 +86,44 @@ type key struct {
 	stale        bool // the source could not be read on the last reload: this is its last good value
 	// candidate marks a new value of its source that is not verified yet:
 	// the value it replaces is still active; replaced says which side of
-	// the pair changed ("key", "secret" or "key and secret").
+	// the pair changed.
 	candidate bool
-	replaced  string
+	replaced  pairSide
 	*keyState // shared by every snapshot holding the same pair
+}
+
+// kind is kindLive, kindTest or kindUnknown.
+func (k *key) kind() string { return keyKind(k.header[0]) }
+
+// secretFingerprint is the Fingerprint of the signing secret; "" if none.
+// It is computed when asked for, by logs and status: kept, with the
+// kind, it took 32 of a key's bytes.
+func (k *key) secretFingerprint() string {
+	if k.secret == nil {
+		return ""
+	}
+	return Fingerprint(string(k.secret))
+}
+
+// pairSide says which side of a key pair a new value changed.
+type pairSide uint8
+
+const (
+	sideKey pairSide = iota + 1
+	sideSecret
+	sideBoth
+)
+
+func (s pairSide) String() string {
+	switch s {
+	case sideKey:
+		return "key"
+	case sideSecret:
+		return "secret"
+	case sideBoth:
+		return "key and secret"
+	}
+	return ""
 }
 
 // sourceKeys is what one key source holds: the active value, and a new
@@ -257,15 +289,15 @@ func nextKeys(src *KeySource, material, secret string, modified time.Time, befor
 }
 
 // replacedSide says which side of a key pair a new value changed.
-func replacedSide(old, next *key) string {
-	keyChanged, secretChanged := old.header[0] != next.header[0], old.secretFP != next.secretFP
+func replacedSide(old, next *key) pairSide {
+	keyChanged, secretChanged := old.header[0] != next.header[0], string(old.secret) != string(next.secret)
 	switch {
 	case keyChanged && secretChanged:
-		return "key and secret"
+		return sideBoth
 	case secretChanged:
-		return "secret"
+		return sideSecret
 	}
-	return "key"
+	return sideKey
 }
 
 // newKey builds the key for material and secret read from src, sharing the
@@ -285,13 +317,11 @@ func newKey(src *KeySource, material, secret string, modified time.Time, states 
 		source:       src,
 		header:       []string{material},
 		fp:           fingerprintOf(keySum),
-		kind:         keyKind(material),
 		keyState:     st,
 		fileModified: modified,
 	}
 	if secret != "" {
 		k.secret = []byte(secret)
-		k.secretFP = Fingerprint(secret)
 	}
 	return k
 }

@@ -118,12 +118,12 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 	} else {
 		fields = append(fields, zap.String("upstream_answer", v.reason))
 	}
-	if k.secretFP != "" {
-		fields = append(fields, zap.String("secret", k.secretFP))
+	if fp := k.secretFingerprint(); fp != "" {
+		fields = append(fields, zap.String("secret", fp))
 	}
 	switch {
 	case v.result == verdictValid && k.candidate:
-		log.Info("new key value verified; it replaces the value in use", append(fields, zap.String("replaced", k.replaced))...)
+		log.Info("new key value verified; it replaces the value in use", append(fields, zap.Stringer("replaced", k.replaced))...)
 		return true
 	case v.result == verdictValid:
 		log.Info("key verified", fields...)

@@ -65,13 +65,13 @@ func TestNextKeys(t *testing.T) {
 		t.Errorf("verification off: %+v", got)
 	}
 	got := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &old, true, states, now)
-	if got.active != old.active || got.candidate == nil || got.candidate.replaced != "key" || !got.candidate.candidate {
+	if got.active != old.active || got.candidate == nil || got.candidate.replaced.String() != "key" || !got.candidate.candidate {
 		t.Fatalf("new key: %+v", got)
 	}
 	if again := nextKeys(src, "sk_prod_OLD", "s1", time.Time{}, &got, true, states, now); again.active.id != old.active.id || again.candidate != nil {
 		t.Errorf("changed back: %+v", again)
 	}
-	if c := nextKeys(src, "sk_prod_OLD", "s2", time.Time{}, &old, true, states, now).candidate; c == nil || c.replaced != "secret" {
+	if c := nextKeys(src, "sk_prod_OLD", "s2", time.Time{}, &old, true, states, now).candidate; c == nil || c.replaced.String() != "secret" {
 		t.Errorf("secret alone: %+v", c)
 	}
 	got.candidate.verification.Store(&verdict{result: verdictInvalid})

@@ -300,7 +300,7 @@ func tenantStatus(ctx context.Context, snap *snapshot, subject string, ts *tenan
 // keyStatus describes k for the status document.
 func keyStatus(k *key, active bool) KeyStatus {
 	ks := KeyStatus{
-		Fingerprint: k.fp, Kind: k.kind, Source: k.source.kind(), Location: k.source.location(), Secret: k.secretFP,
+		Fingerprint: k.fp, Kind: k.kind(), Source: k.source.kind(), Location: k.source.location(), Secret: k.secretFingerprint(),
 		LoadedAt: k.loadedAt, Active: active, Candidate: k.candidate, Verified: "pending",
 		Demoted: k.demoted.Load(), DemotedFor: k.demotionReason(), Stale: k.stale,
 	}

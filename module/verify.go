@@ -110,7 +110,7 @@ func describeTransportError(err error) string {
 func diagnose(k *key, v verdict) string {
 	code := strings.TrimPrefix(v.reason, "401 ")
 	switch {
-	case misconfigured(code) && k.candidate && k.replaced != "key and secret":
+	case misconfigured(code) && k.candidate && k.replaced != sideBoth:
 		return fmt.Sprintf("mismatched pair: only the %s changed, and the upstream refused the signature; a key and its secret must rotate together", k.replaced)
 	case code == "SIGNATURE_REQUIRED":
 		return "the key requires HMAC signing: give it its secret (keys[].secret)"
