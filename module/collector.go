@@ -105,7 +105,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for _, ws := range snap.workspaces {
 			kf := keyFacts{age: math.NaN(), fileModified: math.NaN(), usable: len(ws.keys)}
 			if k := activeKey(ws.keys); k != nil {
-				kf.age = now.Sub(k.loadedAt).Seconds()
+				kf.age = now.Sub(k.loadedAt()).Seconds()
 				if !k.fileModified.IsZero() {
 					kf.fileModified = float64(k.fileModified.Unix())
 				}

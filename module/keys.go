@@ -310,7 +310,7 @@ func newKey(src *KeySource, material, secret string, modified time.Time, states 
 	}
 	st := states[id]
 	if st == nil {
-		st = &keyState{id: id, loadedAt: now}
+		st = &keyState{id: id, loaded: now.UnixNano()}
 		states[id] = st
 	}
 	k := &key{

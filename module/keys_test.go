@@ -94,10 +94,10 @@ func TestLoadKeysKeepsLastGood(t *testing.T) {
 	if len(second.errs) != 0 || len(keys) != 2 {
 		t.Fatalf("second load: %v %v", second.errs, keys)
 	}
-	if keys[0].header[0] != "key-a1" || !keys[0].stale || !keys[0].demoted.Load() || keys[0].loadedAt != t0 {
-		t.Errorf("a: %+v loadedAt %v demoted %v", keys[0], keys[0].loadedAt, keys[0].demoted.Load())
+	if keys[0].header[0] != "key-a1" || !keys[0].stale || !keys[0].demoted.Load() || !keys[0].loadedAt().Equal(t0) {
+		t.Errorf("a: %+v loadedAt %v demoted %v", keys[0], keys[0].loadedAt(), keys[0].demoted.Load())
 	}
-	if keys[1].header[0] != "key-b2" || keys[1].stale || keys[1].loadedAt != time.Unix(2000, 0) {
+	if keys[1].header[0] != "key-b2" || keys[1].stale || !keys[1].loadedAt().Equal(time.Unix(2000, 0)) {
 		t.Errorf("b: %+v", keys[1])
 	}
 	if len(second.unreadable["w"]) != 1 || !strings.Contains(strings.Join(second.warnings, "\n"), "keeping its last good key "+Fingerprint("key-a1")) {

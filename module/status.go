@@ -301,7 +301,7 @@ func tenantStatus(ctx context.Context, snap *snapshot, subject string, ts *tenan
 func keyStatus(k *key, active bool) KeyStatus {
 	ks := KeyStatus{
 		Fingerprint: k.fp, Kind: k.kind(), Source: k.source.kind(), Location: k.source.location(), Secret: k.secretFingerprint(),
-		LoadedAt: k.loadedAt, Active: active, Candidate: k.candidate, Verified: "pending",
+		LoadedAt: k.loadedAt(), Active: active, Candidate: k.candidate, Verified: "pending",
 		Demoted: k.demoted.Load(), DemotedFor: k.demotionReason(), Stale: k.stale,
 	}
 	if v := k.verification.Load(); v != nil {
