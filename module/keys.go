@@ -75,10 +75,10 @@ func checkEnvironment(environment, kind string) error {
 // key is one loaded API key of a workspace, with its signing secret if it
 // has one; immutable once built.
 type key struct {
-	source   *KeySource // where it was read from: its workspace's plan
-	header   []string   // the X-API-Key header value, ready to set; never logged
-	secret   []byte     // the HMAC signing secret; nil: the key does not sign. Never logged
-	fp       string     // Fingerprint of the key
+	source *KeySource // where it was read from: its workspace's plan
+	header []string   // the X-API-Key header value, ready to set; never logged
+	secret []byte     // the HMAC signing secret; nil: the key does not sign. Never logged
+	fp     string     // Fingerprint of the key
 	// fileModified is when the key file was last written, as it was read;
 	// zero for a key from a variable or a literal. Unlike loadedAt, a
 	// restart does not reset it: it dates a rotation.

@@ -28,11 +28,11 @@ const (
 
 // routingPlan is the compiled routing and tenants sections.
 type routingPlan struct {
-	prefix            string            // path prefix before the tenant segment, e.g. "/t/"; "" disabled
-	tenantHeader      string            // canonical header name; "" disabled
-	workspaceIDHeader string            // canonical header name; "" disabled
-	rejectMissing     bool              // on_missing: reject
-	tenants           map[string]int32  // tenant name -> its workspace's index in plan.workspaces
+	prefix            string           // path prefix before the tenant segment, e.g. "/t/"; "" disabled
+	tenantHeader      string           // canonical header name; "" disabled
+	workspaceIDHeader string           // canonical header name; "" disabled
+	rejectMissing     bool             // on_missing: reject
+	tenants           map[string]int32 // tenant name -> its workspace's index in plan.workspaces
 }
 
 // compileRouting checks the routing and tenants sections; tenants must
