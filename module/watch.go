@@ -49,10 +49,13 @@ type watcher struct {
 	logger   func() *zap.Logger
 	poll     time.Duration
 
-	mu       sync.Mutex
-	files    []string
-	dirs     map[string]bool // watched now
-	relevant map[string]bool // paths whose events matter: the files, their symlink targets, the dirs
+	mu    sync.Mutex
+	dirs  map[string]bool // watched now
+	files []string        // sorted
+	// relevant are the other paths whose events matter: the files'
+	// symlink targets, and the directories. The files are found in files:
+	// a set of them took 42 bytes a file.
+	relevant map[string]bool
 	// stampsSum sums up the files as they were just before the last
 	// onChange that succeeded: a hash of their paths and stamps, in order
 	// (see sumStamps); stamped is false when onChange is to be called at
@@ -89,13 +92,16 @@ func newWatcher(onChange func() error, logger func() *zap.Logger, poll time.Dura
 	return w
 }
 
-// setFiles replaces the set of watched files. The same set again changes
+// setFiles replaces the set of watched files, which it keeps sorted. The same set again changes
 // nothing: the check that follows a change rearms anyway (symlink targets
 // swapped), and with 10,000 key files a rearm resolves 10,000 paths
 // (40 ms). A new set is rearmed by loop, not here: setFiles is called
 // while the config is provisioned, before the sidecar serves. A change in
 // between is seen by the first periodic check, which always reloads.
 func (w *watcher) setFiles(files []string) {
+	if !slices.IsSorted(files) {
+		files = slices.Sorted(slices.Values(files))
+	}
 	w.mu.Lock()
 	same := slices.Equal(w.files, files)
 	w.files = files
@@ -181,7 +187,6 @@ func (w *watcher) rearm() {
 	for _, f := range w.files {
 		dir := filepath.Dir(f)
 		want[dir] = true
-		w.relevant[f] = true
 		if real := resolveFile(f, realDirs); real != "" && real != f { // f itself is kept once
 			want[filepath.Dir(real)] = true
 			w.relevant[real] = true
@@ -242,7 +247,8 @@ func (w *watcher) isRelevant(path string) bool {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.relevant[path]
+	_, isFile := slices.BinarySearch(w.files, path)
+	return isFile || w.relevant[path]
 }
 
 func (w *watcher) loop() {
