@@ -255,24 +255,31 @@ func BenchmarkReload(b *testing.B) {
 }
 
 // BenchmarkLiveConfigHeap is the heap a live config keeps per workspace
-// (its plan, snapshot and keys, the cache of its key files, its watcher's
-// paths), with one workspace and key file per tenant: live-B/workspace.
-// Its ns/op is a start-up's load.
+// (its plan, snapshot and keys, the cache of its key files), with one
+// workspace and key file per tenant: live-B/workspace. Its ns/op is a
+// start-up's load.
 func BenchmarkLiveConfigHeap(b *testing.B) {
 	const n = 10000
 	path := benchWorkspacesConfig(b, b.TempDir(), benchUpstream(b).URL, n)
 	var kept int64
 	for b.Loop() {
-		ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
-		before := liveHeap()
-		lc, err := acquireLiveConfig(ctx, path, envOf())
-		if err != nil {
-			b.Fatal(err)
-		}
-		kept += liveHeap() - before
-		runtime.KeepAlive(lc)
-		_, _ = liveConfigs.Delete(path)
-		cancel()
+		kept += liveConfigHeap(b, path)
 	}
 	b.ReportMetric(float64(kept)/float64(b.N)/n, "live-B/workspace")
+}
+
+// liveConfigHeap is the heap a live config of the config at path keeps.
+func liveConfigHeap(t testing.TB, path string) int64 {
+	t.Helper()
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	before := liveHeap()
+	lc, err := acquireLiveConfig(ctx, path, envOf())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = liveConfigs.Delete(path) }()
+	kept := liveHeap() - before
+	runtime.KeepAlive(lc)
+	return kept
 }

@@ -187,16 +187,6 @@ func TestPeriodicCheckKeepsNoStampPerFile(t *testing.T) {
 	}
 }
 
-// liveHeap is the heap in use after collections.
-func liveHeap() int64 {
-	for range 3 { // sync.Pool's caches go at the second collection
-		runtime.GC()
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	return int64(ms.HeapAlloc)
-}
-
 // TestStampIsStampOfStat: the periodic check's stamp of a file is the
 // stamp of its os.Stat, through symlinks; a file that is not there is
 // missing.
