@@ -37,7 +37,7 @@ type outbound struct {
 // holding a character it would escape itself (|, ^, {, raw UTF-8) and then
 // decodes every other escape in it (%3B becomes ;).
 func (o *outbound) send(ctx context.Context, up *upstream, k *key) (*http.Response, error) {
-	o.header["X-Api-Key"] = k.header
+	o.header["X-Api-Key"] = k.header[:]
 	out := &http.Request{
 		Method:     o.method,
 		URL:        &url.URL{Scheme: up.scheme, Host: up.host, Opaque: o.path, RawQuery: o.query},

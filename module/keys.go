@@ -76,7 +76,7 @@ func checkEnvironment(environment, kind string) error {
 // has one; immutable once built.
 type key struct {
 	source *KeySource // where it was read from: its workspace's plan
-	header []string   // the X-API-Key header value, ready to set; never logged
+	header [1]string  // the X-API-Key header value: header[:] is set with no allocation. Never logged
 	secret []byte     // the HMAC signing secret; nil: the key does not sign. Never logged
 	fp     string     // Fingerprint of the key
 	// fileModified is when the key file was last written, as it was read;
@@ -135,7 +135,10 @@ type sourceKeys struct {
 
 // keyLoad is the outcome of loading every key source of one config.
 type keyLoad struct {
-	keys       [][]*key               // by the plan's workspace index: keys to try, active ones, then candidates
+	// keys are the keys to try, by the plan's workspace index: active
+	// ones, then candidates. buildSnapshot hands them to its workspaces
+	// and clears them here.
+	keys       [][]*key
 	refused    map[string][]*key      // workspace name -> candidates a probe found invalid (never tried)
 	bySource   map[string]*sourceKeys // KeySource.identity -> its keys (for the next reload)
 	unreadable map[string][]string    // workspace name -> why each source that could not be read (or was refused) failed
@@ -315,7 +318,7 @@ func newKey(src *KeySource, material, secret string, modified time.Time, states 
 	}
 	k := &key{
 		source:       src,
-		header:       []string{material},
+		header:       [1]string{material},
 		fp:           fingerprintOf(keySum),
 		keyState:     st,
 		fileModified: modified,

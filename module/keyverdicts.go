@@ -67,11 +67,7 @@ const (
 // over each of them, length-prefixed. Never log it.
 func verdictMarker(up origin, rp rotationPlan, k *key) string {
 	mac := hmac.New(sha256.New, verdictMarkerDomain)
-	material := ""
-	if len(k.header) > 0 {
-		material = k.header[0]
-	}
-	fieldhash.Write(mac, up.String(), http.MethodGet, rp.probePath, rp.probeQuery, material, string(k.secret))
+	fieldhash.Write(mac, up.String(), http.MethodGet, rp.probePath, rp.probeQuery, k.header[0], string(k.secret))
 	return verdictMarkerPrefix + hex.EncodeToString(mac.Sum(nil))
 }
 

@@ -26,7 +26,7 @@ func TestPriceTableAgeCountsFromTheLastGoodRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{{header: []string{apiKey}, keyState: new(keyState)}}}
+	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{{header: [1]string{apiKey}, keyState: new(keyState)}}}
 	book := new(priceBook)
 	snap := &snapshot{
 		plan:       &plan{Config: &Config{Upstream: UpstreamConfig{Timeout: 5 * time.Second}}, money: &moneyPlan{currency: "EUR", refresh: time.Hour}},

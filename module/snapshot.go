@@ -98,6 +98,7 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 		markers = st
 	}
 	s.webhookView = newWebhooks(&pl.webhooks, secrets, markers)
+	keys.keys = nil // the workspaces hold them
 	s.router = newRouter(pl.routing, s.workspaces)
 	s.tenantStats = linkTenantStats(pl, s.workspaces, prev)
 	return s
