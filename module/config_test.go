@@ -309,13 +309,14 @@ func TestStoreDefaults(t *testing.T) {
 	}
 }
 
-// A live config keeps its compiled workspaces only: the decoded section
-// held about 190 bytes per workspace for the life of the config.
+// A live config keeps its compiled workspaces and tenants only: the
+// decoded sections held about 190 bytes a workspace and 60 a tenant for
+// the life of the config.
 func TestLiveConfigKeepsNoDecodedWorkspaces(t *testing.T) {
 	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
 	defer cancel()
 	path := filepath.Join(t.TempDir(), "config.yaml")
-	yaml := "rotation:\n  verify: false\nworkspaces:\n  main:\n    id: 16\n    main: true\n    keys: [{env: KEY_MAIN}]\n"
+	yaml := "rotation:\n  verify: false\nworkspaces:\n  main:\n    id: 16\n    main: true\n    keys: [{env: KEY_MAIN}]\ntenants:\n  acme: main\n"
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -327,6 +328,9 @@ func TestLiveConfigKeepsNoDecodedWorkspaces(t *testing.T) {
 	snap := lc.current.Load()
 	if snap.Config.Workspaces != nil || len(snap.workspaces) != 1 || snap.workspaces[0].name != "main" {
 		t.Errorf("decoded workspaces %v kept, serving %d workspaces", snap.Config.Workspaces, len(snap.workspaces))
+	}
+	if snap.Config.Tenants != nil || snap.router.tenant("acme") != snap.workspaces[0] {
+		t.Errorf("decoded tenants %v kept, or acme not routed to main", snap.Config.Tenants)
 	}
 }
 

@@ -142,7 +142,7 @@ type keyLoad struct {
 	refused    map[string][]*key      // workspace name -> candidates a probe found invalid (never tried)
 	bySource   map[string]*sourceKeys // KeySource.identity -> its keys (for the next reload)
 	unreadable map[string][]string    // workspace name -> why each source that could not be read (or was refused) failed
-	sourceLoad                        // what each source serves; warnings; sources with no key at all
+	sourceLoad                        // warnings; sources with no key at all
 }
 
 // loadKeys reads every key source of a compiled config's workspaces; verify
@@ -228,7 +228,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 }
 
 // lastServed is what the key source with identity id serves in this load
-// (nil: none at all), for the next load's read.
+// (false: nothing, or l is nil), for the next load's read.
 func (l *keyLoad) lastServed(id string) (servedValue, bool) {
 	if l == nil || l.bySource[id] == nil {
 		return servedValue{}, false

@@ -216,3 +216,45 @@ func TestHugeKeyFileIsNotRead(t *testing.T) {
 		t.Errorf("warnings %q", w)
 	}
 }
+
+// TestKeyLoadSame: a load is the same as the one before when every source
+// serves the same value, stale or not, with the same candidate; a new
+// candidate, a source gone stale or a changed key is a change (a reload
+// then publishes a new snapshot).
+func TestKeyLoadSame(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.key")
+	write := func(material string) {
+		if err := os.WriteFile(path, []byte(material), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("key-a")
+	cfg, err := parseConfig([]byte("workspaces:\n  w:\n    id: 1\n    keys: [{file: "+path+"}]\n"), noEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(prev *keyLoad) *keyLoad { return loadKeys(cfg.workspaces, true, nil, nil, prev, time.Now()) }
+	steps := []struct {
+		name   string
+		change func()
+		same   bool
+	}{
+		{"nothing changed", func() {}, true},
+		{"a new value, a candidate", func() { write("key-b") }, false},
+		{"the candidate still pending", func() {}, true},
+		{"another candidate", func() { write("key-c") }, false},
+		{"the source unreadable: the active value, stale", func() { os.Remove(path) }, false},
+		{"still unreadable", func() {}, true},
+		{"back, with the active value", func() { write("key-a") }, false},
+	}
+	prev := load(nil)
+	for _, step := range steps {
+		step.change()
+		next := load(prev)
+		if got := next.same(prev); got != step.same {
+			t.Errorf("%s: same = %v, want %v", step.name, got, step.same)
+		}
+		prev = next
+	}
+}

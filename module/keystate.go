@@ -11,7 +11,9 @@ import (
 // secret together) while it runs; it survives reloads for as long as the
 // value stays configured. Its times are Unix nanoseconds, and its small
 // fields share words: 96 bytes, where time.Time fields and padding made
-// 128 (10,000 workspaces hold 10,000 of them).
+// 128 (10,000 workspaces hold 10,000 of them). They read the wall clock,
+// not the monotonic one: a step of the clock moves a key's age, and the
+// next probe of a key with no verdict, by as much.
 type keyState struct {
 	id     [sha256.Size]byte // SHA-256 of the key and its secret; never shown
 	loaded int64             // first time this value was loaded (see loadedAt)

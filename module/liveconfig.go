@@ -328,7 +328,7 @@ func (lc *liveConfig) load(ctx caddy.Context, prev *snapshot) (*snapshot, []stri
 		prevTrusted = prev.trusted
 	}
 	trusted := loadTrusted(pl.policy.TrustedFiles(), prevTrusted)
-	if prev != nil && pl == prev.plan && keys.same(prevKeys) && secrets.same(&prevSecrets.sourceLoad) && trusted.same(prevTrusted) {
+	if prev != nil && pl == prev.plan && keys.same(prevKeys) && secrets.same(prevSecrets) && trusted.same(prevTrusted) {
 		return nil, nil, nil
 	}
 	var st store.Store

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"strconv"
 	"strings"
@@ -170,10 +169,9 @@ type servedValue struct {
 // secrets, webhook secrets): a value read now serves; a source that cannot
 // be read keeps serving its last good value, marked stale, with a warning;
 // a source with no last good value serves nothing, and is reported in errs.
+// What each source serves is kept by the load of each kind, for the next
+// load (keyLoad.bySource, webhookSecretLoad.served).
 type sourceLoad struct {
-	// served is what each source serves, by Source.identity; nil in a
-	// keyLoad, which knows it from its keys (keyLoad.lastServed).
-	served   map[string]servedValue
 	warnings []string
 	errs     []error
 }
@@ -199,25 +197,6 @@ func (l *sourceLoad) read(field, id, what string, last func(id string) (servedVa
 	}
 	l.errs = append(l.errs, failure)
 	return servedValue{}, false, failure
-}
-
-// lastServed is what the source with identity id serves in this load
-// (nil: none at all), for the next load's read.
-func (l *sourceLoad) lastServed(id string) (servedValue, bool) {
-	if l == nil {
-		return servedValue{}, false
-	}
-	v, ok := l.served[id]
-	return v, ok
-}
-
-// serve records what a source serves, for the next load.
-func (l *sourceLoad) serve(id string, v servedValue) { l.served[id] = v }
-
-// same reports whether two loads serve the same values from the same
-// sources, with the same number of failures.
-func (l *sourceLoad) same(o *sourceLoad) bool {
-	return maps.Equal(l.served, o.served) && len(l.errs) == len(o.errs)
 }
 
 // Fingerprint is how logs, metrics and status show a key or a secret: the

@@ -2,6 +2,7 @@ package restlink
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 )
 
@@ -21,8 +22,26 @@ type webhookSecretLoad struct {
 	// refuses every webhook.
 	byWorkspace map[string][]*webhookSecret
 	// materials are the same secrets as Verify takes them.
-	materials  map[string][][]byte
-	sourceLoad // what each source serves; warnings; sources with no secret at all
+	materials map[string][][]byte
+	// served is what each source serves, by Source.identity.
+	served     map[string]servedValue
+	sourceLoad // warnings; sources with no secret at all
+}
+
+// lastServed is what the source with identity id serves in this load
+// (false: nothing, or l is nil), for the next load's read.
+func (l *webhookSecretLoad) lastServed(id string) (servedValue, bool) {
+	if l == nil {
+		return servedValue{}, false
+	}
+	v, ok := l.served[id]
+	return v, ok
+}
+
+// same reports whether two loads serve the same values from the same
+// sources, with the same number of failures.
+func (l *webhookSecretLoad) same(o *webhookSecretLoad) bool {
+	return maps.Equal(l.served, o.served) && len(l.errs) == len(o.errs)
 }
 
 // webhookSecretOwner places a workspace's literal secret values for
@@ -36,24 +55,20 @@ func loadWebhookSecrets(workspaces []workspacePlan, lookupEnv func(string) (stri
 	out := &webhookSecretLoad{
 		byWorkspace: make(map[string][]*webhookSecret),
 		materials:   make(map[string][][]byte),
-		sourceLoad:  sourceLoad{served: make(map[string]servedValue)},
-	}
-	var prevSources *sourceLoad
-	if prev != nil {
-		prevSources = &prev.sourceLoad
+		served:      make(map[string]servedValue),
 	}
 	for _, ws := range workspaces {
 		for i, src := range ws.webhookSecrets {
 			field := fmt.Sprintf("workspaces.%s.webhook_secrets[%d]", ws.name, i)
 			id := src.identity(webhookSecretOwner(ws.name), i)
-			v, ok, _ := out.read(field, id, "secret", prevSources.lastServed, func() (string, string, []string, error) {
+			v, ok, _ := out.read(field, id, "secret", prev.lastServed, func() (string, string, []string, error) {
 				material, _, warnings, err := src.read("webhook secret", lookupEnv, files)
 				return material, "", warnings, err
 			})
 			if !ok {
 				continue
 			}
-			out.serve(id, v)
+			out.served[id] = v
 			sec := &webhookSecret{source: src, material: []byte(v.material), fp: Fingerprint(v.material), stale: v.stale}
 			if !slices.ContainsFunc(out.byWorkspace[ws.name], func(o *webhookSecret) bool { return string(o.material) == string(sec.material) }) {
 				out.byWorkspace[ws.name] = append(out.byWorkspace[ws.name], sec)
