@@ -95,9 +95,10 @@ func newWatcher(onChange func() error, logger func() *zap.Logger, poll time.Dura
 // setFiles replaces the set of watched files, which it keeps sorted. The
 // same set again changes nothing: the check that follows a change rearms
 // anyway (symlink targets swapped), and with 10,000 key files a rearm
-// resolves 10,000 paths (40 ms). A new set is rearmed by loop, not here: setFiles is called
-// while the config is provisioned, before the sidecar serves. A change in
-// between is seen by the first periodic check, which always reloads.
+// resolves 10,000 paths (40 ms). A new set is rearmed by loop, not here:
+// setFiles is called while the config is provisioned, before the sidecar
+// serves. A change in between is seen by the first periodic check, which
+// always reloads.
 func (w *watcher) setFiles(files []string) {
 	if !slices.IsSorted(files) {
 		files = slices.Sorted(slices.Values(files))

@@ -14,8 +14,10 @@ import (
 // workspace is one configured workspace, ready to serve: its keys and the
 // live state that outlasts reloads while it stays configured.
 type workspace struct {
-	*workspacePlan        // its name, id and sources, as configured
-	keys           []*key // usable keys in config order; empty: NO_USABLE_KEY
+	// workspacePlan is its name, id and sources, as configured; its key
+	// sources are ws.workspacePlan.keys, which keys below shadows.
+	*workspacePlan
+	keys []*key // usable keys in config order; empty: NO_USABLE_KEY
 	// soleTenant is the tenant of the workspace if exactly one tenant maps
 	// to it ("" if none or several): a request naming the workspace by id
 	// is that tenant's. Set by newRouter.
