@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -33,6 +34,9 @@ type routingPlan struct {
 	workspaceIDHeader string           // canonical header name; "" disabled
 	rejectMissing     bool             // on_missing: reject
 	tenants           map[string]int32 // tenant name -> its workspace's index in plan.workspaces
+	// byID are the indices in plan.workspaces in the order of the
+	// workspaces' ids: 4 bytes a workspace, where a map by id took 29.
+	byID []int32
 }
 
 // compileRouting checks the routing and tenants sections; tenants must
@@ -67,7 +71,13 @@ func compileRouting(c RoutingConfig, tenants map[string]string, workspaces []wor
 	if c.OnMissing != onMissingMain && c.OnMissing != onMissingReject {
 		p.add("routing.on_missing", "must be %q or %q, not %q", onMissingMain, onMissingReject, c.OnMissing)
 	}
+	byID := make([]int32, len(workspaces))
+	for i := range byID {
+		byID[i] = int32(i)
+	}
+	slices.SortFunc(byID, func(a, b int32) int { return cmp.Compare(workspaces[a].id, workspaces[b].id) })
 	return routingPlan{
+		byID:              byID,
 		prefix:            prefix,
 		tenantHeader:      http.CanonicalHeaderKey(c.TenantHeader),
 		workspaceIDHeader: http.CanonicalHeaderKey(c.WorkspaceIDHeader),
@@ -81,8 +91,7 @@ func compileRouting(c RoutingConfig, tenants map[string]string, workspaces []wor
 type router struct {
 	routingPlan
 	workspaces []*workspace // the snapshot's, in the order of plan.workspaces
-	byID       map[int64]*workspace
-	main       *workspace // nil when no workspace is main
+	main       *workspace   // nil when no workspace is main
 }
 
 // newRouter links a routing plan to the snapshot's workspaces, and sets
@@ -91,10 +100,8 @@ func newRouter(rp routingPlan, workspaces []*workspace) router {
 	rtr := router{
 		routingPlan: rp,
 		workspaces:  workspaces,
-		byID:        make(map[int64]*workspace, len(workspaces)),
 	}
 	for _, ws := range workspaces {
-		rtr.byID[ws.id] = ws
 		if ws.main {
 			rtr.main = ws
 		}
@@ -120,6 +127,15 @@ func (rtr *router) tenant(name string) *workspace {
 		return rtr.workspaces[i]
 	}
 	return nil
+}
+
+// workspaceByID is the workspace with that id; nil if none has it.
+func (rtr *router) workspaceByID(id int64) *workspace {
+	i, ok := slices.BinarySearchFunc(rtr.byID, id, func(i int32, id int64) int { return cmp.Compare(rtr.workspaces[i].id, id) })
+	if !ok {
+		return nil
+	}
+	return rtr.workspaces[rtr.byID[i]]
 }
 
 // selection is where the router sends a request.
@@ -214,7 +230,7 @@ func (rtr *router) route(h http.Header, path, pinned string) (selection, *reject
 		v, present, rj := singleValue(h, rtr.workspaceIDHeader)
 		if rj == nil && present {
 			if id, ok := parseWorkspaceID(v); ok {
-				rj = name(byWorkspaceID, "", rtr.byID[id])
+				rj = name(byWorkspaceID, "", rtr.workspaceByID(id))
 			} else {
 				rj = reject(CodeInvalidWorkspaceHeader, "the "+rtr.workspaceIDHeader+" header must be a positive integer")
 			}

@@ -197,7 +197,7 @@ func FuzzRoute(f *testing.F) {
 			named[snap.router.tenant(tenant).name] = true
 		}
 		if id, ok := parseWorkspaceID(wsID); ok && wsID != "" {
-			named[snap.router.byID[id].name] = true
+			named[snap.router.workspaceByID(id).name] = true
 		}
 		if p, ok := strings.CutPrefix(path, "/t/"); ok {
 			name, rest, _ := strings.Cut(p, "/")
