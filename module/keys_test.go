@@ -137,7 +137,7 @@ func TestCheckSharedKeys(t *testing.T) {
 }
 
 func TestOrderKeys(t *testing.T) {
-	states := map[[32]byte]*keyState{}
+	states := map[keyID]*keyState{}
 	k1 := newKey(&KeySource{Source: Source{Value: "1"}}, "one", "", time.Time{}, states, time.Now())
 	k2 := newKey(&KeySource{Source: Source{Value: "2"}}, "two", "", time.Time{}, states, time.Now())
 	k3 := newKey(&KeySource{Source: Source{Value: "3"}}, "three", "", time.Time{}, states, time.Now())

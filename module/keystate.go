@@ -9,14 +9,16 @@ import (
 
 // keyState is what the sidecar learns about a key value (a key and its
 // secret together) while it runs; it survives reloads for as long as the
-// value stays configured. Its times are Unix nanoseconds, and its small
-// fields share words: 96 bytes, where time.Time fields and padding made
-// 128 (10,000 workspaces hold 10,000 of them). They read the wall clock,
-// not the monotonic one: a step of the clock moves a key's age, and the
-// next probe of a key with no verdict, by as much.
+// value stays configured. It holds the value's signing secret, which is
+// the same in every key of the value, so that a key need not (key is 64
+// bytes, keyState 96: with 10,000 workspaces, each holds one of each). Its
+// times are Unix nanoseconds, and its small fields share words. They read
+// the wall clock, not the monotonic one: a step of the clock moves a
+// key's age, and the next probe of a key with no verdict, by as much.
 type keyState struct {
-	id     [sha256.Size]byte // SHA-256 of the key and its secret; never shown
-	loaded int64             // first time this value was loaded (see loadedAt)
+	id     keyID  // names the value; never shown
+	secret []byte // the HMAC signing secret; nil: the key does not sign. Never logged
+	loaded int64  // first time this value was loaded (see loadedAt)
 	// demotion says with which error_code the upstream refused the key
 	// while demoted: it is tried after the workspace's other keys until
 	// its material changes.
@@ -25,6 +27,20 @@ type keyState struct {
 	verification atomic.Pointer[verdict]
 	demoted      atomic.Bool
 	probe        probeState
+}
+
+// keyID names a key value: the first 128 bits of the SHA-256 of the key
+// and its secret. Among 10,000 values a collision is about as likely as
+// guessing one of them.
+type keyID [16]byte
+
+// idOf is the keyID of a key and its secret ("" for none); keySum is the
+// key's SHA-256.
+func idOf(keySum [sha256.Size]byte, material, secret string) keyID {
+	if secret != "" {
+		keySum = sha256.Sum256([]byte(material + "\x00" + secret))
+	}
+	return keyID(keySum[:16])
 }
 
 // loadedAt is the first time this value was loaded.

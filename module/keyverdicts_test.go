@@ -66,7 +66,7 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 
 	// Another sidecar holds the claim of a new value: this one waits for
 	// its verdict, with a backoff, and does not probe.
-	other := &key{header: [1]string{good + "x"}}
+	other := &key{header: [1]string{good + "x"}, keyState: new(keyState)}
 	if _, err := shared.ClaimMarker(t.Context(), verdictMarker(origin{scheme: "http", host: u.Host}, rp, other), time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestVerdictMarker(t *testing.T) {
 	const material = "sk_prod_MARKERmarkerMARKERm1"
 	o := origin{scheme: "https", host: "restlink23telecom.com"}
 	rp := rotationPlan{probePath: "/api/v1/user/balance"}
-	k := &key{header: [1]string{material}, fp: Fingerprint(material)}
+	k := &key{header: [1]string{material}, fp: Fingerprint(material), keyState: new(keyState)}
 	base := verdictMarker(o, rp, k)
 	if !strings.HasPrefix(base, verdictMarkerPrefix) || len(base) != len(verdictMarkerPrefix)+64 {
 		t.Errorf("marker %q: want %q and 64 hex digits", base, verdictMarkerPrefix)
@@ -103,28 +103,28 @@ func TestVerdictMarker(t *testing.T) {
 	if strings.Contains(base, material) || strings.Contains(base, k.fp) {
 		t.Errorf("marker %q holds the key or its fingerprint", base)
 	}
-	if again := verdictMarker(o, rp, &key{header: [1]string{material}}); again != base {
+	if again := verdictMarker(o, rp, &key{header: [1]string{material}, keyState: new(keyState)}); again != base {
 		t.Errorf("the same value names two markers: %q, %q", base, again)
 	}
 	query := rp
 	query.probeQuery = "period=today"
 	for name, other := range map[string]string{
-		"another secret":   verdictMarker(o, rp, &key{header: [1]string{material}, secret: []byte("whsec_one")}),
+		"another secret":   verdictMarker(o, rp, &key{header: [1]string{material}, keyState: &keyState{secret: []byte("whsec_one")}}),
 		"another upstream": verdictMarker(origin{scheme: "https", host: "staging.restlink23telecom.com"}, rp, k),
 		"another scheme":   verdictMarker(origin{scheme: "http", host: "restlink23telecom.com"}, rp, k),
 		"another probe":    verdictMarker(o, rotationPlan{probePath: "/api/v1/sms/stats"}, k),
 		"another query":    verdictMarker(o, query, k),
-		"another key":      verdictMarker(o, rp, &key{header: [1]string{material + "2"}}),
+		"another key":      verdictMarker(o, rp, &key{header: [1]string{material + "2"}, keyState: new(keyState)}),
 		// Fields are length-prefixed: moving bytes from the key to the
 		// secret changes the marker.
-		"the same bytes split otherwise": verdictMarker(o, rp, &key{header: [1]string{material[:len(material)-1]}, secret: []byte("1")}),
+		"the same bytes split otherwise": verdictMarker(o, rp, &key{header: [1]string{material[:len(material)-1]}, keyState: &keyState{secret: []byte("1")}}),
 	} {
 		if other == base {
 			t.Errorf("%s: the same marker", name)
 		}
 	}
-	one := verdictMarker(o, rp, &key{header: [1]string{material}, secret: []byte("whsec_one")})
-	two := verdictMarker(o, rp, &key{header: [1]string{material}, secret: []byte("whsec_two")})
+	one := verdictMarker(o, rp, &key{header: [1]string{material}, keyState: &keyState{secret: []byte("whsec_one")}})
+	two := verdictMarker(o, rp, &key{header: [1]string{material}, keyState: &keyState{secret: []byte("whsec_two")}})
 	if one == two {
 		t.Error("two secrets of one key: the same marker")
 	}

@@ -15,7 +15,7 @@ import (
 // move to seconds of their own, never past the window.
 func TestSignRequest(t *testing.T) {
 	st := store.NewMemory(store.MemoryOptions{})
-	k := newKey(&KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
+	k := newKey(&KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[keyID]*keyState{}, time.Now())
 	now := time.Unix(1_800_000_000, 0)
 	body := []byte(`{"to":["+447700900123"]}`)
 	seen := map[string]bool{}
@@ -53,7 +53,7 @@ func TestSignRequest(t *testing.T) {
 // a valid one is promoted, an invalid one never is; with verification off,
 // or with nothing to keep, a value serves at once.
 func TestNextKeys(t *testing.T) {
-	states := map[[32]byte]*keyState{}
+	states := map[keyID]*keyState{}
 	now := time.Now()
 	src := &KeySource{Source: Source{File: "/k"}, Secret: &Source{File: "/s"}}
 	old := sourceKeys{active: newKey(src, "sk_prod_OLD", "s1", time.Time{}, states, now)}
@@ -88,8 +88,9 @@ func TestNextKeys(t *testing.T) {
 // workspace only sandbox keys.
 func TestCheckEnvironment(t *testing.T) {
 	for _, tc := range []struct {
-		environment, key string
-		ok               bool
+		environment environment
+		key         string
+		ok          bool
 	}{
 		{environmentAny, "sk_prod_x", true}, {environmentAny, "sk_test_x", true}, {environmentAny, "other", true},
 		{environmentLive, "sk_prod_x", true}, {environmentLive, "sk_test_x", false}, {environmentLive, "other", true},
@@ -118,7 +119,7 @@ func (s *claimTTLStore) ClaimSecond(ctx context.Context, key string, now time.Ti
 // claims.
 func TestSigningClaimsEndWithTheirSecond(t *testing.T) {
 	st := &claimTTLStore{Store: store.NewMemory(store.MemoryOptions{})}
-	k := newKey(&KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[[32]byte]*keyState{}, time.Now())
+	k := newKey(&KeySource{}, "sk_prod_KEY", "s3cret", time.Time{}, map[keyID]*keyState{}, time.Now())
 	if _, _, err := signRequest(context.Background(), st, k, "POST", "/api/v1/sms/send", []byte("{}"), time.Now()); err != nil {
 		t.Fatal(err)
 	}

@@ -68,8 +68,8 @@ type workspacePlan struct {
 	name        string
 	id          int64
 	main        bool
+	environment environment
 	keys        []KeySource
-	environment string // environmentAny, environmentLive or environmentTest
 	// webhookSecrets are the sources of the workspace's webhook signing
 	// secrets; empty: it receives no webhooks.
 	webhookSecrets []Source
@@ -114,13 +114,9 @@ func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePla
 				p.add(fmt.Sprintf("%s.keys[%d]", field, i), "%v", err)
 			}
 		}
-		environment := wc.Environment
-		switch environment {
-		case "":
-			environment = environmentAny
-		case environmentAny, environmentLive, environmentTest:
-		default:
-			p.add(field+".environment", "must be %q, %q or %q, not %q", environmentLive, environmentTest, environmentAny, environment)
+		environment, ok := parseEnvironment(wc.Environment)
+		if !ok {
+			p.add(field+".environment", "must be %q, %q or %q, not %q", environmentLive, environmentTest, environmentAny, wc.Environment)
 		}
 		out = append(out, workspacePlan{name: name, id: wc.ID, main: wc.Main, keys: wc.Keys, environment: environment})
 	}
