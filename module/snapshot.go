@@ -74,6 +74,7 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 		builtAt:  now,
 	}
 	breakers := &breakerMaker{plan: pl.breaker, onChange: live.breakerChanged}
+	s.workspaces = make([]*workspace, 0, len(pl.workspaces))
 	for i := range pl.workspaces {
 		wp := &pl.workspaces[i]
 		ws := &workspace{workspacePlan: wp, keys: keys.keys[i], breakers: breakers}

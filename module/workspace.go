@@ -87,6 +87,13 @@ func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePla
 	var mains []string
 	ids := make(map[int64]string, len(c))
 	out := make([]workspacePlan, 0, len(c))
+	// The workspaces' key sources share one array: a slice of its own
+	// took 64 bytes for the 56 of one source.
+	sources := 0
+	for _, wc := range c {
+		sources += len(wc.Keys)
+	}
+	keySources := make([]KeySource, 0, sources)
 	for _, name := range slices.Sorted(maps.Keys(c)) {
 		wc := c[name]
 		field := "workspaces." + name
@@ -118,7 +125,9 @@ func compileWorkspaces(c map[string]WorkspaceConfig, p *problems) []workspacePla
 		if !ok {
 			p.add(field+".environment", "must be %q, %q or %q, not %q", environmentLive, environmentTest, environmentAny, wc.Environment)
 		}
-		out = append(out, workspacePlan{name: name, id: wc.ID, main: wc.Main, keys: wc.Keys, environment: environment})
+		keySources = append(keySources, wc.Keys...)
+		keys := keySources[len(keySources)-len(wc.Keys) : len(keySources) : len(keySources)]
+		out = append(out, workspacePlan{name: name, id: wc.ID, main: wc.Main, keys: keys, environment: environment})
 	}
 	if len(mains) > 1 {
 		p.add("workspaces", "only one workspace may be main, found %d: %s", len(mains), strings.Join(mains, ", "))
