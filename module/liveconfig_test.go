@@ -62,16 +62,17 @@ func awaitRelease(t *testing.T, what string, work func()) {
 }
 
 // TestLiveConfigHeapPerWorkspace: a live config of one workspace and key
-// file per tenant keeps at most 1,250 bytes of heap a workspace (950-1,020
-// now); it kept 1,840 before its key, cache and routing structures were
-// made smaller. BenchmarkLiveConfigHeap measures it at 10,000 workspaces.
+// file per tenant keeps at most 900 bytes of heap a workspace (706, and
+// 798 under the race detector, now); it kept 1,840, then 950-1,020, before
+// two passes over its key, cache and routing structures made them
+// smaller. BenchmarkLiveConfigHeap measures it at 10,000 workspaces.
 func TestLiveConfigHeapPerWorkspace(t *testing.T) {
 	const n = 4000
 	path := benchWorkspacesConfig(t, t.TempDir(), benchUpstream(t).URL, n)
 	perWorkspace := liveConfigHeap(t, path) / n
 	t.Logf("%d bytes a workspace", perWorkspace)
-	if perWorkspace > 1250 {
-		t.Errorf("a live config keeps %d bytes of heap a workspace, want at most 1,250", perWorkspace)
+	if perWorkspace > 900 {
+		t.Errorf("a live config keeps %d bytes of heap a workspace, want at most 900", perWorkspace)
 	}
 }
 
