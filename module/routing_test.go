@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -231,6 +232,23 @@ func BenchmarkRoute(b *testing.B) {
 			for b.Loop() {
 				if _, rj := snap.router.route(h, "/api/v1/sms/send", ""); rj != nil {
 					b.Fatal(rj.description)
+				}
+			}
+		})
+	}
+	for _, n := range []int{10, 10000} {
+		var sb strings.Builder
+		sb.WriteString("workspaces:\n")
+		for i := range n {
+			fmt.Fprintf(&sb, "  ws-%d:\n    id: %d\n    keys: [{value: key-%d}]\n", i, 7*i+1, i)
+		}
+		snap := testSnapshot(b, sb.String())
+		h := http.Header{"X-Workspace-Id": {strconv.Itoa(7*(n/2) + 1)}}
+		b.Run(fmt.Sprintf("workspace-id/workspaces=%d", n), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if sel, rj := snap.router.route(h, "/api/v1/sms/send", ""); rj != nil || sel.by != byWorkspaceID {
+					b.Fatal("not routed by the workspace id")
 				}
 			}
 		})
