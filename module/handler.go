@@ -339,7 +339,9 @@ func (h *Handler) demote(snap *snapshot, ws *workspace, k *key, code string) {
 	if !k.demote(code) {
 		return
 	}
-	go withdrawVerdict(snap.store, verdictMarker(snap.upstream.origin, snap.rotation, k))
+	if snap.fleet != nil {
+		go withdrawVerdict(snap.fleet, verdictMarker(snap.upstream.origin, snap.rotation, k))
+	}
 	ws.counters().countDemotion(code)
 	msg := "upstream refused a key; it will be tried after the workspace's other keys until its material changes"
 	if misconfigured(code) {

@@ -19,7 +19,8 @@ import (
 // confirms the marker if the value proved valid; the others take that
 // verdict from the marker. Only valid verdicts are shared: an invalid or
 // inconclusive one releases the marker, and each sidecar finds those
-// itself.
+// itself. Only a store a fleet shares (Redis) holds markers: a sidecar
+// alone has nobody to share with, and keeps none (snapshot.fleet).
 //
 // The marker is named by a full HMAC-SHA256 over everything the verdict
 // depends on (the upstream, the probe, the key and its secret), never by

@@ -37,6 +37,7 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 			plan:       &plan{rotation: rp},
 			upstream:   &upstream{origin: origin{scheme: "http", host: u.Host}, transport: &http.Transport{}},
 			store:      shared,
+			fleet:      shared,
 			workspaces: []*workspace{ws},
 		}
 		p := &prober{current: func() *snapshot { return snap }, logger: zap.NewNop}
@@ -91,6 +92,39 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 
 // TestVerdictMarker: the marker names the verdict by everything it depends
 // on, with the full HMAC, and never holds the key or its fingerprint.
+// TestSidecarAloneKeepsNoVerdictMarkers: a sidecar whose store no fleet
+// shares probes a key without a marker in its memory store, where 10,000
+// verified keys' markers took 2 MB for an hour.
+func TestSidecarAloneKeepsNoVerdictMarkers(t *testing.T) {
+	const good = "sk_prod_ALONEverdictALONEv01"
+	fake := restlinktest.NewServer(restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{good}})
+	defer fake.Close()
+	u, err := url.Parse(fake.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	memory := store.NewMemory(store.MemoryOptions{})
+	defer memory.Close()
+	rp := rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
+	k := &key{header: [1]string{good}, fp: "fp", keyState: new(keyState)}
+	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
+	snap := &snapshot{
+		plan:       &plan{rotation: rp},
+		upstream:   &upstream{origin: origin{scheme: "http", host: u.Host}, transport: &http.Transport{}},
+		store:      memory,
+		workspaces: []*workspace{ws},
+	}
+	p := &prober{current: func() *snapshot { return snap }, logger: zap.NewNop}
+	p.probe(snap, &workspaceKey{ws, k})
+	if !k.isValid() {
+		t.Fatalf("verdict %+v; want valid", k.verification.Load())
+	}
+	state, err := memory.ClaimMarker(t.Context(), verdictMarker(snap.upstream.origin, rp, k), time.Minute)
+	if err != nil || state != store.MarkerNew {
+		t.Errorf("a sidecar alone left its verdict's marker in its store (state %v, %v)", state, err)
+	}
+}
+
 func TestVerdictMarker(t *testing.T) {
 	const material = "sk_prod_MARKERmarkerMARKERm1"
 	o := origin{scheme: "https", host: "restlink23telecom.com"}
@@ -140,7 +174,7 @@ func TestRefusalWithdrawsSharedVerdict(t *testing.T) {
 	rp := rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
 	k := &key{header: [1]string{"sk_prod_WITHDRAWNwithdrawn01"}, fp: "fp", keyState: new(keyState)}
 	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
-	snap := &snapshot{plan: &plan{rotation: rp}, upstream: &upstream{origin: origin{scheme: "https", host: "restlink.example"}}, store: shared}
+	snap := &snapshot{plan: &plan{rotation: rp}, upstream: &upstream{origin: origin{scheme: "https", host: "restlink.example"}}, store: shared, fleet: shared}
 	marker := verdictMarker(snap.upstream.origin, rp, k)
 	if err := shared.ConfirmMarker(t.Context(), marker, sharedVerdictTTL); err != nil {
 		t.Fatal(err)

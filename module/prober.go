@@ -95,8 +95,13 @@ func earliest(a, b time.Time) time.Time {
 // keyverdicts.go).
 func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 	ws, k := wk.ws, wk.key
-	marker := verdictMarker(snap.upstream.origin, snap.rotation, k)
-	shared, claimed := claimVerdict(snap.store, marker, snap.rotation)
+	var marker string
+	var shared *verdict
+	var claimed bool
+	if snap.fleet != nil {
+		marker = verdictMarker(snap.upstream.origin, snap.rotation, k)
+		shared, claimed = claimVerdict(snap.fleet, marker, snap.rotation)
+	}
 	var v verdict
 	switch {
 	case shared != nil:
@@ -107,7 +112,7 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 		v = probeKey(context.Background(), snap.upstream, snap.rotation, k, p.sign)
 	}
 	if claimed {
-		settleVerdict(snap.store, marker, v)
+		settleVerdict(snap.fleet, marker, v)
 	}
 	k.verification.Store(&v)
 	ws.verified.get(newVerificationStats).count(v.result)
