@@ -79,11 +79,12 @@ const (
 // verdicts lists them in the order of verificationStats.
 var verdicts = [...]string{verdictValid, verdictInvalid, verdictInconclusive}
 
-// verdict is what a probe found about a key value.
+// verdict is what a probe found about a key value: 48 bytes, kept for
+// each of 10,000 keys once they are verified.
 type verdict struct {
-	result string    // verdictValid, verdictInvalid or verdictInconclusive
-	reason string    // what the upstream answered, e.g. "401 INVALID_API_KEY"; never key material
-	at     time.Time // when
+	result string // verdictValid, verdictInvalid or verdictInconclusive
+	reason string // what the upstream answered, e.g. "401 INVALID_API_KEY"; never key material
+	at     int64  // when, in Unix nanoseconds
 	// fleet: taken from the verdict another sidecar of the fleet shares
 	// (keyverdicts.go), not from a probe of this one; reason says which.
 	fleet bool

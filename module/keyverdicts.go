@@ -84,9 +84,9 @@ func claimVerdict(st store.Markers, marker string, rp rotationPlan) (v *verdict,
 	case err != nil:
 		return nil, false
 	case state == store.MarkerDone:
-		return &verdict{result: verdictValid, reason: reasonVerifiedByFleet, at: time.Now(), fleet: true}, false
+		return &verdict{result: verdictValid, reason: reasonVerifiedByFleet, at: time.Now().UnixNano(), fleet: true}, false
 	case state == store.MarkerPending:
-		return &verdict{result: verdictInconclusive, reason: reasonFleetVerifying, at: time.Now(), fleet: true}, false
+		return &verdict{result: verdictInconclusive, reason: reasonFleetVerifying, at: time.Now().UnixNano(), fleet: true}, false
 	}
 	return nil, true
 }

@@ -107,7 +107,7 @@ func (p *prober) probe(snap *snapshot, wk *workspaceKey) bool {
 	case shared != nil:
 		v = *shared
 	case awaitBackgroundSlot(context.Background(), snap.store, snap.pacing) != nil:
-		v = verdict{result: verdictInconclusive, reason: "the store of the account's pacing bucket could not be reached", at: time.Now()}
+		v = verdict{result: verdictInconclusive, reason: "the store of the account's pacing bucket could not be reached", at: time.Now().UnixNano()}
 	default:
 		v = probeKey(context.Background(), snap.upstream, snap.rotation, k, p.sign)
 	}

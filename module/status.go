@@ -305,7 +305,7 @@ func keyStatus(k *key, active bool) KeyStatus {
 		Demoted: k.demoted.Load(), DemotedFor: k.demotionReason(), Stale: k.stale,
 	}
 	if v := k.verification.Load(); v != nil {
-		ks.LastVerdict = &Verdict{Result: v.result, Answer: v.reason, At: v.at}
+		ks.LastVerdict = &Verdict{Result: v.result, Answer: v.reason, At: unixNanoTime(v.at)}
 		switch v.result {
 		case verdictValid:
 			ks.Verified = "true"
