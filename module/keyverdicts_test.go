@@ -22,28 +22,10 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 	const good, bad = "sk_prod_FLEETverdictFLEETv01", "sk_prod_FLEETrevokedFLEETr02"
 	fake := restlinktest.NewServer(restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{good}})
 	defer fake.Close()
-	u, err := url.Parse(fake.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	shared := store.NewMemory(store.MemoryOptions{})
 	defer shared.Close()
-	rp := rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
 	// sidecar is one sidecar of the fleet verifying material once.
-	sidecar := func(material string) *key {
-		k := &key{header: [1]string{material}, fp: "fp", keyState: new(keyState)}
-		ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
-		snap := &snapshot{
-			plan:       &plan{rotation: rp},
-			upstream:   &upstream{origin: origin{scheme: "http", host: u.Host}, transport: &http.Transport{}},
-			store:      shared,
-			fleet:      shared,
-			workspaces: []*workspace{ws},
-		}
-		p := &prober{current: func() *snapshot { return snap }, logger: zap.NewNop}
-		p.probe(snap, &workspaceKey{ws, k})
-		return k
-	}
+	sidecar := func(material string) *key { return sidecarProbe(t, fake.URL, shared, shared, material) }
 	probes := func() int {
 		n := 0
 		for _, r := range fake.Requests() {
@@ -68,7 +50,7 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 	// Another sidecar holds the claim of a new value: this one waits for
 	// its verdict, with a backoff, and does not probe.
 	other := &key{header: [1]string{good + "x"}, keyState: new(keyState)}
-	if _, err := shared.ClaimMarker(t.Context(), verdictMarker(origin{scheme: "http", host: u.Host}, rp, other), time.Minute); err != nil {
+	if _, err := shared.ClaimMarker(t.Context(), verdictMarker(fakeOrigin(t, fake.URL), probeRotation, other), time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	waiting := sidecar(good + "x")
@@ -90,8 +72,38 @@ func TestKeyVerdictSharedByFleet(t *testing.T) {
 	}
 }
 
-// TestVerdictMarker: the marker names the verdict by everything it depends
-// on, with the full HMAC, and never holds the key or its fingerprint.
+// probeRotation is the rotation plan of sidecarProbe.
+var probeRotation = rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
+
+// sidecarProbe is one sidecar verifying material once against the fake
+// restlink at fakeURL, with a snapshot and key state of its own, over st;
+// fleet is the store its fleet shares (nil: none).
+func sidecarProbe(t *testing.T, fakeURL string, st store.Store, fleet store.Markers, material string) *key {
+	t.Helper()
+	k := &key{header: [1]string{material}, fp: "fp", keyState: new(keyState)}
+	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
+	snap := &snapshot{
+		plan:       &plan{rotation: probeRotation},
+		upstream:   &upstream{origin: fakeOrigin(t, fakeURL), transport: &http.Transport{}},
+		store:      st,
+		fleet:      fleet,
+		workspaces: []*workspace{ws},
+	}
+	p := &prober{current: func() *snapshot { return snap }, logger: zap.NewNop}
+	p.probe(snap, &workspaceKey{ws, k})
+	return k
+}
+
+// fakeOrigin is the origin of the fake restlink at fakeURL.
+func fakeOrigin(t *testing.T, fakeURL string) origin {
+	t.Helper()
+	u, err := url.Parse(fakeURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return origin{scheme: "http", host: u.Host}
+}
+
 // TestSidecarAloneKeepsNoVerdictMarkers: a sidecar whose store no fleet
 // shares probes a key without a marker in its memory store, where 10,000
 // verified keys' markers took 2 MB for an hour.
@@ -99,32 +111,20 @@ func TestSidecarAloneKeepsNoVerdictMarkers(t *testing.T) {
 	const good = "sk_prod_ALONEverdictALONEv01"
 	fake := restlinktest.NewServer(restlinktest.Workspace{ID: 16, Name: "main", Main: true, Keys: []string{good}})
 	defer fake.Close()
-	u, err := url.Parse(fake.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	memory := store.NewMemory(store.MemoryOptions{})
 	defer memory.Close()
-	rp := rotationPlan{verify: true, probePath: "/api/v1/user/balance", timeout: 5 * time.Second}
-	k := &key{header: [1]string{good}, fp: "fp", keyState: new(keyState)}
-	ws := &workspace{workspacePlan: &workspacePlan{name: "main", id: 16, main: true}, keys: []*key{k}, stats: new(lazy[workspaceStats]), verified: new(lazy[verificationStats])}
-	snap := &snapshot{
-		plan:       &plan{rotation: rp},
-		upstream:   &upstream{origin: origin{scheme: "http", host: u.Host}, transport: &http.Transport{}},
-		store:      memory,
-		workspaces: []*workspace{ws},
-	}
-	p := &prober{current: func() *snapshot { return snap }, logger: zap.NewNop}
-	p.probe(snap, &workspaceKey{ws, k})
+	k := sidecarProbe(t, fake.URL, memory, nil, good)
 	if !k.isValid() {
 		t.Fatalf("verdict %+v; want valid", k.verification.Load())
 	}
-	state, err := memory.ClaimMarker(t.Context(), verdictMarker(snap.upstream.origin, rp, k), time.Minute)
+	state, err := memory.ClaimMarker(t.Context(), verdictMarker(fakeOrigin(t, fake.URL), probeRotation, k), time.Minute)
 	if err != nil || state != store.MarkerNew {
 		t.Errorf("a sidecar alone left its verdict's marker in its store (state %v, %v)", state, err)
 	}
 }
 
+// TestVerdictMarker: the marker names the verdict by everything it depends
+// on, with the full HMAC, and never holds the key or its fingerprint.
 func TestVerdictMarker(t *testing.T) {
 	const material = "sk_prod_MARKERmarkerMARKERm1"
 	o := origin{scheme: "https", host: "restlink23telecom.com"}
