@@ -101,7 +101,8 @@ type key struct {
 	header [1]string  // the X-API-Key header value: header[:] is set with no allocation. Never logged
 	fp     string     // Fingerprint of the key
 	// fileModified is when the key file was last written, as it was read,
-	// in Unix nanoseconds; 0 for a key from a variable or a literal.
+	// in Unix nanoseconds; 0 for a key from a variable or a literal (see
+	// source).
 	// Unlike loadedAt, a restart does not reset it: it dates a rotation.
 	fileModified int64
 	stale        bool // the source could not be read on the last reload: this is its last good value
@@ -236,7 +237,7 @@ func loadKeys(workspaces []workspacePlan, verify bool, lookupEnv func(string) (s
 			var sk sourceKeys
 			if v.stale {
 				lg := *before.active
-				lg.stale = true
+				lg.source, lg.stale = src, true
 				sk.active = &lg
 			} else {
 				sk = nextKeys(src, v.material, v.secret, modified, before, verify, states, now)
@@ -353,7 +354,11 @@ func nextKeys(src *KeySource, material, secret string, modified time.Time, befor
 	}
 	k.candidate = true
 	k.replaced = replacedSide(before.active, k)
-	return sourceKeys{active: before.active, candidate: k}
+	// The active value is carried over pointing to this plan's source: the
+	// previous plan's key sources are one array, which it would keep.
+	active := *before.active
+	active.source = src
+	return sourceKeys{active: &active, candidate: k}
 }
 
 // replacedSide says which side of a key pair a new value changed.

@@ -221,6 +221,42 @@ func TestHugeKeyFileIsNotRead(t *testing.T) {
 // serves the same value, stale or not, with the same candidate; a new
 // candidate, a source gone stale or a changed key is a change (a reload
 // then publishes a new snapshot).
+// TestCarriedKeysPointToTheNewPlan: a key value carried over to a new
+// load (the active value while a candidate waits, or the last good value
+// of a source that cannot be read) points to the new plan's source: the
+// plan's key sources are one array, which a key of the old plan would
+// keep whole.
+func TestCarriedKeysPointToTheNewPlan(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "main.key")
+	if err := os.WriteFile(path, []byte("key-a"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := []byte("workspaces:\n  w:\n    id: 1\n    keys: [{file: " + path + "}]\n")
+	prev := (*keyLoad)(nil)
+	for i, change := range []func(){
+		func() {},
+		func() { os.WriteFile(path, []byte("key-b"), 0o600) }, // a candidate
+		func() { os.Remove(path) },                            // stale
+	} {
+		change()
+		cfg, err := parseConfig(text, noEnv) // a new plan each time
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := loadKeys(cfg.workspaces, true, nil, nil, prev, time.Now())
+		if len(next.keys[0]) == 0 {
+			t.Fatalf("step %d: no key", i)
+		}
+		for _, k := range next.keys[0] {
+			if k.source != &cfg.workspaces[0].keys[0] {
+				t.Errorf("step %d: key %s (stale %v, candidate %v) points to another plan's source", i, k.header[0], k.stale, k.candidate)
+			}
+		}
+		prev = next
+	}
+}
+
 func TestKeyLoadSame(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "main.key")

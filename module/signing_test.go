@@ -65,7 +65,7 @@ func TestNextKeys(t *testing.T) {
 		t.Errorf("verification off: %+v", got)
 	}
 	got := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &old, true, states, now)
-	if got.active != old.active || got.candidate == nil || got.candidate.replaced.String() != "key" || !got.candidate.candidate {
+	if got.active.keyState != old.active.keyState || got.candidate == nil || got.candidate.replaced.String() != "key" || !got.candidate.candidate {
 		t.Fatalf("new key: %+v", got)
 	}
 	if again := nextKeys(src, "sk_prod_OLD", "s1", time.Time{}, &got, true, states, now); again.active.id != old.active.id || again.candidate != nil {
@@ -75,7 +75,7 @@ func TestNextKeys(t *testing.T) {
 		t.Errorf("secret alone: %+v", c)
 	}
 	got.candidate.verification.Store(&verdict{result: verdictInvalid})
-	if again := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &got, true, states, now); again.active != old.active || !again.candidate.isInvalid() {
+	if again := nextKeys(src, "sk_prod_NEW", "s1", time.Time{}, &got, true, states, now); again.active.keyState != old.active.keyState || !again.candidate.isInvalid() {
 		t.Errorf("invalid candidate: %+v", again)
 	}
 	got.candidate.verification.Store(&verdict{result: verdictValid})
