@@ -106,8 +106,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			kf := keyFacts{age: math.NaN(), fileModified: math.NaN(), usable: len(ws.keys)}
 			if k := activeKey(ws.keys); k != nil {
 				kf.age = now.Sub(k.loadedAt()).Seconds()
-				if k.fileModified != 0 {
-					kf.fileModified = float64(k.fileModified / int64(time.Second))
+				if k.source.kind() == sourceFile {
+					kf.fileModified = float64(time.Unix(0, k.fileModified).Unix())
 				}
 			}
 			v := sc.add(ws.name, ws.stats.peek(), kf)

@@ -1,10 +1,13 @@
 package restlink
 
 import (
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -147,5 +150,43 @@ func TestPolicyRulesAreCounted(t *testing.T) {
 		if !strings.Contains(watch, "`"+rule+"`") {
 			t.Errorf("docs/policy.md does not list the rule %q under restlink_policy_decisions_total", rule)
 		}
+	}
+}
+
+// TestKeyFileTimeMetric: the time of a workspace's key file is exported in
+// Unix seconds, 0 for a file dated the epoch (as some reproducible image
+// builds date theirs), and not at all for a key from a literal value.
+func TestKeyFileTimeMetric(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]time.Time{"dated": time.Unix(1790000000, 500), "epoch": time.Unix(0, 0)}
+	yaml := "workspaces:\n  literal:\n    id: 3\n    keys: [{value: k3}]\n"
+	for i, name := range []string{"dated", "epoch"} {
+		path := filepath.Join(dir, name+".key")
+		if err := os.WriteFile(path, []byte("key-"+name), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(path, files[name], files[name]); err != nil {
+			t.Fatal(err)
+		}
+		yaml += fmt.Sprintf("  %s:\n    id: %d\n    keys: [{file: %s}]\n", name, i+1, path)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := registerMetrics(reg, liveConfigFromYAML(t, yaml)); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() == "restlink_key_file_modified_timestamp_seconds" {
+			for _, m := range f.GetMetric() {
+				got[m.GetLabel()[0].GetValue()] = m.GetGauge().GetValue()
+			}
+		}
+	}
+	if want := map[string]float64{"dated": 1790000000, "epoch": 0}; !maps.Equal(got, want) {
+		t.Errorf("key file times %v, want %v", got, want)
 	}
 }
