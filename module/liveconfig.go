@@ -206,6 +206,7 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 	began := time.Now()
 	next, warnings, err := lc.load(ctx, prev)
 	if err != nil {
+		lc.releaseMemory() // a rejected pass read and parsed as much as any
 		err = fmt.Errorf("loading restlink config %s: %w", lc.path, err)
 		// The periodic check meets a broken file again and again: report
 		// each failure once, not every poll period.
@@ -260,10 +261,10 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 // twice the live heap. A sidecar runs beside every app instance, so its
 // private memory multiplies across a fleet: with one workspace this is
 // about a quarter of it once idle. It runs a collection (about 10 ms of
-// CPU with 10,000 workspaces) after each reload pass: the watcher's every
-// minute, and one for each change to the config or its files, which
-// costs a pass of its own anyway; at most one runs at a time, and a load
-// meanwhile gets one after it.
+// CPU with 10,000 workspaces) after each reload pass, rejected or not: the
+// watcher's every minute, and one for each change to the config or its
+// files, which costs a pass of its own anyway; at most one runs at a time,
+// and a load meanwhile gets one after it.
 func (lc *liveConfig) releaseMemory() {
 	lc.releaseWanted.Store(true)
 	if !lc.releasing.CompareAndSwap(false, true) {

@@ -1,6 +1,7 @@
 package restlink
 
 import (
+	"os"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -32,6 +33,18 @@ func TestLoadReleasesFreedMemory(t *testing.T) {
 	if h.live.current.Load() != before {
 		t.Fatal("the reload published a snapshot")
 	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(raw, "  tenant-x: no-such-workspace\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	awaitRelease(t, "a rejected reload", func() {
+		if err := h.live.reload(caddy.Context{}); err == nil {
+			t.Fatal("a config naming a missing workspace was not rejected")
+		}
+	})
 }
 
 // awaitRelease runs work, and waits up to 5 s for a forced collection
