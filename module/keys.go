@@ -102,8 +102,8 @@ type key struct {
 	fp     string     // Fingerprint of the key
 	// fileModified is when the key file was last written, as it was read,
 	// in Unix nanoseconds; 0 for a key from a variable or a literal (see
-	// source).
-	// Unlike loadedAt, a restart does not reset it: it dates a rotation.
+	// source). Unlike loadedAt, a restart does not reset it: it dates a
+	// rotation.
 	fileModified int64
 	stale        bool // the source could not be read on the last reload: this is its last good value
 	// candidate marks a new value of its source that is not verified yet:

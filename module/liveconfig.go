@@ -206,11 +206,13 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 	began := time.Now()
 	next, warnings, err := lc.load(ctx, prev)
 	if err != nil {
-		lc.releaseMemory() // a rejected pass read and parsed as much as any
 		err = fmt.Errorf("loading restlink config %s: %w", lc.path, err)
 		// The periodic check meets a broken file again and again: report
-		// each failure once, not every poll period.
+		// each failure once, not every poll period, and give back once
+		// what its pass read and parsed (a release every poll period
+		// would cost a collection every 2 s while the file stays broken).
 		if prev != nil && err.Error() != lc.lastError {
+			lc.releaseMemory()
 			lc.lastError = err.Error()
 			lc.stats.reloads[reloadFailed].Add(1)
 			lc.lastReload.Store(&reloadStatus{At: lc.now(), Result: "failure", Error: err.Error()})

@@ -102,8 +102,9 @@ func buildSnapshot(pl *plan, configSum [sha256.Size]byte, keys *keyLoad, secrets
 	if pl.store.redis != nil {
 		s.fleet = st
 	}
-	s.webhookView = newWebhooks(&pl.webhooks, secrets, s.fleet) // a single sidecar's spool de-duplicates on its own
-	keys.keys = nil                                             // the workspaces hold them
+	// A single sidecar's spool de-duplicates on its own: no markers.
+	s.webhookView = newWebhooks(&pl.webhooks, secrets, s.fleet)
+	keys.keys = nil // the workspaces hold them
 	s.router = newRouter(pl.routing, s.workspaces)
 	s.tenantStats = linkTenantStats(pl, s.workspaces, prev)
 	return s
