@@ -130,7 +130,7 @@ func (b *breaker) newCircuit() *gobreaker.TwoStepCircuitBreaker[struct{}] {
 				b.openedAt.Store(b.now().UnixNano())
 			}
 			b.state.Store(int32(to))
-			b.stats.get(newWorkspaceStats).breakerChanges[to].Add(1)
+			b.stats.get(newWorkspaceStats).trouble().breakerChanges[to].Add(1)
 			if b.onChange != nil {
 				b.onChange(b, from, to)
 			}

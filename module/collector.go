@@ -189,13 +189,15 @@ func (sc *scrape) add(name string, s *workspaceStats, kf keyFacts) *scraped {
 		v.requests[i] += s.requests[i].Load()
 	}
 	s.upstreamLatency.AddTo(&v.latency)
-	v.keyFailovers += s.keyFailovers.Load()
-	v.keyLoadFailures += s.keyLoadFailures.Load()
-	for i := range s.breakerChanges {
-		v.breakerChanges[i] += s.breakerChanges[i].Load()
+	if t := s.incidents.peek(); t != nil {
+		v.keyFailovers += t.keyFailovers.Load()
+		v.keyLoadFailures += t.keyLoadFailures.Load()
+		for i := range t.breakerChanges {
+			v.breakerChanges[i] += t.breakerChanges[i].Load()
+		}
+		sumInto(v.upstreamErrors[:], t.upstreamErrors[:])
+		sumInto(v.demotions[:], t.demotions[:])
 	}
-	sumInto(v.upstreamErrors[:], s.upstreamErrors[:])
-	sumInto(v.demotions[:], s.demotions[:])
 	return v
 }
 

@@ -248,7 +248,7 @@ func (h *Handler) forward(w http.ResponseWriter, r *http.Request, snap *snapshot
 	for i := 0; i < len(keys); i++ {
 		k := keys[i]
 		if x.attempts > 0 && !resigned {
-			ws.counters().keyFailovers.Add(1)
+			ws.counters().trouble().keyFailovers.Add(1)
 		}
 		x.key = k
 		x.attempts++

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
 )
@@ -69,6 +70,14 @@ func TestWorkspaceStateIsMadeByItsFirstUse(t *testing.T) {
 		}
 	}
 	counted := first.workspace("ws-3").stats.peek().requests[2].Load()
+	// Only trouble makes the incident counters; those of every request
+	// are all a workspace with traffic keeps (see workspaceStats).
+	if first.workspace("ws-3").stats.peek().incidents.peek() != nil {
+		t.Fatal("a send that succeeded made ws-3's incident counters")
+	}
+	if size := unsafe.Sizeof(workspaceStats{}); size > 160 {
+		t.Fatalf("a workspace with traffic keeps %d bytes of counters, want at most 160", size)
+	}
 
 	reload := func(edit func(string) string) *snapshot {
 		t.Helper()

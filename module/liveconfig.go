@@ -231,7 +231,7 @@ func (lc *liveConfig) reload(ctx caddy.Context) error {
 	lc.current.Store(next)
 	lc.lastReload.Store(&reloadStatus{At: next.builtAt, Result: "success"})
 	for name, failures := range next.keys.unreadable {
-		next.workspace(name).counters().keyLoadFailures.Add(uint64(len(failures)))
+		next.workspace(name).counters().trouble().keyLoadFailures.Add(uint64(len(failures)))
 	}
 	lc.logChanges(prev, next, warnings, time.Since(began))
 	if prev != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sony/gobreaker/v2"
 
 	"github.com/23telecom/restlink-sidecar/internal/metric"
 	"github.com/23telecom/restlink-sidecar/module/store"
@@ -188,5 +189,51 @@ func TestKeyFileTimeMetric(t *testing.T) {
 	}
 	if want := map[string]float64{"dated": 1790000000, "epoch": 0}; !maps.Equal(got, want) {
 		t.Errorf("key file times %v, want %v", got, want)
+	}
+}
+
+// TestIncidentMetrics: a workspace's incident counters (see
+// workspaceStats), made by its first trouble, are exported with the
+// counters of every request; a workspace without trouble shows zeros.
+func TestIncidentMetrics(t *testing.T) {
+	lc := liveConfigFromYAML(t, "workspaces:\n  main:\n    id: 1\n    keys: [{value: k1}]\n  quiet:\n    id: 2\n    keys: [{value: k2}]\n")
+	reg := prometheus.NewPedanticRegistry()
+	if err := registerMetrics(reg, lc); err != nil {
+		t.Fatal(err)
+	}
+	snap := lc.current.Load()
+	snap.workspace("quiet").counters().countRequest(200)
+	main := snap.workspace("main").counters()
+	main.trouble().keyFailovers.Add(1)
+	main.trouble().keyLoadFailures.Add(1)
+	main.trouble().breakerChanges[gobreaker.StateOpen].Add(1)
+	main.countUpstreamFailure(failTimeout)
+	main.countDemotion("API_KEY_EXPIRED")
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			key := f.GetName()
+			for _, l := range m.GetLabel() {
+				key += " " + l.GetValue()
+			}
+			got[key] = m.GetCounter().GetValue()
+		}
+	}
+	for series, want := range map[string]float64{
+		"restlink_key_failovers_total main":                 1,
+		"restlink_key_load_failures_total main":             1,
+		"restlink_breaker_transitions_total open main":      1,
+		"restlink_upstream_failures_total timeout main":     1,
+		"restlink_key_demotions_total API_KEY_EXPIRED main": 1,
+		"restlink_key_failovers_total quiet":                0,
+		"restlink_upstream_failures_total timeout quiet":    0,
+	} {
+		if v, ok := got[series]; !ok || v != want {
+			t.Errorf("%s = %v (exported: %v), want %v", series, v, ok, want)
+		}
 	}
 }

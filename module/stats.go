@@ -18,15 +18,34 @@ const noWorkspace = "(none)"
 // in each new snapshot of the same config, so that they count on across
 // reloads; the collector reads them at scrape time (a workspace without
 // them shows zeros). Updating one is an atomic add.
+//
+// What every answered request counts is here; what only trouble counts
+// is in incidents, made by the first of it: a workspace whose sends all
+// succeed keeps 160 bytes of counters, not 288 (with 10,000 workspaces
+// under load, 1.3 MB of live heap).
 type workspaceStats struct {
 	requests        [6]atomic.Uint64 // answers by status class; index status/100
 	upstreamLatency metric.Histogram
+	incidents       lazy[incidentStats]
+}
+
+// incidentStats are the counters of a workspace's trouble: failovers to
+// its next key, keys it could not load or that upstream refused, failed
+// round trips, and its breaker's state changes.
+type incidentStats struct {
 	keyFailovers    atomic.Uint64
 	keyLoadFailures atomic.Uint64
 	breakerChanges  [3]atomic.Uint64 // index: the gobreaker.State entered
 	upstreamErrors  [len(upstreamFailures)]atomic.Uint64
 	demotions       [len(demotionReasons)]atomic.Uint64
 }
+
+// trouble returns the workspace's incident counters, making them on
+// first use.
+func (s *workspaceStats) trouble() *incidentStats { return s.incidents.get(newIncidentStats) }
+
+// newIncidentStats makes a workspace's incident counters.
+func newIncidentStats() *incidentStats { return new(incidentStats) }
 
 // verificationStats count the verdicts on a workspace's key values, in
 // the order of verdicts. They are made by the workspace's first verdict,
@@ -62,12 +81,12 @@ func (s *verificationStats) count(result string) {
 
 // countDemotion counts a key demoted for reason.
 func (s *workspaceStats) countDemotion(reason string) {
-	metric.CountIn(s.demotions[:], demotionReasons[:], reason)
+	metric.CountIn(s.trouble().demotions[:], demotionReasons[:], reason)
 }
 
 // countUpstreamFailure counts a failed round trip by its reason.
 func (s *workspaceStats) countUpstreamFailure(reason string) {
-	metric.CountIn(s.upstreamErrors[:], upstreamFailures[:], reason)
+	metric.CountIn(s.trouble().upstreamErrors[:], upstreamFailures[:], reason)
 }
 
 // countRequest counts an answered request under its status class.
