@@ -3,28 +3,35 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
-// The rows of the sidecar with every capability on, and of the plain
-// path they are compared with.
+// The rows of the sidecar with every capability on, of the plain path
+// they are compared with, and of stock Caddy doing the plain path's job,
+// whose p99 at the fixed rate is what a proxy hop with no work of its own
+// adds to the direct path's.
 const (
 	everythingOn      = "sidecar, everything on, 10 ws"
 	everythingOnAhead = "sidecar, everything on, ledger synced every 100 ms"
 	plainRow          = "sidecar, 10 ws (1/tenant)"
+	proxyHopRow       = "caddy, 10 tenants"
 )
 
 // rateConns are the connections of the fixed-rate rows.
 const rateConns = 20
 
 // measureAtRate runs the fixed-rate rows once: wrk straight to the
-// upstream (the direct path), then through the plain sidecar and the
-// everything-on ones, each at -rate distinct sends a second for
-// -rate-duration.
+// upstream (the direct path), then through the plain sidecar, the
+// everything-on ones and stock Caddy, each at -rate distinct sends a
+// second for -rate-duration.
 func measureAtRate(servers []*server, upPort int) ([]result, error) {
 	rows := []*server{{name: fmt.Sprintf("direct, %d sends/s", *sendRate), tenants: 10, distinct: true, rate: *sendRate, port: upPort,
 		extraHeader: `X-API-Key: ` + benchKey(0) + `\r\n`}}
-	for _, name := range []string{plainRow, everythingOn, everythingOnAhead} {
+	for _, name := range []string{plainRow, everythingOn, everythingOnAhead, proxyHopRow} {
+		if name == proxyHopRow && len(rows) == 1 {
+			break // compared with the sidecar's rows: none runs
+		}
 		for _, s := range servers {
 			if s.name == name {
 				c := *s
@@ -36,7 +43,7 @@ func measureAtRate(servers []*server, upPort int) ([]result, error) {
 	if len(rows) == 1 {
 		return nil, nil
 	}
-	fmt.Printf("fixed rate: %d sends/s over %d connections for %v, direct and through the sidecar\n", *sendRate, rateConns, *rateFor)
+	fmt.Printf("fixed rate: %d sends/s over %d connections for %v: direct, through the sidecar and through stock Caddy\n", *sendRate, rateConns, *rateFor)
 	var out []result
 	for _, s := range rows {
 		var cpu0 time.Duration
@@ -79,7 +86,10 @@ func reportRated(rated []result) {
 	fmt.Printf("\nat about %d sends/s (direct: p50 %.2f ms, p99 %.2f ms):\n", *sendRate, direct.P50us/1000, direct.P99us/1000)
 	for _, r := range rated[1:] {
 		note := ""
-		if r.Row != plain.Row {
+		switch {
+		case strings.HasPrefix(r.Row, proxyHopRow+","):
+			note = "; stock Caddy: a proxy hop with no work of its own"
+		case r.Row != plain.Row:
 			note = fmt.Sprintf("; %.2f× the plain path's CPU per send", r.CPUus/plain.CPUus)
 		}
 		fmt.Printf("  %-58s %5.1f%% of one core (%.1fµs CPU/send), p50 %.2f ms, p99 %.2f ms (%+.2f ms vs direct), RSS %.1f MiB%s\n",
