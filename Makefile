@@ -95,7 +95,7 @@ clean:
 	rm -rf bin .bench .test.log .fuzz.log
 
 ## bench: side-by-side load benchmark (sidecar, stock Caddy, nginx) on loopback,
-## plus capabilities, send policy (memory and Redis store), refusals, start-up and reload rows (about 11 minutes)
+## plus capabilities, send policy (memory and Redis store), refusals, start-up, reload and fixed-rate rows (about 20 minutes)
 bench: build
 	@command -v wrk >/dev/null && command -v nginx >/dev/null && command -v redis-server >/dev/null || { \
 	  echo "installing wrk, nginx and redis-server from Debian"; \

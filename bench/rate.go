@@ -43,7 +43,7 @@ func measureAtRate(servers []*server, upPort int) ([]result, error) {
 	if len(rows) == 1 {
 		return nil, nil
 	}
-	fmt.Printf("fixed rate: %d sends/s over %d connections for %v: direct, through the sidecar and through stock Caddy\n", *sendRate, rateConns, *rateFor)
+	fmt.Printf("fixed rate: %d sends/s over %d connections for %v: direct, then through each proxy\n", *sendRate, rateConns, *rateFor)
 	var out []result
 	for _, s := range rows {
 		var cpu0 time.Duration
@@ -76,8 +76,8 @@ func measureAtRate(servers []*server, upPort int) ([]result, error) {
 }
 
 // reportRated prints the fixed-rate rows: the share of one core each
-// sidecar used, its CPU per send against the plain path's, and its p99
-// against the direct path's.
+// proxy used, its p99 against the direct path's, and for the sidecar's
+// rows other than the plain path their CPU per send against its.
 func reportRated(rated []result) {
 	if len(rated) < 2 {
 		return
