@@ -65,6 +65,7 @@ const (
 // environmentNames are the config's names of the environments.
 var environmentNames = [...]string{environmentAny: "any", environmentLive: "live", environmentTest: "test"}
 
+// String is the config's name of e.
 func (e environment) String() string { return environmentNames[e] }
 
 // parseEnvironment returns the environment the config names; "" is
